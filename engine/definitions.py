@@ -1,0 +1,102 @@
+"""Process definitions: parse and validate the diagrams, deploy versions, cache specs.
+
+A deployment is the whole bundle of .bpmn/.dmn files (the main process calls the others),
+keyed by a hash of their contents: deploying unchanged files is a no-op, a change makes the
+next version. Running instances stay on the version they started on.
+"""
+import hashlib
+import json
+from pathlib import Path
+
+from lxml import etree
+from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
+from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
+from sqlalchemy import func, select
+
+from . import serializer
+from .errors import InvalidInput, NotFound
+from .models import Deployment
+
+MAIN_PROCESS = "appeal_handling"
+PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
+FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
+FORM_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
+
+_spec_cache: dict[str, tuple] = {}
+
+
+def read_bundle(folder: Path = PROCESSES_DIR) -> dict[str, str]:
+    """All .bpmn and .dmn files of a folder, name -> text."""
+    files = sorted(list(folder.glob("*.bpmn")) + list(folder.glob("*.dmn")))
+    return {f.name: f.read_text(encoding="utf-8") for f in files}
+
+
+def content_hash(files: dict[str, str]) -> str:
+    return hashlib.sha256(json.dumps(files, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
+
+
+def parse(files: dict[str, str], process_key: str = MAIN_PROCESS):
+    """Parse and validate a bundle against the BPMN XSD; check every referenced form exists.
+
+    Returns (spec, subprocess_specs). Raises InvalidInput with one message per problem.
+    """
+    parser = SpiffBpmnParser(validator=VALIDATOR)
+    try:
+        for name, text in files.items():
+            tree = etree.fromstring(text.encode("utf-8"))
+            if name.endswith(".dmn"):
+                parser.add_dmn_xml(tree, filename=name)
+            else:
+                parser.add_bpmn_xml(tree, filename=name)
+        spec = parser.get_spec(process_key)
+        subprocess_specs = parser.get_subprocess_specs(process_key)
+    except (ValidationException, etree.XMLSyntaxError, KeyError) as err:
+        raise InvalidInput(f"process definition is invalid: {err}", {"files": [str(err)]}) from err
+    missing = [f"{task.bpmn_id}: {value}"
+               for s in [spec, *subprocess_specs.values()] for task in s.task_specs.values()
+               for key, value in getattr(task, "extensions", {}).get("properties", {}).items()
+               if key in FORM_PROPERTIES and not (FORMS_DIR / value).is_file()]
+    if missing:
+        raise InvalidInput("forms referenced by the diagrams are missing", {"forms": missing})
+    return spec, subprocess_specs
+
+
+def deploy(session, files: dict[str, str] | None = None, process_key: str = MAIN_PROCESS,
+           deployed_by: str | None = None) -> tuple[Deployment, bool]:
+    """Register a bundle. Returns (deployment, created). Raises InvalidInput if it does not parse."""
+    files = files if files is not None else read_bundle()
+    digest = content_hash(files)
+    existing = session.scalar(select(Deployment).where(
+        Deployment.process_key == process_key, Deployment.content_hash == digest))
+    if existing:
+        return existing, False
+    spec, subs = parse(files, process_key)
+    version = (session.scalar(select(func.max(Deployment.version))
+                              .where(Deployment.process_key == process_key)) or 0) + 1
+    deployment = Deployment(process_key=process_key, version=version, content_hash=digest, files=files,
+                            spec=serializer.specs_to_dict(spec, subs), deployed_by=deployed_by)
+    session.add(deployment)
+    session.flush()
+    _spec_cache[deployment.content_hash] = (spec, subs)
+    return deployment, True
+
+
+def latest(session, process_key: str = MAIN_PROCESS) -> Deployment:
+    """Raises NotFound if nothing is deployed (run `hotline deploy`)."""
+    deployment = session.scalar(select(Deployment).where(Deployment.process_key == process_key)
+                                .order_by(Deployment.version.desc()).limit(1))
+    if deployment is None:
+        raise NotFound(f"process '{process_key}' is not deployed; run `hotline deploy`")
+    return deployment
+
+
+def specs_for(deployment: Deployment):
+    """(spec, subprocess_specs) of a deployment, restored once per process."""
+    cached = _spec_cache.get(deployment.content_hash)
+    if cached is None:
+        cached = _spec_cache[deployment.content_hash] = serializer.specs_from_dict(deployment.spec)
+    return cached
+
+
+def list_deployments(session) -> list[Deployment]:
+    return list(session.scalars(select(Deployment).order_by(Deployment.process_key, Deployment.version)))

@@ -1,0 +1,72 @@
+"""User-task forms: JSON Schema (+ UI schema) files in forms/, validated server-side.
+
+A schema's custom keywords say where submitted fields go:
+- `x-process-variables`: copied into the workflow's data (decisions and ids, kept small);
+- `x-appeal-fields`: copied onto appeal columns (long texts the diagram need not carry).
+Everything submitted is also kept in history.
+"""
+import json
+from functools import lru_cache
+from pathlib import Path
+
+from jsonschema import Draft202012Validator
+
+from .errors import InvalidInput, NotFound
+
+FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
+
+
+@lru_cache(maxsize=None)
+def load(name: str) -> tuple[dict, dict]:
+    """(schema, ui_schema) of a form, by schema file name. Raises NotFound."""
+    path = FORMS_DIR / name
+    if not name.endswith(".schema.json") or path.parent != FORMS_DIR or not path.is_file():
+        raise NotFound(f"form '{name}' does not exist")
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    ui_path = FORMS_DIR / name.replace(".schema.json", ".uischema.json")
+    ui = json.loads(ui_path.read_text(encoding="utf-8")) if ui_path.is_file() else {}
+    return schema, ui
+
+
+@lru_cache(maxsize=None)
+def _validator(name: str) -> Draft202012Validator:
+    schema, _ = load(name)
+    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+
+
+def validate(name: str, data) -> dict:
+    """Return `data` if valid; raise InvalidInput with messages per field path ("appellant.phone")."""
+    if not isinstance(data, dict):
+        raise InvalidInput("form data must be a JSON object", {"_schema": ["应为 JSON 对象"]})
+    errors: dict[str, list[str]] = {}
+    for error in sorted(_validator(name).iter_errors(data), key=lambda e: list(e.absolute_path)):
+        path = ".".join(str(p) for p in error.absolute_path)
+        if error.validator == "required":
+            missing = error.message.split("'")[1]
+            path = f"{path}.{missing}" if path else missing
+            message = "必填项"
+        elif error.validator == "additionalProperties":
+            message = f"不允许的字段：{error.message}"
+        else:
+            message = error.message
+        errors.setdefault(path or "_schema", []).append(message)
+    if errors:
+        raise InvalidInput("submitted data does not match the form", errors)
+    return data
+
+
+def split(name: str, data: dict, current: dict) -> tuple[dict, dict]:
+    """(process variables, appeal fields) of a valid submission. A process variable left out
+    takes the schema default, keeps its current value, or becomes None so gateways can test it."""
+    schema, _ = load(name)
+    variables = {}
+    for var in schema.get("x-process-variables", []):
+        if var in data:
+            variables[var] = data[var]
+        elif "default" in schema["properties"][var]:
+            variables[var] = schema["properties"][var]["default"]
+        elif var not in current:
+            variables[var] = None
+    fields = {column: data.get(field) for field, column in schema.get("x-appeal-fields", {}).items()
+              if field in data}
+    return variables, fields

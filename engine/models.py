@@ -1,0 +1,238 @@
+"""Tables. Domain rows (appeal, organizer unit, user) beside the runtime's own (deployment,
+process instance, user task, history, outbox). The appellant's contact lives apart from the
+appeal so that what organizer units read can be controlled and recorded."""
+from datetime import datetime
+
+from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .db import Base, UtcDateTime, utcnow
+
+ROLES = (
+    "intake_agent", "dispatcher", "organizer_staff", "organizer_leader", "return_visit_staff",
+    "supervisor", "process_owner", "analyst", "admin",
+)
+PLATFORM_ROLES = ("intake_agent", "dispatcher", "return_visit_staff", "supervisor", "process_owner", "admin")
+ORGANIZER_ROLES = ("organizer_staff", "organizer_leader")
+APPEAL_TYPES = ("consultation", "complaint", "suggestion", "help")
+CHANNELS = ("phone", "web", "wechat", "app", "email", "letter", "visit")
+
+
+class Region(Base):
+    __tablename__ = "region"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))  # province | city | district
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    # Art. 16, 19: the unit that takes matters whose responsibility is unclear
+    fallback_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizer_unit.id", use_alter=True, name="fk_region_fallback_unit"))
+
+
+class OrganizerUnit(Base):
+    __tablename__ = "organizer_unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # government | department | public_service
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    region: Mapped[Region] = relationship(foreign_keys=[region_id])
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(30))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    unit: Mapped[OrganizerUnit | None] = relationship()
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    user: Mapped[User] = relationship()
+
+
+class Appeal(Base):
+    __tablename__ = "appeal"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    appeal_type: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    convenience_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sign_for_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    handling_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    rehandle_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    satisfaction: Mapped[str | None] = mapped_column(String(30))
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    not_accepted_reason: Mapped[str | None] = mapped_column(String(50))
+    guidance: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)
+    handling_result: Mapped[str | None] = mapped_column(Text)
+    reply_content: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    units: Mapped[list["AppealUnit"]] = relationship(back_populates="appeal", cascade="all, delete-orphan")
+
+
+class AppealUnit(Base):
+    """The units an appeal is (or was) dispatched to: one lead, any co-organizers (Art. 16)."""
+    __tablename__ = "appeal_unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # lead | co
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    appeal: Mapped[Appeal] = relationship(back_populates="units")
+
+
+class AppellantContact(Base):
+    __tablename__ = "appellant_contact"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(20), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    agrees_to_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AppealCounter(Base):
+    """Per-day sequence for appeal numbers (FJ20261130-000123)."""
+    __tablename__ = "appeal_counter"
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class Deployment(Base):
+    """One version of a process bundle (its .bpmn/.dmn files), keyed by content hash."""
+    __tablename__ = "deployment"
+    __table_args__ = (UniqueConstraint("process_key", "version"),
+                      UniqueConstraint("process_key", "content_hash"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    process_key: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    content_hash: Mapped[str] = mapped_column(String(64))
+    files: Mapped[dict] = mapped_column(JSON)
+    spec: Mapped[dict] = mapped_column(JSON)
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    deployed_by: Mapped[str | None] = mapped_column(String(50))
+
+
+class ProcessInstance(Base):
+    __tablename__ = "process_instance"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), unique=True)
+    status: Mapped[str] = mapped_column(String(20), index=True)  # running | completed
+    state: Mapped[dict] = mapped_column(JSON)
+    serializer_version: Mapped[str] = mapped_column(String(20))
+    version: Mapped[int] = mapped_column(Integer, nullable=False)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    deployment: Mapped[Deployment] = relationship()
+    __mapper_args__ = {"version_id_col": version}
+
+
+class UserTask(Base):
+    """A user task projected out of the instance state: the inbox reads only this. Rows stay
+    after completion so that a late second submission is told "already done" (409)."""
+    __tablename__ = "user_task"
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    bpmn_id: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(200))
+    lane: Mapped[str | None] = mapped_column(String(100))
+    form: Mapped[str | None] = mapped_column(String(100))
+    candidate_roles: Mapped[str] = mapped_column(String(200))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
+    claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    state: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | completed | cancelled
+    completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class HistoryEvent(Base):
+    """Append-only audit: who did what, when, with the data before and after."""
+    __tablename__ = "history_event"
+    __table_args__ = (Index("ix_history_appeal_at", "appeal_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"))
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
+    actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    action: Mapped[str] = mapped_column(String(50))
+    task_bpmn_id: Mapped[str | None] = mapped_column(String(100))
+    task_name: Mapped[str | None] = mapped_column(String(200))
+    detail: Mapped[dict | None] = mapped_column(JSON)
+    before: Mapped[dict | None] = mapped_column(JSON)
+    after: Mapped[dict | None] = mapped_column(JSON)
+
+
+class SupervisionItem(Base):
+    __tablename__ = "supervision_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(20), default="open")
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class Notification(Base):
+    """Outbox: written in the same transaction as the change that causes it, sent after."""
+    __tablename__ = "notification"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"), index=True)
+    channel: Mapped[str] = mapped_column(String(20))  # sms | phone_call | in_app | emergency
+    recipient: Mapped[str] = mapped_column(String(100))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
