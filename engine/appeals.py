@@ -1,4 +1,4 @@
-"""Appeals: intake, numbering, the status table, and what units may see of the appellant."""
+"""Appeals: intake, numbering, visibility, and what units may see of the appellant."""
 from datetime import datetime
 
 from sqlalchemy import select, update
@@ -6,11 +6,13 @@ from sqlalchemy.exc import IntegrityError
 
 from . import calendar, forms, history, instances
 from .db import utcnow
-from .errors import InvalidInput, NotFound, ProcessError
-from .models import Appeal, AppealCounter, AppellantContact, Region
+from .errors import Forbidden, InvalidInput, NotFound, ProcessError
+from .models import (ORGANIZER_ROLES, PLATFORM_ROLES, Appeal, AppealCounter, AppealUnit, AppellantContact,
+                     Attachment, Region, UserTask)
 
 INTAKE_FORM = "register_appeal.schema.json"
 NUMBER_PREFIX = "FJ"
+
 
 def next_number(session, at: datetime) -> str:
     """FJ20261130-000123: a per-day sequence (Asia/Shanghai day), safe under concurrency."""
@@ -85,3 +87,55 @@ def appellant_view(contact: AppellantContact, appeal: Appeal, user) -> dict:
         return {"kind": contact.kind, "name": None, "phone": None, "masked": True}
     name = contact.name if contact.agrees_to_disclose else None
     return {"kind": contact.kind, "name": name, "phone": mask_phone(contact.phone), "masked": True}
+
+
+def can_view(session, user, appeal: Appeal) -> bool:
+    """Platform staff see every appeal; organizer staff only those dispatched to their unit."""
+    if user.role in PLATFORM_ROLES:
+        return True
+    if user.role in ORGANIZER_ROLES and user.unit_id is not None:
+        return session.scalar(select(AppealUnit.id).where(
+            AppealUnit.appeal_id == appeal.id, AppealUnit.unit_id == user.unit_id).limit(1)) is not None
+    return False
+
+
+def get_visible(session, appeal_id: int, user) -> Appeal:
+    """Raises NotFound, Forbidden."""
+    appeal = get(session, appeal_id)
+    if not can_view(session, user, appeal):
+        raise Forbidden("this appeal is not dispatched to your unit")
+    return appeal
+
+
+def detail(db, appeal_id: int, user) -> dict:
+    """Everything one appeal page shows, as `user` may see it. A read of the appellant by
+    organizer staff is recorded (PIPL), so this is a transaction. Raises NotFound, Forbidden."""
+    with db.transaction() as session:
+        appeal = get_visible(session, appeal_id, user)
+        contact = session.scalar(select(AppellantContact).where(AppellantContact.appeal_id == appeal.id))
+        view = appellant_view(contact, appeal, user)
+        if user.unit_id is not None:
+            history.record(session, "appellant_viewed", appeal_id=appeal.id, actor_id=user.id,
+                           detail={"shown": sorted(k for k in ("name", "phone") if view[k])})
+        session.flush()
+        open_tasks = list(session.scalars(select(UserTask).where(
+            UserTask.appeal_id == appeal.id, UserTask.state == "open").order_by(UserTask.created_at)))
+        files = list(session.scalars(select(Attachment).where(Attachment.appeal_id == appeal.id)
+                                     .order_by(Attachment.id)))
+        return {"appeal": appeal, "units": list(appeal.units), "appellant": view, "tasks": open_tasks,
+                "history": history.for_appeal(session, appeal.id), "attachments": files}
+
+
+def list_visible(session, user, status: str | None = None, before_id: int | None = None,
+                 limit: int = 50) -> list[Appeal]:
+    """Newest first, keyset-paged by id; organizer staff see their unit's appeals only."""
+    query = select(Appeal)
+    if user.role not in PLATFORM_ROLES:
+        if user.role not in ORGANIZER_ROLES or user.unit_id is None:
+            raise Forbidden("your role has no access to appeals")
+        query = query.where(Appeal.id.in_(select(AppealUnit.appeal_id).where(AppealUnit.unit_id == user.unit_id)))
+    if status:
+        query = query.where(Appeal.status == status)
+    if before_id:
+        query = query.where(Appeal.id < before_id)
+    return list(session.scalars(query.order_by(Appeal.id.desc()).limit(limit)))

@@ -1,0 +1,35 @@
+"""Flask application factory: the only place configuration is built."""
+import os
+from pathlib import Path
+
+from flask import Flask
+
+from engine.db import Database
+
+
+def create_app(test_config: dict | None = None) -> Flask:
+    app = Flask(__name__, instance_relative_config=True)
+    instance = Path(app.instance_path)
+    app.config.from_mapping(
+        SECRET_KEY=os.environ.get("SECRET_KEY", "dev-only-change-me"),
+        DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'hotline.db'}"),
+        ATTACHMENT_DIR=os.environ.get("ATTACHMENT_DIR", str(instance / "attachments")),
+        MAX_ATTACHMENT_MB=int(os.environ.get("MAX_ATTACHMENT_MB", "50")),
+        JSON_AS_ASCII=False,
+    )
+    app.config["MAX_CONTENT_LENGTH"] = (app.config["MAX_ATTACHMENT_MB"] + 1) << 20
+    if test_config:
+        app.config.update(test_config)
+    instance.mkdir(parents=True, exist_ok=True)
+    app.json.ensure_ascii = False
+    app.extensions["db"] = Database(app.config["DATABASE_URL"])
+
+    from . import api, home
+    app.register_blueprint(api.bp)
+    app.register_blueprint(home.bp)
+    return app
+
+
+def get_db(app=None) -> Database:
+    from flask import current_app
+    return (app or current_app).extensions["db"]

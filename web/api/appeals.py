@@ -1,0 +1,75 @@
+"""Appeals: register (intake), list, read, and upload attachments."""
+from pathlib import Path
+
+from flask import current_app, g, request, send_file
+
+from engine import appeals, attachments
+from engine.errors import Forbidden, InvalidInput, NotFound
+from engine.models import Attachment
+
+from . import bp
+from .auth import login_required
+from .schemas import AppealDetailSchema, AppealListQuery, AppealPageSchema, AppealSchema, AttachmentSchema
+from .. import get_db
+
+INTAKE_ROLES = ("intake_agent", "dispatcher", "admin")
+
+
+@bp.post("/appeals")
+@login_required
+def register_appeal():
+    if g.user.role not in INTAKE_ROLES:
+        raise Forbidden("only platform intake staff register appeals")
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        raise InvalidInput("request body must be a JSON object", {"_schema": ["应为 JSON 对象"]})
+    appeal = appeals.register(get_db(), data, g.user)
+    return AppealSchema(exclude=["units"]).dump(appeal), 201
+
+
+@bp.get("/appeals")
+@login_required
+def list_appeals():
+    query = AppealListQuery().load(request.args)
+    with get_db().read() as session:
+        items = appeals.list_visible(session, g.user, query.get("status"), query.get("before_id"), query["limit"])
+    next_before = items[-1].id if len(items) == query["limit"] else None
+    return AppealPageSchema().dump({"items": items, "next_before_id": next_before})
+
+
+@bp.get("/appeals/<int:appeal_id>")
+@login_required
+def get_appeal(appeal_id):
+    view = appeals.detail(get_db(), appeal_id, g.user)
+    body = AppealDetailSchema().dump(view)
+    body["appeal"]["units"] = [{"unit_id": u.unit_id, "role": u.role, "active": u.active} for u in view["units"]]
+    return body
+
+
+@bp.post("/appeals/<int:appeal_id>/attachments")
+@login_required
+def upload_attachment(appeal_id):
+    upload = request.files.get("file")
+    if upload is None:
+        raise InvalidInput("no file", {"file": ["请选择要上传的文件（字段名 file）"]})
+    db = get_db()
+    with db.transaction() as session:
+        appeals.get_visible(session, appeal_id, g.user)
+        attachment = attachments.store(session, Path(current_app.config["ATTACHMENT_DIR"]), appeal_id,
+                                       upload.filename, upload.stream, g.user,
+                                       current_app.config["MAX_ATTACHMENT_MB"] << 20)
+        return AttachmentSchema().dump(attachment), 201
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@login_required
+def download_attachment(attachment_id):
+    with get_db().read() as session:
+        attachment = session.get(Attachment, attachment_id)
+        if attachment is None:
+            raise NotFound(f"attachment {attachment_id} does not exist")
+        appeals.get_visible(session, attachment.appeal_id, g.user)
+    path = attachments.path_for(Path(current_app.config["ATTACHMENT_DIR"]), attachment.sha256)
+    if not path.is_file():
+        raise NotFound("the file is missing from storage")
+    return send_file(path, mimetype=attachment.content_type, download_name=attachment.filename)

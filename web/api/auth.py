@@ -1,0 +1,48 @@
+"""Token sign-in for API clients: POST /auth/token, then `Authorization: Bearer <token>`."""
+from functools import wraps
+
+from flask import g, request
+
+from engine import users
+from engine.errors import Forbidden
+
+from . import bp, error
+from .schemas import LoginSchema, TokenSchema
+from .. import get_db
+
+
+def login_required(view):
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        user = None
+        if scheme.lower() == "bearer" and token:
+            with get_db().read() as session:
+                user = users.user_for_token(session, token.strip())
+        if user is None:
+            return error(401, "unauthorized", "sign in first: POST /api/v1/auth/token")
+        g.user = user
+        return view(*args, **kwargs)
+    return wrapper
+
+
+def json_body(schema):
+    """The request's JSON object validated by a marshmallow schema (400 otherwise)."""
+    data = request.get_json(silent=True)
+    if not isinstance(data, dict):
+        from marshmallow import ValidationError
+        raise ValidationError({"_schema": ["request body must be a JSON object"]})
+    return schema.load(data)
+
+
+@bp.post("/auth/token")
+def issue_token():
+    data = json_body(LoginSchema())
+    with get_db().transaction() as session:
+        try:
+            user = users.authenticate(session, data["username"], data["password"])
+        except Forbidden as err:
+            return error(401, "unauthorized", str(err))
+        token, row = users.issue_token(session, user)
+        return TokenSchema().dump({"token": token, "expires_at": row.expires_at, "user": user}), 201

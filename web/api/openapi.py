@@ -1,0 +1,78 @@
+"""GET /openapi.json: an OpenAPI 3.1 document built from the marshmallow schemas, with the
+intake form's JSON Schema as the body of POST /appeals."""
+from functools import lru_cache
+
+from apispec import APISpec
+from apispec.ext.marshmallow import MarshmallowPlugin
+
+from engine import forms
+from engine.appeals import INTAKE_FORM
+
+from . import bp
+from . import schemas as s
+
+ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": "Error"}}}
+          for code, text in [(400, "invalid input, with messages per field"), (401, "not signed in"),
+                             (403, "not allowed for this user"), (404, "not found"),
+                             (409, "already completed, claimed by another user, or changed concurrently")]}
+
+
+def _op(summary, response=None, body=None, params=None, status="200", secured=True):
+    op = {"summary": summary, "responses": {status: {"description": "OK"}, **ERRORS}}
+    if response:
+        op["responses"][status]["content"] = {"application/json": {"schema": response}}
+    if body:
+        op["requestBody"] = {"required": True, "content": {"application/json": {"schema": body}}}
+    if params:
+        op["parameters"] = params
+    if not secured:
+        op["security"] = []
+    return op
+
+
+def _path_param(name, type_="integer"):
+    return [{"in": "path", "name": name, "required": True, "schema": {"type": type_}}]
+
+
+@lru_cache(maxsize=1)
+def build() -> dict:
+    spec = APISpec(title="Hotline 12345 API", version="1.0.0", openapi_version="3.1.0",
+                   plugins=[MarshmallowPlugin()], servers=[{"url": "/api/v1"}],
+                   security=[{"bearer": []}])
+    spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
+    for name in ["Login", "Token", "CompleteTask", "Task", "TaskDetail", "Appeal", "AppealDetail",
+                 "AppealPage", "Attachment", "Unit", "Error"]:
+        spec.components.schema(name, schema=getattr(s, f"{name}Schema"))
+    intake, _ = forms.load(INTAKE_FORM)
+    spec.components.schema("RegisterAppeal", {k: v for k, v in intake.items()
+                                              if not k.startswith("$") and not k.startswith("x-")})
+    upload = {"required": True, "content": {"multipart/form-data": {"schema": {
+        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}}
+    spec.path("/auth/token", operations={"post": _op("Sign in and get a bearer token", "Token", "Login",
+                                                     status="201", secured=False)})
+    spec.path("/appeals", operations={
+        "post": _op("Register an appeal and start its process", "Appeal", "RegisterAppeal", status="201"),
+        "get": _op("List appeals visible to me, newest first", "AppealPage", params=[
+            {"in": "query", "name": "status", "schema": {"type": "string"}},
+            {"in": "query", "name": "before_id", "schema": {"type": "integer", "minimum": 1}},
+            {"in": "query", "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}])})
+    spec.path("/appeals/{appeal_id}", operations={"get": _op(
+        "An appeal with its open tasks, history and attachments", "AppealDetail", params=_path_param("appeal_id"))})
+    attach = _op("Upload a photo, video or PDF", "Attachment", params=_path_param("appeal_id"), status="201")
+    attach["requestBody"] = upload
+    spec.path("/appeals/{appeal_id}/attachments", operations={"post": attach})
+    spec.path("/tasks", operations={"get": _op("My open tasks", params=[
+        {"in": "query", "name": "scope", "schema": {"type": "string", "enum": ["mine", "claimed"]}}])})
+    tid = _path_param("task_id", "string")
+    spec.path("/tasks/{task_id}", operations={"get": _op("A task with its form", "TaskDetail", params=tid)})
+    spec.path("/tasks/{task_id}/claim", operations={"post": _op("Claim a task", "Task", params=tid)})
+    spec.path("/tasks/{task_id}/unclaim", operations={"post": _op("Release a claimed task", "Task", params=tid)})
+    spec.path("/tasks/{task_id}/complete", operations={"post": _op(
+        "Complete a task with its form data", "Task", "CompleteTask", params=tid)})
+    spec.path("/units", operations={"get": _op("Active organizer units")})
+    return spec.to_dict()
+
+
+@bp.get("/openapi.json")
+def openapi_document():
+    return build()

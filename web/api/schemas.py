@@ -1,0 +1,164 @@
+"""marshmallow schemas of the API's envelopes and answers; the OpenAPI document is built
+from them. Form payloads are JSON Schemas in forms/ (validated by engine.forms)."""
+from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+
+from engine.status import STATUS_LABELS
+
+
+class Strict(Schema):
+    class Meta:
+        unknown = RAISE
+
+
+class LoginSchema(Strict):
+    username = fields.String(required=True, validate=validate.Length(1, 50))
+    password = fields.String(required=True, validate=validate.Length(1, 200), load_only=True)
+
+
+class UserSchema(Schema):
+    id = fields.Integer()
+    username = fields.String()
+    display_name = fields.String()
+    role = fields.String()
+    unit_id = fields.Integer(allow_none=True)
+
+
+class TokenSchema(Schema):
+    token = fields.String()
+    expires_at = fields.DateTime()
+    user = fields.Nested(UserSchema)
+
+
+class CompleteTaskSchema(Strict):
+    data = fields.Dict(keys=fields.String(), required=True, metadata={"description": "the task form's fields"})
+
+
+class TaskListQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    scope = fields.String(load_default="mine", validate=validate.OneOf(["mine", "claimed"]))
+
+
+class AppealListQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    status = fields.String(validate=validate.OneOf(list(STATUS_LABELS)))
+    before_id = fields.Integer(validate=validate.Range(min=1))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class TaskSchema(Schema):
+    id = fields.String()
+    appeal_id = fields.Integer()
+    bpmn_id = fields.String()
+    name = fields.String()
+    lane = fields.String(allow_none=True)
+    form = fields.String(allow_none=True)
+    candidate_roles = fields.Function(lambda t: t.candidate_roles.split(","))
+    unit_id = fields.Integer(allow_none=True)
+    due_at = fields.DateTime(allow_none=True)
+    claimed_by_id = fields.Integer(allow_none=True)
+    state = fields.String()
+    created_at = fields.DateTime()
+
+
+class HistorySchema(Schema):
+    id = fields.Integer()
+    at = fields.DateTime()
+    action = fields.String()
+    actor_id = fields.Integer(allow_none=True)
+    task_bpmn_id = fields.String(allow_none=True)
+    task_name = fields.String(allow_none=True)
+    detail = fields.Raw(allow_none=True)
+    before = fields.Raw(allow_none=True)
+    after = fields.Raw(allow_none=True)
+
+
+class AppellantSchema(Schema):
+    kind = fields.String()
+    name = fields.String(allow_none=True)
+    phone = fields.String(allow_none=True)
+    masked = fields.Boolean()
+
+
+class AttachmentSchema(Schema):
+    id = fields.Integer()
+    filename = fields.String()
+    content_type = fields.String()
+    size = fields.Integer()
+    sha256 = fields.String()
+    uploaded_at = fields.DateTime()
+
+
+class AppealUnitSchema(Schema):
+    unit_id = fields.Integer()
+    role = fields.String()
+    active = fields.Boolean()
+
+
+class AppealSummarySchema(Schema):
+    id = fields.Integer()
+    number = fields.String()
+    appeal_type = fields.String()
+    channel = fields.String()
+    status = fields.String()
+    status_label = fields.Function(lambda a: STATUS_LABELS.get(a.status, a.status))
+    title = fields.String()
+    urgent = fields.Boolean()
+    lead_unit_id = fields.Integer(allow_none=True)
+    accepted_at = fields.DateTime()
+    handling_due_at = fields.DateTime(allow_none=True)
+
+
+class AppealSchema(AppealSummarySchema):
+    content = fields.String()
+    location = fields.String(allow_none=True)
+    convenience_list = fields.Boolean()
+    confidential = fields.Boolean()
+    emergency = fields.Boolean()
+    dispatched_at = fields.DateTime(allow_none=True)
+    closed_at = fields.DateTime(allow_none=True)
+    dispatch_due_at = fields.DateTime(allow_none=True)
+    sign_for_due_at = fields.DateTime(allow_none=True)
+    extension_days = fields.Integer()
+    rehandle_count = fields.Integer()
+    satisfaction = fields.String(allow_none=True)
+    resolved = fields.Boolean(allow_none=True)
+    not_accepted_reason = fields.String(allow_none=True)
+    guidance = fields.String(allow_none=True)
+    answer = fields.String(allow_none=True)
+    handling_result = fields.String(allow_none=True)
+    reply_content = fields.String(allow_none=True)
+    units = fields.List(fields.Nested(AppealUnitSchema))
+
+
+class AppealDetailSchema(Schema):
+    appeal = fields.Nested(AppealSchema)
+    appellant = fields.Nested(AppellantSchema)
+    tasks = fields.List(fields.Nested(TaskSchema))
+    history = fields.List(fields.Nested(HistorySchema))
+    attachments = fields.List(fields.Nested(AttachmentSchema))
+
+
+class AppealPageSchema(Schema):
+    items = fields.List(fields.Nested(AppealSummarySchema))
+    next_before_id = fields.Integer(allow_none=True)
+
+
+class TaskDetailSchema(Schema):
+    task = fields.Nested(TaskSchema)
+    form_schema = fields.Raw()
+    ui_schema = fields.Raw()
+
+
+class UnitSchema(Schema):
+    id = fields.Integer()
+    code = fields.String()
+    name = fields.String()
+    kind = fields.String()
+    region_id = fields.Integer()
+    parent_id = fields.Integer(allow_none=True)
+
+
+class ErrorSchema(Schema):
+    error = fields.Dict()

@@ -1,0 +1,45 @@
+"""The inbox over HTTP: list my tasks, read one with its form, claim, unclaim, complete."""
+from flask import g, request
+
+from engine import forms, tasks
+
+from . import bp
+from .auth import json_body, login_required
+from .schemas import CompleteTaskSchema, TaskDetailSchema, TaskListQuery, TaskSchema
+from .. import get_db
+
+
+@bp.get("/tasks")
+@login_required
+def list_tasks():
+    query = TaskListQuery().load(request.args)
+    with get_db().read() as session:
+        return {"items": TaskSchema(many=True).dump(tasks.list_open(session, g.user, query["scope"]))}
+
+
+@bp.get("/tasks/<task_id>")
+@login_required
+def get_task(task_id):
+    with get_db().read() as session:
+        task = tasks.get(session, task_id, g.user)
+    schema, ui = forms.load(task.form) if task.form else ({}, {})
+    return TaskDetailSchema().dump({"task": task, "form_schema": schema, "ui_schema": ui})
+
+
+@bp.post("/tasks/<task_id>/claim")
+@login_required
+def claim_task(task_id):
+    return TaskSchema().dump(tasks.claim(get_db(), task_id, g.user))
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@login_required
+def unclaim_task(task_id):
+    return TaskSchema().dump(tasks.unclaim(get_db(), task_id, g.user))
+
+
+@bp.post("/tasks/<task_id>/complete")
+@login_required
+def complete_task(task_id):
+    body = json_body(CompleteTaskSchema())
+    return TaskSchema().dump(tasks.complete(get_db(), task_id, body["data"], g.user))
