@@ -84,7 +84,7 @@ def ready_task(loaded: Loaded, task_id: str):
 def advance(loaded: Loaded) -> None:
     """Run automatic steps until only user tasks and waiting events remain. Raises ProcessError."""
     try:
-        loaded.workflow.refresh_waiting_tasks()
+        loaded.workflow.refresh_timers()
         loaded.workflow.do_engine_steps()
     except SpiffWorkflowException as err:
         raise ProcessError(f"the process failed: {err}") from err

@@ -1,0 +1,159 @@
+"""Shared fixtures. The database is SQLite in a temporary file unless DATABASE_URL is set
+(CI runs the suite a second time on PostgreSQL). One database per test session: migrated,
+deployed and loaded with the demo data once; tests create their own appeals."""
+import os
+
+import pytest
+from sqlalchemy import select, text
+
+from engine import definitions, demo, migrate, users
+from engine.models import OrganizerUnit, User
+from web import create_app, get_db
+
+users.use_fast_hashing()
+
+
+@pytest.fixture(scope="session")
+def app(tmp_path_factory):
+    tmp = tmp_path_factory.mktemp("hotline")
+    url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
+    app = create_app({"TESTING": True, "DATABASE_URL": url, "ATTACHMENT_DIR": str(tmp / "attachments"),
+                      "MAX_ATTACHMENT_MB": 1})
+    db = get_db(app)
+    if db.is_postgres:
+        with db.engine.begin() as conn:
+            conn.execute(text("DROP SCHEMA public CASCADE"))
+            conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(db)
+    with db.transaction() as session:
+        definitions.deploy(session)
+        demo.load(session)
+    yield app
+    db.dispose()
+
+
+@pytest.fixture
+def db(app):
+    return get_db(app)
+
+
+@pytest.fixture
+def client(app):
+    return app.test_client()
+
+
+class Api:
+    """A signed-in API client per demo user: api.as_("intake1").post("/appeals", json=...)."""
+
+    def __init__(self, client):
+        self.client = client
+        self.tokens = {}
+
+    def token(self, username):
+        if username not in self.tokens:
+            resp = self.client.post("/api/v1/auth/token",
+                                    json={"username": username, "password": demo.DEMO_PASSWORD})
+            assert resp.status_code == 201, resp.get_json()
+            self.tokens[username] = resp.get_json()["token"]
+        return self.tokens[username]
+
+    def as_(self, username):
+        return _UserClient(self.client, self.token(username))
+
+
+class _UserClient:
+    def __init__(self, client, token):
+        self.client, self.headers = client, {"Authorization": f"Bearer {token}"}
+
+    def get(self, path, **kw):
+        return self.client.get("/api/v1" + path, headers=self.headers, **kw)
+
+    def post(self, path, **kw):
+        return self.client.post("/api/v1" + path, headers=self.headers, **kw)
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
+
+
+@pytest.fixture
+def unit_id(db):
+    """unit_id("gl_urban") -> the demo unit's id."""
+    with db.read() as session:
+        ids = dict(session.execute(select(OrganizerUnit.code, OrganizerUnit.id)).all())
+    return ids.__getitem__
+
+
+@pytest.fixture
+def user(db):
+    def get(username):
+        with db.read() as session:
+            return session.scalar(select(User).where(User.username == username))
+    return get
+
+
+def intake_data(**overrides):
+    """A valid intake form; keyword arguments replace fields (None drops one)."""
+    data = {"channel": "phone", "appeal_type": "complaint", "title": "夜间施工噪音扰民",
+            "content": "小区旁工地每晚22点后仍在施工，噪音很大。", "location": "鼓楼区五四路100号",
+            "region_code": "350102", "appellant": {"kind": "citizen", "name": "张三", "phone": "13800001234"}}
+    data.update(overrides)
+    return {k: v for k, v in data.items() if v is not None}
+
+
+class Walker:
+    """Drives appeals through the JSON API the way users do."""
+
+    def __init__(self, api):
+        self.api = api
+
+    def register(self, username="intake1", **overrides):
+        resp = self.api.as_(username).post("/appeals", json=intake_data(**overrides))
+        assert resp.status_code == 201, resp.get_json()
+        return resp.get_json()
+
+    def task(self, appeal_id, username, bpmn_id):
+        """The user's open task of that kind on that appeal (fails if they cannot see one)."""
+        resp = self.api.as_(username).get("/tasks")
+        assert resp.status_code == 200, resp.get_json()
+        found = [t for t in resp.get_json()["items"] if t["appeal_id"] == appeal_id and t["bpmn_id"] == bpmn_id]
+        assert found, f"{username} has no open {bpmn_id} on appeal {appeal_id}: {resp.get_json()['items']}"
+        return found[0]
+
+    def complete(self, appeal_id, username, bpmn_id, data, expect=200):
+        task = self.task(appeal_id, username, bpmn_id)
+        resp = self.api.as_(username).post(f"/tasks/{task['id']}/complete", json={"data": data})
+        assert resp.status_code == expect, resp.get_json()
+        return resp.get_json()
+
+    def detail(self, appeal_id, username="supervisor1"):
+        resp = self.api.as_(username).get(f"/appeals/{appeal_id}")
+        assert resp.status_code == 200, resp.get_json()
+        return resp.get_json()
+
+    def open_tasks(self, appeal_id):
+        return sorted(t["bpmn_id"] for t in self.detail(appeal_id)["tasks"])
+
+    def to_signed(self, lead="gl_urban", co=(), unit_id=None, **overrides):
+        """Register, assess, dispatch and sign for: returns the appeal id, now being handled."""
+        appeal = self.register(**overrides)
+        self.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "dispatch"})
+        self.complete(appeal["id"], "dispatcher1", "ut_dispatch",
+                      {"lead_unit_id": unit_id(lead), "co_unit_ids": [unit_id(c) for c in co]})
+        self.complete(appeal["id"], f"{lead}_staff", "ut_sign_for", {"sign_decision": "sign"})
+        self.complete(appeal["id"], f"{lead}_leader", "ut_assign_handler",
+                      {"department": "执法科", "handler_name": "李四"})
+        return appeal["id"]
+
+    def to_replied(self, appeal_id, lead="gl_urban"):
+        self.complete(appeal_id, f"{lead}_staff", "ut_record_result",
+                      {"result_action": "submit_result", "result": "已责令工地停止夜间施工", "resolved": True})
+        self.complete(appeal_id, f"{lead}_leader", "ut_leader_review", {"review_decision": "approve"})
+        self.complete(appeal_id, f"{lead}_staff", "ut_reply",
+                      {"reply_method": "phone", "appellant_reached": True, "reply_content": "已电话告知处理结果"})
+
+
+@pytest.fixture
+def walk(api):
+    return Walker(api)
