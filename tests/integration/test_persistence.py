@@ -1,0 +1,57 @@
+"""Nothing lives only in memory: a process killed between steps continues from the database,
+and running instances stay on the diagram version they started with."""
+from sqlalchemy import select
+
+from engine import appeals, definitions, tasks
+from engine.db import Database
+from engine.models import Appeal, ProcessInstance, UserTask
+
+from ..conftest import intake_data
+
+
+def _open_task(db, appeal_id):
+    with db.read() as session:
+        return session.scalar(select(UserTask).where(UserTask.appeal_id == appeal_id, UserTask.state == "open"))
+
+
+def test_a_killed_process_continues_where_it_was(db, user, unit_id, monkeypatch):
+    appeal = appeals.register(db, intake_data(), user("intake1"))
+    tasks.complete(db, _open_task(db, appeal.id).id, {"assessment": "dispatch"}, user("intake1"))
+
+    # "kill": drop every in-memory object, including the parsed-spec cache and the connection pool
+    monkeypatch.setattr(definitions, "_spec_cache", {})
+    fresh = Database(db.url)
+    try:
+        task = _open_task(fresh, appeal.id)
+        assert task.bpmn_id == "ut_dispatch"
+        tasks.complete(fresh, task.id, {"lead_unit_id": unit_id("gl_urban")}, user("dispatcher1"))
+        task = _open_task(fresh, appeal.id)
+        assert (task.bpmn_id, task.unit_id) == ("ut_sign_for", unit_id("gl_urban"))
+        with fresh.read() as session:
+            assert session.get(Appeal, appeal.id).status == "signing"
+    finally:
+        fresh.dispose()
+
+
+def test_instances_stay_on_their_version_after_a_new_deployment(db, user):
+    old = appeals.register(db, intake_data(), user("intake1"))
+    files = definitions.read_bundle()
+    changed = dict(files)
+    changed["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace('name="受理研判"', 'name="受理研判（新）"')
+    with db.transaction() as session:
+        first = definitions.latest(session)
+        second, created = definitions.deploy(session, changed, deployed_by="test")
+    assert created and second.version == first.version + 1
+    # the changed version stays the latest; it differs from the original only in one label
+    new = appeals.register(db, intake_data(), user("intake1"))
+    assert _open_task(db, old.id).name == "受理研判"
+    assert _open_task(db, new.id).name == "受理研判（新）"
+    with db.read() as session:
+        pinned = dict(session.execute(select(ProcessInstance.appeal_id, ProcessInstance.deployment_id)
+                                      .where(ProcessInstance.appeal_id.in_([old.id, new.id]))).all())
+    assert pinned == {old.id: first.id, new.id: second.id}
+    tasks.complete(db, _open_task(db, old.id).id, {"assessment": "dispatch"}, user("intake1"))
+    assert _open_task(db, old.id).bpmn_id == "ut_dispatch"
+    with db.transaction() as session:  # deploying unchanged files again is a no-op
+        again, created = definitions.deploy(session, changed)
+    assert (again.id, created) == (second.id, False)
