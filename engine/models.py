@@ -152,8 +152,9 @@ class Deployment(Base):
     process_key: Mapped[str] = mapped_column(String(100))
     version: Mapped[int] = mapped_column(Integer)
     content_hash: Mapped[str] = mapped_column(String(64))
-    files: Mapped[dict] = mapped_column(JSON)
-    spec: Mapped[dict] = mapped_column(JSON)
+    # deferred: loaded only when the spec cache misses, not on every completion
+    files: Mapped[dict] = mapped_column(JSON, deferred=True)
+    spec: Mapped[dict] = mapped_column(JSON, deferred=True)
     deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     deployed_by: Mapped[str | None] = mapped_column(String(50))
 

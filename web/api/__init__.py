@@ -1,6 +1,6 @@
 """JSON API v1. Views validate input, call one engine function, and map its result or its
 exception to a response; they never open transactions themselves."""
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
@@ -14,6 +14,47 @@ def error(status: int, code: str, message: str, fields: dict | None = None):
     if fields:
         body["error"]["fields"] = fields
     return jsonify(body), status
+
+
+# Ids are INTEGER columns (at most 2**31 - 1 on PostgreSQL): a larger id names nothing.
+MAX_ID = 2**31 - 1
+
+
+def json_object() -> dict | None:
+    """The request body as a JSON object; None if it is not JSON, not an object, or nested
+    too deeply to parse."""
+    try:
+        data = request.get_json(silent=True)
+    except RecursionError:
+        return None
+    return data if isinstance(data, dict) else None
+
+
+def check_storable(data: dict) -> dict:
+    """Values no column can hold are invalid input, not database errors: NUL characters
+    (PostgreSQL text) and numbers beyond INTEGER. Raises InvalidInput per field path."""
+    errors, stack = {}, [("", data)]
+    while stack:
+        path, value = stack.pop()
+        if isinstance(value, dict):
+            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
+        elif isinstance(value, list):
+            stack.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
+        elif isinstance(value, str) and "\x00" in value:
+            errors.setdefault(path or "_schema", []).append("不能包含空字符 (NUL)")
+        elif isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_ID:
+            errors.setdefault(path or "_schema", []).append(f"数值超出范围（最大 {MAX_ID}）")
+    if errors:
+        raise InvalidInput("submitted values cannot be stored", errors)
+    return data
+
+
+@bp.url_value_preprocessor
+def _impossible_ids(_endpoint, values):
+    """An id beyond INTEGER or with a NUL character is unknown (404), not a database error."""
+    for value in (values or {}).values():
+        if isinstance(value, int) and value > MAX_ID or isinstance(value, str) and "\x00" in value:
+            raise NotFound("no such id")
 
 
 @bp.errorhandler(InvalidInput)

@@ -7,7 +7,7 @@ from engine import appeals, attachments
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.models import Attachment
 
-from . import bp
+from . import bp, check_storable, json_object
 from .auth import login_required
 from .schemas import AppealDetailSchema, AppealListQuery, AppealPageSchema, AppealSchema, AttachmentSchema
 from .. import get_db
@@ -20,10 +20,10 @@ INTAKE_ROLES = ("intake_agent", "dispatcher", "admin")
 def register_appeal():
     if g.user.role not in INTAKE_ROLES:
         raise Forbidden("only platform intake staff register appeals")
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    data = json_object()
+    if data is None:
         raise InvalidInput("request body must be a JSON object", {"_schema": ["应为 JSON 对象"]})
-    appeal = appeals.register(get_db(), data, g.user)
+    appeal = appeals.register(get_db(), check_storable(data), g.user)
     return AppealSchema(exclude=["units"]).dump(appeal), 201
 
 
@@ -56,7 +56,7 @@ def upload_attachment(appeal_id):
     with db.transaction() as session:
         appeals.get_visible(session, appeal_id, g.user)
         attachment = attachments.store(session, Path(current_app.config["ATTACHMENT_DIR"]), appeal_id,
-                                       upload.filename, upload.stream, g.user,
+                                       (upload.filename or "").replace("\x00", ""), upload.stream, g.user,
                                        current_app.config["MAX_ATTACHMENT_MB"] << 20)
         return AttachmentSchema().dump(attachment), 201
 

@@ -6,7 +6,7 @@ from flask import g, request
 from engine import users
 from engine.errors import Forbidden
 
-from . import bp, error
+from . import bp, check_storable, error, json_object
 from .schemas import LoginSchema, TokenSchema
 from .. import get_db
 
@@ -29,8 +29,8 @@ def login_required(view):
 
 def json_body(schema):
     """The request's JSON object validated by a marshmallow schema (400 otherwise)."""
-    data = request.get_json(silent=True)
-    if not isinstance(data, dict):
+    data = json_object()
+    if data is None:
         from marshmallow import ValidationError
         raise ValidationError({"_schema": ["request body must be a JSON object"]})
     return schema.load(data)
@@ -38,7 +38,7 @@ def json_body(schema):
 
 @bp.post("/auth/token")
 def issue_token():
-    data = json_body(LoginSchema())
+    data = check_storable(json_body(LoginSchema()))
     with get_db().transaction() as session:
         try:
             user = users.authenticate(session, data["username"], data["password"])

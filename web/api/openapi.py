@@ -40,8 +40,9 @@ def build() -> dict:
                    plugins=[MarshmallowPlugin()], servers=[{"url": "/api/v1"}],
                    security=[{"bearer": []}])
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
-    for name in ["Login", "Token", "CompleteTask", "Task", "TaskDetail", "Appeal", "AppealDetail",
-                 "AppealPage", "Attachment", "Unit", "Error"]:
+    # Nested schemas register themselves under their own name: list them before their parents.
+    for name in ["Login", "Token", "CompleteTask", "Task", "TaskDetail", "Appeal", "Attachment",
+                 "AppealDetail", "AppealPage", "Unit", "Error"]:
         spec.components.schema(name, schema=getattr(s, f"{name}Schema"))
     intake, _ = forms.load(INTAKE_FORM)
     spec.components.schema("RegisterAppeal", {k: v for k, v in intake.items()
@@ -61,6 +62,10 @@ def build() -> dict:
     attach = _op("Upload a photo, video or PDF", "Attachment", params=_path_param("appeal_id"), status="201")
     attach["requestBody"] = upload
     spec.path("/appeals/{appeal_id}/attachments", operations={"post": attach})
+    download = _op("Download an attachment", params=_path_param("attachment_id"))
+    download["responses"]["200"]["content"] = {"application/octet-stream": {"schema": {
+        "type": "string", "format": "binary"}}}
+    spec.path("/attachments/{attachment_id}", operations={"get": download})
     spec.path("/tasks", operations={"get": _op("My open tasks", params=[
         {"in": "query", "name": "scope", "schema": {"type": "string", "enum": ["mine", "claimed"]}}])})
     tid = _path_param("task_id", "string")
@@ -70,6 +75,8 @@ def build() -> dict:
     spec.path("/tasks/{task_id}/complete", operations={"post": _op(
         "Complete a task with its form data", "Task", "CompleteTask", params=tid)})
     spec.path("/units", operations={"get": _op("Active organizer units")})
+    spec.path("/forms/{name}", operations={"get": _op(
+        "A form's JSON Schema and UI schema, by schema file name", params=_path_param("name", "string"))})
     return spec.to_dict()
 
 

@@ -43,7 +43,7 @@ class AppealListQuery(Schema):
     class Meta:
         unknown = EXCLUDE
     status = fields.String(validate=validate.OneOf(list(STATUS_LABELS)))
-    before_id = fields.Integer(validate=validate.Range(min=1))
+    before_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 

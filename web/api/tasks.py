@@ -3,7 +3,7 @@ from flask import g, request
 
 from engine import forms, tasks
 
-from . import bp
+from . import bp, check_storable
 from .auth import json_body, login_required
 from .schemas import CompleteTaskSchema, TaskDetailSchema, TaskListQuery, TaskSchema
 from .. import get_db
@@ -42,4 +42,4 @@ def unclaim_task(task_id):
 @login_required
 def complete_task(task_id):
     body = json_body(CompleteTaskSchema())
-    return TaskSchema().dump(tasks.complete(get_db(), task_id, body["data"], g.user))
+    return TaskSchema().dump(tasks.complete(get_db(), task_id, check_storable(body["data"]), g.user))
