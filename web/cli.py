@@ -15,6 +15,7 @@ from . import create_app, get_db
 def main():
     """Hotline 12345: run a 12345 government service hotline as BPMN processes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change
 
 
 @main.command("init-db")

@@ -2,7 +2,15 @@
 from them. Form payloads are JSON Schemas in forms/ (validated by engine.forms)."""
 from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
 
+from engine.calendar import TZ
 from engine.status import STATUS_LABELS
+
+
+class LocalDateTime(fields.DateTime):
+    """Every time leaves the API in China Standard Time (+08:00), whatever the database kept."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return super()._serialize(value.astimezone(TZ) if value is not None else None, attr, obj, **kwargs)
 
 
 class Strict(Schema):
@@ -25,7 +33,7 @@ class UserSchema(Schema):
 
 class TokenSchema(Schema):
     token = fields.String()
-    expires_at = fields.DateTime()
+    expires_at = LocalDateTime()
     user = fields.Nested(UserSchema)
 
 
@@ -56,15 +64,15 @@ class TaskSchema(Schema):
     form = fields.String(allow_none=True)
     candidate_roles = fields.Function(lambda t: t.candidate_roles.split(","))
     unit_id = fields.Integer(allow_none=True)
-    due_at = fields.DateTime(allow_none=True)
+    due_at = LocalDateTime(allow_none=True)
     claimed_by_id = fields.Integer(allow_none=True)
     state = fields.String()
-    created_at = fields.DateTime()
+    created_at = LocalDateTime()
 
 
 class HistorySchema(Schema):
     id = fields.Integer()
-    at = fields.DateTime()
+    at = LocalDateTime()
     action = fields.String()
     actor_id = fields.Integer(allow_none=True)
     task_bpmn_id = fields.String(allow_none=True)
@@ -87,7 +95,7 @@ class AttachmentSchema(Schema):
     content_type = fields.String()
     size = fields.Integer()
     sha256 = fields.String()
-    uploaded_at = fields.DateTime()
+    uploaded_at = LocalDateTime()
 
 
 class AppealUnitSchema(Schema):
@@ -106,8 +114,8 @@ class AppealSummarySchema(Schema):
     title = fields.String()
     urgent = fields.Boolean()
     lead_unit_id = fields.Integer(allow_none=True)
-    accepted_at = fields.DateTime()
-    handling_due_at = fields.DateTime(allow_none=True)
+    accepted_at = LocalDateTime()
+    handling_due_at = LocalDateTime(allow_none=True)
 
 
 class AppealSchema(AppealSummarySchema):
@@ -116,10 +124,10 @@ class AppealSchema(AppealSummarySchema):
     convenience_list = fields.Boolean()
     confidential = fields.Boolean()
     emergency = fields.Boolean()
-    dispatched_at = fields.DateTime(allow_none=True)
-    closed_at = fields.DateTime(allow_none=True)
-    dispatch_due_at = fields.DateTime(allow_none=True)
-    sign_for_due_at = fields.DateTime(allow_none=True)
+    dispatched_at = LocalDateTime(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
+    dispatch_due_at = LocalDateTime(allow_none=True)
+    sign_for_due_at = LocalDateTime(allow_none=True)
     extension_days = fields.Integer()
     rehandle_count = fields.Integer()
     satisfaction = fields.String(allow_none=True)
