@@ -32,8 +32,8 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, func, select, text
 
-from engine import appeals, definitions, demo, forms, migrate, serializer, tasks, users
-from engine.db import Database, utcnow
+from engine import appeals, clock, definitions, demo, forms, migrate, serializer, tasks, users
+from engine.db import Database
 from engine.models import Appeal, OrganizerUnit, ProcessInstance, User, UserTask
 
 INTAKE = {"channel": "phone", "appeal_type": "complaint", "title": "夜间施工噪音扰民",
@@ -126,7 +126,7 @@ class CannedServices(TaskDataEnvironment):
     """Answers every service task with plausible JSON, as engine.services would."""
 
     def call_service(self, context, operation_name=None, operation_params=None, **_kwargs):
-        now = utcnow()
+        now = clock.now()
         if operation_name in ("accept_appeal", "dispatch_appeal", "apply_extension", "start_rehandle"):
             result = {"dispatch": (now + timedelta(days=1)).isoformat(),
                       "sign_for": (now + timedelta(days=2)).isoformat(),

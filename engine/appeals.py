@@ -4,11 +4,19 @@ from datetime import datetime
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from . import calendar, forms, history, instances
-from .db import utcnow
+from . import calendar, clock, forms, history, instances
 from .errors import Forbidden, InvalidInput, NotFound, ProcessError
-from .models import (ORGANIZER_ROLES, PLATFORM_ROLES, Appeal, AppealCounter, AppealUnit, AppellantContact,
-                     Attachment, Region, UserTask)
+from .models import (
+    ORGANIZER_ROLES,
+    PLATFORM_ROLES,
+    Appeal,
+    AppealCounter,
+    AppealUnit,
+    AppellantContact,
+    Attachment,
+    Region,
+    UserTask,
+)
 
 INTAKE_FORM = "register_appeal.schema.json"
 NUMBER_PREFIX = "FJ"
@@ -44,7 +52,7 @@ def register(db, data: dict, actor) -> Appeal:
             region_id = session.scalar(select(Region.id).where(Region.code == data["region_code"]))
             if region_id is None:
                 raise InvalidInput("unknown region", {"region_code": ["行政区划代码不存在"]})
-        now = utcnow()
+        now = clock.now()
         appeal = Appeal(
             number=next_number(session, now), appeal_type=data["appeal_type"], channel=data["channel"],
             status="registered", title=data["title"], content=data["content"], location=data.get("location"),

@@ -4,7 +4,7 @@
 state opens one, does all its work (instance, task rows, history, outbox) and commits once.
 """
 from contextlib import contextmanager
-from datetime import datetime, timezone
+from datetime import UTC
 
 from sqlalchemy import DateTime, create_engine, event
 from sqlalchemy.orm import DeclarativeBase, sessionmaker
@@ -26,19 +26,15 @@ class UtcDateTime(TypeDecorator):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; all stored times are timezone-aware")
-        value = value.astimezone(timezone.utc)
+        value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value, dialect):
         if value is None:
             return None
         if value.tzinfo is None:
-            return value.replace(tzinfo=timezone.utc)
-        return value.astimezone(timezone.utc)
-
-
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
 
 
 class Database:
@@ -63,9 +59,8 @@ class Database:
     @contextmanager
     def transaction(self):
         """One unit of work: commit on success, roll back on any error."""
-        with self.Session() as session:
-            with session.begin():
-                yield session
+        with self.Session() as session, session.begin():
+            yield session
 
     @contextmanager
     def read(self):

@@ -6,7 +6,7 @@ A schema's custom keywords say where submitted fields go:
 Everything submitted is also kept in history.
 """
 import json
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 from jsonschema import Draft202012Validator
@@ -16,7 +16,7 @@ from .errors import InvalidInput, NotFound
 FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
 
 
-@lru_cache(maxsize=None)
+@cache
 def load(name: str) -> tuple[dict, dict]:
     """(schema, ui_schema) of a form, by schema file name. Raises NotFound."""
     path = FORMS_DIR / name
@@ -28,7 +28,7 @@ def load(name: str) -> tuple[dict, dict]:
     return schema, ui
 
 
-@lru_cache(maxsize=None)
+@cache
 def _validator(name: str) -> Draft202012Validator:
     schema, _ = load(name)
     return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)

@@ -13,8 +13,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import definitions, history, serializer, status
-from .db import utcnow
+from . import clock, definitions, history, serializer, status
 from .errors import Conflict, NotFound, ProcessError
 from .models import Appeal, ProcessInstance, UserTask
 from .services import ScriptEngine, ServiceContext
@@ -42,7 +41,7 @@ def start(session, appeal: Appeal, actor, data: dict) -> ProcessInstance:
     """Start the latest deployed appeal process for `appeal`. Raises NotFound, ProcessError."""
     deployment = definitions.latest(session)
     spec, subs = definitions.specs_for(deployment)
-    ctx = ServiceContext(session, appeal, None, actor, utcnow())
+    ctx = ServiceContext(session, appeal, None, actor, clock.now())
     workflow = BpmnWorkflow(spec, subs, script_engine=ScriptEngine(ctx))
     workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
     row = ProcessInstance(deployment_id=deployment.id, appeal_id=appeal.id, status="running", state={},
@@ -65,7 +64,7 @@ def load(session, instance_id: int, actor, lock: bool = True) -> Loaded:
     if row is None:
         raise NotFound(f"process instance {instance_id} does not exist")
     spec, subs = definitions.specs_for(row.deployment)
-    ctx = ServiceContext(session, session.get(Appeal, row.appeal_id), row.id, actor, utcnow())
+    ctx = ServiceContext(session, session.get(Appeal, row.appeal_id), row.id, actor, clock.now())
     workflow = serializer.state_from_dict(row.state, spec, subs, ScriptEngine(ctx))
     return Loaded(row, workflow, ctx)
 

@@ -1,12 +1,13 @@
 """Tables. Domain rows (appeal, organizer unit, user) beside the runtime's own (deployment,
 process instance, user task, history, outbox). The appellant's contact lives apart from the
 appeal so that what organizer units read can be controlled and recorded."""
-from datetime import datetime
+from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .db import Base, UtcDateTime, utcnow
+from . import clock
+from .db import Base, UtcDateTime
 
 ROLES = (
     "intake_agent", "dispatcher", "organizer_staff", "organizer_leader", "return_visit_staff",
@@ -59,7 +60,7 @@ class ApiToken(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     user: Mapped[User] = relationship()
 
@@ -86,6 +87,9 @@ class Appeal(Base):
     dispatch_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     sign_for_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     handling_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_contact_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # a deadline crossed a year whose holiday schedule is not published (weekdays only)
+    deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
     rehandle_count: Mapped[int] = mapped_column(Integer, default=0)
     return_count: Mapped[int] = mapped_column(Integer, default=0)
@@ -97,7 +101,7 @@ class Appeal(Base):
     handling_result: Mapped[str | None] = mapped_column(Text)
     reply_content: Mapped[str | None] = mapped_column(Text)
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow, onupdate=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, onupdate=clock.now)
     units: Mapped[list["AppealUnit"]] = relationship(back_populates="appeal", cascade="all, delete-orphan")
 
 
@@ -108,7 +112,7 @@ class AppealUnit(Base):
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
     unit_id: Mapped[int] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
     role: Mapped[str] = mapped_column(String(10))  # lead | co
-    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     appeal: Mapped[Appeal] = relationship(back_populates="units")
 
@@ -140,7 +144,7 @@ class Attachment(Base):
     content_type: Mapped[str] = mapped_column(String(100))
     size: Mapped[int] = mapped_column(Integer)
     uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
-    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
 
 
 class Deployment(Base):
@@ -155,7 +159,7 @@ class Deployment(Base):
     # deferred: loaded only when the spec cache misses, not on every completion
     files: Mapped[dict] = mapped_column(JSON, deferred=True)
     spec: Mapped[dict] = mapped_column(JSON, deferred=True)
-    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    deployed_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     deployed_by: Mapped[str | None] = mapped_column(String(50))
 
 
@@ -168,11 +172,11 @@ class ProcessInstance(Base):
     state: Mapped[dict] = mapped_column(JSON)
     serializer_version: Mapped[str] = mapped_column(String(20))
     version: Mapped[int] = mapped_column(Integer, nullable=False)
-    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
-    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    started_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     ended_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     deployment: Mapped[Deployment] = relationship()
-    __mapper_args__ = {"version_id_col": version}
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 (SQLAlchemy reads it as is)
 
 
 class UserTask(Base):
@@ -191,10 +195,12 @@ class UserTask(Base):
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     claimed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"), index=True)
     claimed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     state: Mapped[str] = mapped_column(String(20), default="open", index=True)  # open | completed | cancelled
     completed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     completed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    deadline_stage: Mapped[str | None] = mapped_column(String(20))  # which limit its due time is
+    overdue_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class HistoryEvent(Base):
@@ -205,7 +211,7 @@ class HistoryEvent(Base):
     appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"))
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))
     actor_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
-    at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     action: Mapped[str] = mapped_column(String(50))
     task_bpmn_id: Mapped[str | None] = mapped_column(String(100))
     task_name: Mapped[str | None] = mapped_column(String(200))
@@ -221,7 +227,7 @@ class SupervisionItem(Base):
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
     reason: Mapped[str] = mapped_column(String(50))
     status: Mapped[str] = mapped_column(String(20), default="open")
-    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
@@ -233,7 +239,59 @@ class Notification(Base):
     channel: Mapped[str] = mapped_column(String(20))  # sms | phone_call | in_app | emergency
     recipient: Mapped[str] = mapped_column(String(100))
     body: Mapped[str] = mapped_column(Text)
-    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     sent_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     last_error: Mapped[str | None] = mapped_column(Text)
+
+
+class OverdueRecord(Base):
+    """A limit that ran out (the task stays with the unit; this is kept for evaluation)."""
+    __tablename__ = "overdue_record"
+    __table_args__ = (UniqueConstraint("appeal_id", "stage", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))  # dispatch | sign_for | first_contact | handling
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class Job(Base):
+    """A pending timer of a process instance. Workers claim due rows with an expiring lock;
+    a job that keeps failing becomes an incident until someone retries it."""
+    __tablename__ = "job"
+    __table_args__ = (UniqueConstraint("instance_id", "task_id"), Index("ix_job_status_due", "status", "due_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    task_id: Mapped[str] = mapped_column(String(36))  # the SpiffWorkflow timer event task
+    name: Mapped[str | None] = mapped_column(String(200))
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="pending")  # pending | incident
+    lock_owner: Mapped[str | None] = mapped_column(String(100))
+    lock_expires_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    retries: Mapped[int] = mapped_column(Integer, default=3)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class CalendarYear(Base):
+    """A year whose holiday schedule was loaded (beyond what chinese_calendar covers)."""
+    __tablename__ = "calendar_year"
+    year: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    source: Mapped[str] = mapped_column(String(200))
+    loaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    loaded_by: Mapped[str | None] = mapped_column(String(50))
+
+
+class CalendarDay(Base):
+    """A day that is off or on against the usual rule: from a loaded year file or an
+    administrator (a typhoon day off); administrator rows are never overwritten by files."""
+    __tablename__ = "calendar_day"
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    working: Mapped[bool] = mapped_column(Boolean)
+    name: Mapped[str | None] = mapped_column(String(100))
+    source: Mapped[str] = mapped_column(String(20))  # file | admin
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    updated_by: Mapped[str | None] = mapped_column(String(50))

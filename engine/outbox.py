@@ -5,7 +5,7 @@ import logging
 
 from sqlalchemy import select
 
-from .db import utcnow
+from . import clock
 from .models import Notification
 
 log = logging.getLogger("hotline.outbox")
@@ -38,6 +38,6 @@ def deliver_pending(db, sender, batch: int = 100) -> int:
             except SendError as err:
                 notification.last_error = str(err)[:2000]
                 continue
-            notification.sent_at = utcnow()
+            notification.sent_at = clock.now()
             sent += 1
     return sent

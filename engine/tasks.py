@@ -6,8 +6,7 @@ organizer unit's task, who belongs to that unit. A task claimed by someone else 
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import forms, history, instances
-from .db import utcnow
+from . import clock, forms, history, instances
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import Appeal, Attachment, OrganizerUnit, UserTask
 
@@ -55,7 +54,7 @@ def claim(db, task_id: str, user) -> UserTask:
         if task.claimed_by_id not in (None, user.id):
             raise Conflict("this task is claimed by another user")
         if task.claimed_by_id is None:
-            task.claimed_by_id, task.claimed_at = user.id, utcnow()
+            task.claimed_by_id, task.claimed_at = user.id, clock.now()
             history.record(session, "task_claimed", appeal_id=task.appeal_id, instance_id=task.instance_id,
                            actor_id=user.id, task=task)
         return task

@@ -7,7 +7,7 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
-from .db import utcnow
+from . import clock
 from .errors import Forbidden
 from .models import ApiToken, User
 
@@ -42,14 +42,14 @@ def authenticate(session, username: str, password: str) -> User:
 
 def issue_token(session, user: User) -> tuple[str, ApiToken]:
     token = secrets.token_urlsafe(32)
-    row = ApiToken(token_hash=_digest(token), user_id=user.id, expires_at=utcnow() + TOKEN_LIFETIME)
+    row = ApiToken(token_hash=_digest(token), user_id=user.id, expires_at=clock.now() + TOKEN_LIFETIME)
     session.add(row)
     return token, row
 
 
 def user_for_token(session, token: str) -> User | None:
     row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
-    if row is None or row.expires_at <= utcnow() or not row.user.active:
+    if row is None or row.expires_at <= clock.now() or not row.user.active:
         return None
     return row.user
 

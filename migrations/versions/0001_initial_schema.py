@@ -42,7 +42,6 @@ def upgrade():
     sa.Column('level', sa.String(length=10), nullable=False),
     sa.Column('parent_id', sa.Integer(), nullable=True),
     sa.Column('fallback_unit_id', sa.Integer(), nullable=True),
-    sa.ForeignKeyConstraint(['fallback_unit_id'], ['organizer_unit.id'], name='fk_region_fallback_unit', use_alter=True),
     sa.ForeignKeyConstraint(['parent_id'], ['region.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
@@ -60,6 +59,10 @@ def upgrade():
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('code')
     )
+    # region <-> organizer_unit reference each other: the region's fallback unit comes last
+    with op.batch_alter_table('region', schema=None) as batch_op:
+        batch_op.create_foreign_key('fk_region_fallback_unit', 'organizer_unit', ['fallback_unit_id'], ['id'])
+
     op.create_table('app_user',
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('username', sa.String(length=50), nullable=False),
@@ -333,6 +336,8 @@ def downgrade():
     op.drop_table('appeal')
     op.drop_table('api_token')
     op.drop_table('app_user')
+    with op.batch_alter_table('region', schema=None) as batch_op:
+        batch_op.drop_constraint('fk_region_fallback_unit', type_='foreignkey')
     op.drop_table('organizer_unit')
     op.drop_table('region')
     op.drop_table('deployment')

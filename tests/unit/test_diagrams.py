@@ -25,7 +25,7 @@ def test_diagrams_validate_against_the_bpmn_xsd(specs):
 
 def test_every_shape_and_edge_has_di():
     assert DI_CHECK.is_file(), f"the shared DI checker is missing at {DI_CHECK}"
-    result = subprocess.run([sys.executable, str(DI_CHECK), str(ROOT / "processes")], capture_output=True, text=True)
+    result = subprocess.run([sys.executable, str(DI_CHECK), str(ROOT / "processes")], capture_output=True, text=True, check=False)
     assert result.returncode == 0, result.stdout + result.stderr
 
 

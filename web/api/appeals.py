@@ -7,10 +7,10 @@ from engine import appeals, attachments
 from engine.errors import Forbidden, InvalidInput, NotFound
 from engine.models import Attachment
 
+from .. import get_db
 from . import bp, check_storable, json_object
 from .auth import login_required
 from .schemas import AppealDetailSchema, AppealListQuery, AppealPageSchema, AppealSchema, AttachmentSchema
-from .. import get_db
 
 INTAKE_ROLES = ("intake_agent", "dispatcher", "admin")
 

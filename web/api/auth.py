@@ -6,9 +6,9 @@ from flask import g, request
 from engine import users
 from engine.errors import Forbidden
 
+from .. import get_db
 from . import bp, check_storable, error, json_object
 from .schemas import LoginSchema, TokenSchema
-from .. import get_db
 
 
 def login_required(view):

@@ -5,10 +5,10 @@ from sqlalchemy import select, text
 from engine import forms
 from engine.models import OrganizerUnit
 
+from .. import get_db
 from . import bp
 from .auth import login_required
 from .schemas import UnitSchema
-from .. import get_db
 
 
 @bp.get("/health")

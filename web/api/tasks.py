@@ -3,10 +3,10 @@ from flask import g, request
 
 from engine import forms, tasks
 
+from .. import get_db
 from . import bp, check_storable
 from .auth import json_body, login_required
 from .schemas import CompleteTaskSchema, TaskDetailSchema, TaskListQuery, TaskSchema
-from .. import get_db
 
 
 @bp.get("/tasks")
