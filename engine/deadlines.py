@@ -1,53 +1,72 @@
-"""Time limits of an appeal (Art. 14, 17, 20) as pure functions over datetimes.
+"""Deadlines from the time-limit table (processes/time_limits.dmn) and the working-day
+calendar: pure functions over datetimes.
 
-- Dispatch by the platform within 1 working day of acceptance; urgent matters that endanger
-  life or property immediately (we allow one hour) with a phone notice (Art. 14).
-- Sign for, or return with reasons, within 1 working day of dispatch; urgent: immediately (Art. 17).
-- Handling limits from dispatch (Art. 20): consultation 2 working days; complaint 10, or 3
-  when on the convenience-service list; suggestion 5; help 3 with first contact within 1;
-  urgent or simple matters the same day.
+A limit is text an analyst writes in the table:
+- "Nwd": N working days after the start day (Art. 14, 17, 20);
+- "PT1H" (any ISO 8601 clock duration): "immediately" for urgent matters (Art. 14);
+- "same_day": by the end of the same calendar day (Art. 20(5));
+- "none": no such limit.
+Dispatch runs from acceptance; sign-for, first contact and handling run from dispatch.
 """
+import re
 from datetime import datetime, timedelta
+from pathlib import Path
+from types import SimpleNamespace
 
-from . import calendar
+from lxml import etree
+from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine
+from SpiffWorkflow.dmn.parser.BpmnDmnParser import BpmnDmnParser
 
-HANDLING_DAYS = {"consultation": 2, "complaint": 10, "suggestion": 5, "help": 3}
-CONVENIENCE_LIST_DAYS = {"complaint": 3}
-IMMEDIATELY = timedelta(hours=1)
+from .calendar import Deadline, WorkingCalendar
 
-
-def handling_days(appeal_type: str, convenience_list: bool = False) -> int:
-    if convenience_list and appeal_type in CONVENIENCE_LIST_DAYS:
-        return CONVENIENCE_LIST_DAYS[appeal_type]
-    return HANDLING_DAYS[appeal_type]
-
-
-def dispatch_deadline(accepted_at: datetime, urgent: bool) -> calendar.Deadline:
-    if urgent:
-        return calendar.Deadline(accepted_at + IMMEDIATELY, False)
-    return calendar.add_working_days(accepted_at, 1)
+TABLE = Path(__file__).resolve().parent.parent / "processes" / "time_limits.dmn"
+DECISION = "time_limits"
+LIMIT_NAMES = ("dispatch", "sign_for", "first_contact", "handling")
+_WORKING_DAYS = re.compile(r"^(\d+)wd$")
+_DURATION = re.compile(r"^PT(?:(\d+)H)?(?:(\d+)M)?$")
 
 
-def organizer_deadlines(dispatched_at: datetime, appeal_type: str, convenience_list: bool,
-                        urgent: bool, extension_days: int = 0) -> dict[str, calendar.Deadline]:
-    """Sign-for, handling (plus granted extension days) and, for help, first contact."""
-    if urgent:
-        result = {"sign_for": calendar.Deadline(dispatched_at + IMMEDIATELY, False),
-                  "handling": calendar.end_of_day(dispatched_at)}
-    else:
-        days = handling_days(appeal_type, convenience_list) + extension_days
-        result = {"sign_for": calendar.add_working_days(dispatched_at, 1),
-                  "handling": calendar.add_working_days(dispatched_at, days)}
-    if appeal_type == "help":
-        result["first_contact"] = (calendar.Deadline(dispatched_at + IMMEDIATELY, False) if urgent
-                                   else calendar.add_working_days(dispatched_at, 1))
-    return result
+class LimitError(ValueError):
+    """A limit in the table is not in the grammar above."""
 
 
-def all_deadlines(accepted_at: datetime, appeal_type: str, convenience_list: bool = False,
-                  urgent: bool = False, dispatched_at: datetime | None = None) -> dict[str, calendar.Deadline]:
+def working_days(limit: str | None) -> int:
+    """The number of working days in a "Nwd" limit, else 0 (same day, hours, none)."""
+    match = _WORKING_DAYS.match(limit or "")
+    return int(match.group(1)) if match else 0
+
+
+def due(calendar: WorkingCalendar, start: datetime, limit: str | None) -> Deadline | None:
+    """When a limit that starts at `start` runs out; None for "none"."""
+    if limit in (None, "", "none"):
+        return None
+    if limit == "same_day":
+        return calendar.end_of_day(start)
+    if match := _WORKING_DAYS.match(limit):
+        return calendar.add_working_days(start, int(match.group(1)))
+    if (match := _DURATION.match(limit)) and any(match.groups()):
+        hours, minutes = (int(g or 0) for g in match.groups())
+        return Deadline(start + timedelta(hours=hours, minutes=minutes), False)
+    raise LimitError(f"time limit '{limit}' is not 'Nwd', 'PTnHnM', 'same_day' or 'none'")
+
+
+def evaluate_table(appeal_type: str, convenience_list: bool = False, urgent: bool = False,
+                   table: Path = TABLE) -> dict[str, str]:
+    """The table's limits for an appeal, evaluated by SpiffWorkflow's DMN engine (the same
+    table the diagram's business rule task uses). Keys: dispatch, sign_for, first_contact, handling."""
+    parser = BpmnDmnParser()
+    parser.add_dmn_xml(etree.parse(str(table)).getroot(), filename=table.name)
+    task = SimpleNamespace(data={"appeal_type": appeal_type, "convenience_list": convenience_list,
+                                 "urgent": urgent}, workflow=SimpleNamespace(script_engine=PythonScriptEngine()))
+    result = parser.get_engine(DECISION, None).result(task)
+    return {name: result.get(f"{name}_limit", "none") for name in LIMIT_NAMES}
+
+
+def all_deadlines(calendar: WorkingCalendar, limits: dict[str, str], accepted_at: datetime,
+                  dispatched_at: datetime | None = None) -> dict[str, Deadline]:
     """What `hotline deadline` prints: dispatch from acceptance, the rest from dispatch
     (assumed to happen at acceptance when not given)."""
-    result = {"dispatch": dispatch_deadline(accepted_at, urgent)}
-    result.update(organizer_deadlines(dispatched_at or accepted_at, appeal_type, convenience_list, urgent))
-    return result
+    result = {"dispatch": due(calendar, accepted_at, limits["dispatch"])}
+    for name in ("sign_for", "first_contact", "handling"):
+        result[name] = due(calendar, dispatched_at or accepted_at, limits[name])
+    return {k: v for k, v in result.items() if v is not None}

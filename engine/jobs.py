@@ -1,0 +1,142 @@
+"""Jobs: every waiting timer event of an instance is a row with its due time.
+
+`sync` (called when an instance is saved) keeps the rows in step with the instance.
+Workers poll about once a second: `claim_due` takes due rows under an expiring lock
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never take the same row), and `fire`
+advances the instance in its own transaction; the fired timer is no longer waiting, so its
+row goes away. A worker that dies leaves its lock to expire and another worker takes the
+job. A job that fails RETRIES times becomes an incident until a process owner retries it.
+"""
+import logging
+from datetime import datetime, timedelta
+
+from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import delete, or_, select
+
+from . import clock, history, instances
+from .errors import EngineError, NotFound
+from .models import Job, ProcessInstance
+
+log = logging.getLogger("hotline.jobs")
+LOCK_FOR = timedelta(seconds=60)
+RETRIES = 3
+BACKOFF = timedelta(seconds=30)
+
+
+def waiting_timers(workflow) -> dict[str, tuple[datetime, str]]:
+    """{task id: (due, name)} of the workflow's reached, unfired timer events."""
+    found = {}
+    for task in workflow.get_tasks(state=TaskState.WAITING):
+        definition = getattr(task.task_spec, "event_definition", None)
+        value = task._get_internal_data("event_value")
+        if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
+            found[str(task.id)] = (TimerEventDefinition.get_datetime(value), task.task_spec.bpmn_name or "")
+    return found
+
+
+def sync(session, instance_id: int, workflow) -> None:
+    """Make the instance's job rows match its waiting timers."""
+    timers = waiting_timers(workflow) if workflow is not None else {}
+    rows = {j.task_id: j for j in session.scalars(select(Job).where(Job.instance_id == instance_id))}
+    for task_id, job in rows.items():
+        if task_id not in timers:
+            session.delete(job)
+        elif job.due_at != timers[task_id][0]:
+            job.due_at = timers[task_id][0]
+    for task_id, (due, name) in timers.items():
+        if task_id not in rows:
+            session.add(Job(instance_id=instance_id, task_id=task_id, name=name[:200], due_at=due,
+                            retries=RETRIES, status="pending"))
+
+
+def claim_due(db, owner: str, limit: int = 100) -> list[int]:
+    """Lock up to `limit` due jobs for `owner`; returns their ids (one short transaction)."""
+    now = clock.now()
+    with db.transaction() as session:
+        query = (select(Job).where(Job.status == "pending", Job.due_at <= now,
+                                   or_(Job.lock_expires_at.is_(None), Job.lock_expires_at < now))
+                 .order_by(Job.due_at).limit(limit))
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        jobs = list(session.scalars(query))
+        for job in jobs:
+            job.lock_owner, job.lock_expires_at = owner, now + LOCK_FOR
+        return [job.id for job in jobs]
+
+
+def fire(db, job_id: int, owner: str) -> bool:
+    """Fire one claimed job in its instance's transaction. Returns True if the timer fired.
+    A failure is recorded on the job (retry later, or an incident) and never re-raised."""
+    try:
+        with db.transaction() as session:
+            job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+            if job is None or job.lock_owner != owner:
+                return False  # already fired, or taken over after our lock expired
+            row = session.get(ProcessInstance, job.instance_id)
+            if row is None or row.status != "running":
+                session.delete(job)
+                return False
+            loaded = instances.load(session, job.instance_id, actor=None)
+            instances.advance(loaded)
+            fired = job.task_id not in waiting_timers(loaded.workflow)
+            if fired:
+                history.record(session, "timer_fired", appeal_id=row.appeal_id, instance_id=row.id,
+                               detail={"timer": job.name, "due_at": job.due_at.isoformat()})
+            instances.save(session, loaded)
+            if not fired:  # not due by the engine's clock yet: let any worker look again
+                job.lock_owner = job.lock_expires_at = None
+            return fired
+    except EngineError as err:
+        _record_failure(db, job_id, err)
+        return False
+
+
+def _record_failure(db, job_id: int, err: Exception) -> None:
+    log.warning("job %s failed: %s", job_id, err)
+    with db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.retries -= 1
+        job.last_error = f"{type(err).__name__}: {err}"[:4000]
+        job.lock_owner = job.lock_expires_at = None
+        row = session.get(ProcessInstance, job.instance_id)
+        if job.retries <= 0:
+            job.status = "incident"
+            history.record(session, "incident_opened", appeal_id=row.appeal_id, instance_id=row.id,
+                           detail={"job_id": job.id, "timer": job.name, "error": job.last_error})
+        else:
+            job.due_at = clock.now() + BACKOFF * (RETRIES - job.retries)
+
+
+def run_due(db, owner: str, batch: int = 100) -> int:
+    """One poll: claim and fire due jobs until none are left. Returns how many fired."""
+    fired = 0
+    while True:
+        ids = claim_due(db, owner, batch)
+        fired += sum(fire(db, job_id, owner) for job_id in ids)
+        if len(ids) < batch:
+            return fired
+
+
+def list_incidents(session) -> list[Job]:
+    return list(session.scalars(select(Job).where(Job.status == "incident").order_by(Job.due_at)))
+
+
+def retry_incident(db, job_id: int, actor) -> Job:
+    """Put a failed job back in the queue, due now. Raises NotFound."""
+    with db.transaction() as session:
+        job = session.scalar(select(Job).where(Job.id == job_id, Job.status == "incident").with_for_update())
+        if job is None:
+            raise NotFound(f"incident {job_id} does not exist")
+        job.status, job.retries, job.due_at = "pending", RETRIES, clock.now()
+        job.lock_owner = job.lock_expires_at = None
+        row = session.get(ProcessInstance, job.instance_id)
+        history.record(session, "incident_retried", appeal_id=row.appeal_id, instance_id=row.id,
+                       actor_id=getattr(actor, "id", None), detail={"job_id": job.id})
+        return job
+
+
+def delete_for_instance(session, instance_id: int) -> None:
+    session.execute(delete(Job).where(Job.instance_id == instance_id))
