@@ -123,7 +123,7 @@ class AppellantContact(Base):
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), unique=True)
     kind: Mapped[str] = mapped_column(String(20))
     name: Mapped[str | None] = mapped_column(String(50))
-    phone: Mapped[str] = mapped_column(String(20), index=True)
+    phone: Mapped[str] = mapped_column(String(24), index=True)
     id_number: Mapped[str | None] = mapped_column(String(18))
     agrees_to_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
 

@@ -3,6 +3,7 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug.exceptions import HTTPException
 
 from engine.db import Database
 
@@ -17,9 +18,9 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_ATTACHMENT_MB=int(os.environ.get("MAX_ATTACHMENT_MB", "50")),
         JSON_AS_ASCII=False,
     )
-    app.config["MAX_CONTENT_LENGTH"] = (app.config["MAX_ATTACHMENT_MB"] + 1) << 20
     if test_config:
         app.config.update(test_config)
+    app.config["MAX_CONTENT_LENGTH"] = (app.config["MAX_ATTACHMENT_MB"] + 1) << 20
     instance.mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
@@ -27,7 +28,17 @@ def create_app(test_config: dict | None = None) -> Flask:
     from . import api, home
     app.register_blueprint(api.bp)
     app.register_blueprint(home.bp)
+    app.register_error_handler(HTTPException, _json_errors_under_api)
     return app
+
+
+def _json_errors_under_api(err: HTTPException):
+    """Unknown routes and methods under /api/ answer in JSON like every other API error."""
+    from flask import jsonify, request
+    if request.path.startswith("/api/"):
+        body = {"error": {"code": err.name.lower().replace(" ", "_"), "message": err.description}}
+        return jsonify(body), err.code
+    return err
 
 
 def get_db(app=None) -> Database:

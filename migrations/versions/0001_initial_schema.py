@@ -149,7 +149,7 @@ def upgrade():
     sa.Column('appeal_id', sa.Integer(), nullable=False),
     sa.Column('kind', sa.String(length=20), nullable=False),
     sa.Column('name', sa.String(length=50), nullable=True),
-    sa.Column('phone', sa.String(length=20), nullable=False),
+    sa.Column('phone', sa.String(length=24), nullable=False),
     sa.Column('id_number', sa.String(length=18), nullable=True),
     sa.Column('agrees_to_disclose', sa.Boolean(), nullable=False),
     sa.ForeignKeyConstraint(['appeal_id'], ['appeal.id'], ),
