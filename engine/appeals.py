@@ -70,7 +70,7 @@ def register(db, data: dict, actor) -> Appeal:
         instances.start(session, appeal, actor, {
             "appeal_id": appeal.id, "appeal_type": appeal.appeal_type, "urgent": appeal.urgent,
             "convenience_list": appeal.convenience_list, "confidential": appeal.confidential,
-            "lead_unit_id": None, "co_unit_ids": [], "rehandle_count": 0})
+            "lead_unit_id": None, "co_unit_ids": [], "rehandle_count": 0, "handling_started": False})
         return appeal
 
 

@@ -50,14 +50,16 @@ def office_hours(folder: Path = CALENDAR_DIR) -> tuple[tuple, tuple[Season, ...]
 
 
 def build(session, folder: Path = CALENDAR_DIR) -> WorkingCalendar:
-    """The calendar in force: database rows win over repo files, which win over chinese_calendar."""
+    """The calendar in force: database rows win over repo files, which win over chinese_calendar.
+    With no session, the files and chinese_calendar alone."""
     days, years = {}, set()
     for path in sorted(folder.glob("[0-9][0-9][0-9][0-9].yaml")):
         year, _, file_days = parse_year(path.read_text(encoding="utf-8"))
         years.add(year)
         days.update({d: working for d, (working, _) in file_days.items()})
-    years.update(session.scalars(select(CalendarYear.year)))
-    days.update(dict(session.execute(select(CalendarDay.day, CalendarDay.working)).all()))
+    if session is not None:
+        years.update(session.scalars(select(CalendarYear.year)))
+        days.update(dict(session.execute(select(CalendarDay.day, CalendarDay.working)).all()))
     hours, seasons = office_hours(folder)
     return WorkingCalendar(days=days, years=frozenset(years), hours=hours, seasons=seasons)
 

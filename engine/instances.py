@@ -13,7 +13,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from . import clock, definitions, history, serializer, status
+from . import clock, definitions, history, serializer, status, timers
 from .errors import Conflict, NotFound, ProcessError
 from .models import Appeal, ProcessInstance, UserTask
 from .services import ScriptEngine, ServiceContext
@@ -99,6 +99,7 @@ def save(session, loaded: Loaded) -> None:
         row.status, row.ended_at = "completed", loaded.ctx.now
         history.record(session, "process_completed", appeal_id=row.appeal_id, instance_id=row.id)
     _project_tasks(session, loaded)
+    timers.sync(session, row.id, workflow)
 
 
 def _project_tasks(session, loaded: Loaded) -> None:
@@ -127,7 +128,7 @@ def _task_row(loaded: Loaded, task) -> UserTask:
         name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, form=props.get("formJsonSchemaFilename"),
         candidate_roles=props.get("candidateRoles") or LANE_ROLES.get(spec.lane, "admin"),
         unit_id=task.data.get(unit_var) if unit_var else None,
-        due_at=_due(task.data.get("deadlines") or {}, props.get("deadline")),
+        due_at=_due(task.data.get("deadlines") or {}, props.get("deadline")), deadline_stage=props.get("deadline"),
         state="open", created_at=loaded.ctx.now)
 
 

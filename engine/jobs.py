@@ -1,6 +1,6 @@
-"""Jobs: every waiting timer event of an instance is a row with its due time.
+"""Jobs: every waiting timer event of an instance is a row with its due time, kept in step
+by `engine.timers.sync` whenever the instance is saved.
 
-`sync` (called when an instance is saved) keeps the rows in step with the instance.
 Workers poll about once a second: `claim_due` takes due rows under an expiring lock
 (`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never take the same row), and `fire`
 advances the instance in its own transaction; the fired timer is no longer waiting, so its
@@ -8,46 +8,18 @@ row goes away. A worker that dies leaves its lock to expire and another worker t
 job. A job that fails RETRIES times becomes an incident until a process owner retries it.
 """
 import logging
-from datetime import datetime, timedelta
+from datetime import timedelta
 
-from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
-from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import delete, or_, select
+from sqlalchemy import or_, select
 
 from . import clock, history, instances
-from .errors import EngineError, NotFound
+from .errors import NotFound
 from .models import Job, ProcessInstance
+from .timers import RETRIES, waiting_timers
 
 log = logging.getLogger("hotline.jobs")
 LOCK_FOR = timedelta(seconds=60)
-RETRIES = 3
 BACKOFF = timedelta(seconds=30)
-
-
-def waiting_timers(workflow) -> dict[str, tuple[datetime, str]]:
-    """{task id: (due, name)} of the workflow's reached, unfired timer events."""
-    found = {}
-    for task in workflow.get_tasks(state=TaskState.WAITING):
-        definition = getattr(task.task_spec, "event_definition", None)
-        value = task._get_internal_data("event_value")
-        if isinstance(definition, TimerEventDefinition) and isinstance(value, str):
-            found[str(task.id)] = (TimerEventDefinition.get_datetime(value), task.task_spec.bpmn_name or "")
-    return found
-
-
-def sync(session, instance_id: int, workflow) -> None:
-    """Make the instance's job rows match its waiting timers."""
-    timers = waiting_timers(workflow) if workflow is not None else {}
-    rows = {j.task_id: j for j in session.scalars(select(Job).where(Job.instance_id == instance_id))}
-    for task_id, job in rows.items():
-        if task_id not in timers:
-            session.delete(job)
-        elif job.due_at != timers[task_id][0]:
-            job.due_at = timers[task_id][0]
-    for task_id, (due, name) in timers.items():
-        if task_id not in rows:
-            session.add(Job(instance_id=instance_id, task_id=task_id, name=name[:200], due_at=due,
-                            retries=RETRIES, status="pending"))
 
 
 def claim_due(db, owner: str, limit: int = 100) -> list[int]:
@@ -87,7 +59,7 @@ def fire(db, job_id: int, owner: str) -> bool:
             if not fired:  # not due by the engine's clock yet: let any worker look again
                 job.lock_owner = job.lock_expires_at = None
             return fired
-    except EngineError as err:
+    except Exception as err:  # noqa: BLE001 -- any failure becomes a retry, then an incident, never a dead loop
         _record_failure(db, job_id, err)
         return False
 
@@ -138,5 +110,3 @@ def retry_incident(db, job_id: int, actor) -> Job:
         return job
 
 
-def delete_for_instance(session, instance_id: int) -> None:
-    session.execute(delete(Job).where(Job.instance_id == instance_id))

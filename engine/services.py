@@ -15,8 +15,17 @@ from sqlalchemy import select, update
 
 from . import calendar_store, deadlines, history, status
 from .errors import EngineError, InvalidInput, ProcessError
-from .models import Appeal, AppealUnit, Notification, OrganizerUnit, OverdueRecord, Region, SupervisionItem, User
-from .models import UserTask
+from .models import (
+    Appeal,
+    AppealUnit,
+    Notification,
+    OrganizerUnit,
+    OverdueRecord,
+    Region,
+    SupervisionItem,
+    User,
+    UserTask,
+)
 
 OPERATORS = {}
 STAGE_LABELS = {"dispatch": "派单", "sign_for": "签收", "first_contact": "首次联系", "handling": "办理"}

@@ -16,6 +16,8 @@ def create_app(test_config: dict | None = None) -> Flask:
         DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'hotline.db'}"),
         ATTACHMENT_DIR=os.environ.get("ATTACHMENT_DIR", str(instance / "attachments")),
         MAX_ATTACHMENT_MB=int(os.environ.get("MAX_ATTACHMENT_MB", "50")),
+        NOTIFICATION_SENDER=os.environ.get("NOTIFICATION_SENDER", "log"),
+        SMS_GATEWAY_URL=os.environ.get("SMS_GATEWAY_URL", ""),
         JSON_AS_ASCII=False,
     )
     if test_config:

@@ -1,11 +1,14 @@
-"""The `hotline` command: init-db, deploy, load-demo, serve, worker, deadline."""
+"""The `hotline` command: init-db, deploy, load-demo, serve, worker, deadline, calendar."""
 import json
 import logging
-from datetime import datetime
+import os
+import socket
+from datetime import date, datetime, timedelta
 
 import click
+from sqlalchemy.exc import DBAPIError
 
-from engine import deadlines, definitions, demo, migrate, outbox
+from engine import calendar_store, deadlines, definitions, demo, jobs, migrate, outbox, recompute
 from engine.errors import InvalidInput
 
 from . import create_app, get_db
@@ -70,20 +73,92 @@ def worker():
 
 
 @main.command()
-@click.option("--type", "appeal_type", required=True, type=click.Choice(sorted(deadlines.HANDLING_DAYS)))
+@click.option("--type", "appeal_type", required=True, type=click.Choice(["consultation", "complaint", "suggestion", "help"]))
 @click.option("--accepted-at", required=True, help="ISO time with offset, e.g. 2026-03-02T10:00+08:00")
 @click.option("--dispatched-at", help="defaults to the acceptance time")
 @click.option("--convenience-list", is_flag=True)
 @click.option("--urgent", is_flag=True)
 def deadline(appeal_type, accepted_at, dispatched_at, convenience_list, urgent):
-    """Print the dispatch, sign-for and handling deadlines as JSON."""
+    """Print every deadline of an appeal as JSON (time-limit table + statutory calendar)."""
     accepted = _aware(accepted_at, "--accepted-at")
     dispatched = _aware(dispatched_at, "--dispatched-at") if dispatched_at else None
-    due = deadlines.all_deadlines(accepted, appeal_type, convenience_list, urgent, dispatched)
+    limits = deadlines.evaluate_table(appeal_type, convenience_list, urgent)
+    due = deadlines.all_deadlines(_calendar(), limits, accepted, dispatched)
     click.echo(json.dumps({
         "type": appeal_type, "accepted_at": accepted.isoformat(), "convenience_list": convenience_list,
-        "urgent": urgent, "deadlines": {k: v.at.isoformat() for k, v in due.items()},
+        "urgent": urgent, "limits": limits, "deadlines": {k: v.at.isoformat() for k, v in due.items()},
         "provisional": sorted(k for k, v in due.items() if v.provisional)}, ensure_ascii=False, indent=2))
+
+
+@main.group("calendar")
+def calendar_group():
+    """The working-day calendar: show a month, load a year's schedule, override a day."""
+
+
+@calendar_group.command("show")
+@click.argument("month")
+def calendar_show(month):
+    """Print a month (YYYY-MM): 班 working, 休 day off, 调 make-up working day, ? unpublished year."""
+    try:
+        first = date.fromisoformat(f"{month}-01")
+    except ValueError as err:
+        raise click.BadParameter("give the month as YYYY-MM", param_hint="MONTH") from err
+    cal = _calendar()
+    click.echo(f"{first:%Y-%m}" + ("" if cal.is_published(first.year) else "  （该年节假日安排未发布，按周一至周五临时计算）"))
+    click.echo(" ".join(f"{d:>4}" for d in "一二三四五六日"))
+    cells = ["    "] * first.weekday()
+    day = first
+    while day.month == first.month:
+        working, known = cal.day_status(day)
+        mark = "?" if not known else ("调" if working and day.weekday() >= 5 else "班" if working else "休")
+        cells.append(f"{day.day:>2}{mark}")
+        day += timedelta(days=1)
+    for i in range(0, len(cells), 7):
+        click.echo(" ".join(f"{c:>4}" for c in cells[i:i + 7]))
+
+
+@calendar_group.command("load")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--by", default="cli")
+def calendar_load(file, by):
+    """Load a year's holiday schedule (YAML) and recompute the deadlines it affects."""
+    db = get_db(create_app())
+    with open(file, encoding="utf-8") as fh:
+        text = fh.read()
+    try:
+        with db.transaction() as session:
+            summary = calendar_store.load_year(session, text, by)
+    except InvalidInput as err:
+        raise click.ClickException(f"{err}: {json.dumps(err.fields, ensure_ascii=False)}") from err
+    moved = recompute.recompute_all(db, date(summary["year"], 1, 1))
+    click.echo(f"loaded {summary['year']}: {summary['days']} days; recomputed {moved} appeals")
+
+
+@calendar_group.command("set")
+@click.argument("day")
+@click.option("--off/--on", "off", required=True, help="a day off, or a working day")
+@click.option("--name", default="", help="why, e.g. 台风停工")
+@click.option("--by", default="cli")
+def calendar_set(day, off, name, by):
+    """Override one day (a local holiday, a typhoon day off) and recompute what it affects."""
+    db = get_db(create_app())
+    try:
+        when = date.fromisoformat(day)
+    except ValueError as err:
+        raise click.BadParameter("give the day as YYYY-MM-DD", param_hint="DAY") from err
+    with db.transaction() as session:
+        calendar_store.set_day(session, when, not off, name, by)
+    click.echo(f"{when}: {'day off' if off else 'working day'}; recomputed {recompute.recompute_all(db, when)} appeals")
+
+
+def _calendar():
+    """The calendar in force: with the database's loaded years and overrides when there is one."""
+    db = get_db(create_app())
+    try:
+        with db.read() as session:
+            return calendar_store.build(session)
+    except DBAPIError:  # no database yet: files and chinese_calendar only
+        return calendar_store.build(None)
 
 
 def _aware(value: str, option: str) -> datetime:
@@ -100,8 +175,11 @@ def _scheduler(app, background: bool):
     from apscheduler.schedulers.background import BackgroundScheduler
     from apscheduler.schedulers.blocking import BlockingScheduler
 
-    db, sender = get_db(app), outbox.LoggingSender()
+    db, sender = get_db(app), outbox.sender_from_config(app.config)
+    owner = f"{socket.gethostname()}:{os.getpid()}"
     scheduler = (BackgroundScheduler if background else BlockingScheduler)(timezone="Asia/Shanghai")
+    scheduler.add_job(jobs.run_due, "interval", seconds=1, args=[db, owner], id="timers",
+                      max_instances=1, coalesce=True)
     scheduler.add_job(outbox.deliver_pending, "interval", seconds=1, args=[db, sender],
                       id="outbox", max_instances=1, coalesce=True)
     return scheduler

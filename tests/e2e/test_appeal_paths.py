@@ -220,12 +220,17 @@ def test_extension_refused_by_the_leader_keeps_the_deadline(walk, unit_id):
 
 def test_extension_longer_than_the_original_limit_is_refused(walk, unit_id):
     appeal_id = walk.to_signed(unit_id=unit_id, appeal_type="consultation")  # 2 working days
+    resp = walk.complete(appeal_id, "gl_urban_staff", "ut_record_result",
+                         {"result_action": "apply_extension", "extension_days": 3, "extension_reason": "理由"},
+                         expect=400)
+    assert "extension_days" in resp["error"]["fields"]  # Art. 20(6): never longer than the original limit
+    assert walk.open_tasks(appeal_id) == ["ut_record_result"]
     walk.complete(appeal_id, "gl_urban_staff", "ut_record_result",
-                  {"result_action": "apply_extension", "extension_days": 5, "extension_reason": "理由"})
+                  {"result_action": "apply_extension", "extension_days": 2, "extension_reason": "理由"})
     walk.complete(appeal_id, "gl_urban_leader", "ut_leader_consent", {"extension_consented": True})
     resp = walk.complete(appeal_id, "dispatcher1", "ut_platform_approval",
-                         {"extension_approved": True, "approved_days": 5}, expect=400)
-    assert "approved_days" in resp["error"]["fields"]  # Art. 20(6)
+                         {"extension_approved": True, "approved_days": 3}, expect=400)
+    assert "approved_days" in resp["error"]["fields"]
     assert walk.open_tasks(appeal_id) == ["ut_platform_approval"]
 
 

@@ -1,67 +1,69 @@
-"""Working-day deadlines (Art. 14, 17, 20), as a table of dated cases in Asia/Shanghai."""
+"""Deadlines from the time-limit table (evaluated by SpiffWorkflow's DMN engine) and the
+statutory calendar: the dated scenarios of Art. 14, 17 and 20."""
 from datetime import datetime
 
 import pytest
 
-from engine import calendar, deadlines
+from engine import deadlines
+from engine.calendar import TZ, WorkingCalendar
 
-TZ = calendar.TZ
+CAL = WorkingCalendar()
 
 
 def at(text):
     return datetime.fromisoformat(text).replace(tzinfo=TZ)
 
 
-@pytest.mark.parametrize("start, days, expected", [
-    ("2026-03-02 10:00", 1, "2026-03-03 17:30"),   # Mon -> Tue close of office hours
-    ("2026-03-06 16:00", 1, "2026-03-09 17:30"),   # Fri -> Mon
-    ("2026-03-07 11:00", 1, "2026-03-09 17:30"),   # accepted on Saturday: next working day
-    ("2026-03-02 10:00", 10, "2026-03-16 17:30"),  # complaint: two weeks
-    ("2026-09-30 09:00", 1, "2026-10-08 17:30"),   # National Day holiday 10-01..10-07
-    ("2026-10-09 09:00", 1, "2026-10-10 17:30"),   # Sat 10-10 is a make-up working day (调休)
-    ("2026-09-24 09:00", 3, "2026-09-30 17:30"),   # Mid-Autumn Fri 09-25 off: 09-28, 29, 30
-    ("2026-02-13 09:00", 1, "2026-02-14 17:30"),   # Sat 02-14 is a make-up working day
-    ("2026-02-14 09:00", 1, "2026-02-24 17:30"),   # Spring Festival 02-15..02-23
-    ("2026-03-02 23:59", 1, "2026-03-03 17:30"),   # late at night: the start day is still not counted
+def compute(appeal_type, accepted, convenience=False, urgent=False):
+    limits = deadlines.evaluate_table(appeal_type, convenience, urgent)
+    return {k: v.at for k, v in deadlines.all_deadlines(CAL, limits, at(accepted)).items()}
+
+
+@pytest.mark.parametrize("appeal_type, convenience, urgent, expected", [
+    ("consultation", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "2wd"}),
+    ("complaint", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "10wd"}),
+    ("complaint", True, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "3wd"}),
+    ("suggestion", True, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "5wd"}),
+    ("help", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "1wd", "handling": "3wd"}),
+    ("complaint", False, True, {"dispatch": "PT1H", "sign_for": "PT1H", "first_contact": "none",
+                                "handling": "same_day"}),
+    ("help", False, True, {"dispatch": "PT1H", "sign_for": "PT1H", "first_contact": "PT1H", "handling": "same_day"}),
 ])
-def test_add_working_days(start, days, expected):
-    due = calendar.add_working_days(at(start), days)
-    assert due.at == at(expected) and not due.provisional
+def test_the_time_limit_table(appeal_type, convenience, urgent, expected):
+    assert deadlines.evaluate_table(appeal_type, convenience, urgent) == expected
 
 
-def test_a_year_without_a_published_schedule_is_provisional():
-    due = calendar.add_working_days(at("2026-12-30 10:00"), 5)
-    assert due.provisional  # 2027 is not published in chinese_calendar yet
-    assert due.at == at("2027-01-06 17:30")  # counted Monday-Friday meanwhile
+def test_complaint_accepted_the_friday_before_national_day_2025():
+    assert compute("complaint", "2025-09-26 10:00") == {
+        "dispatch": at("2025-09-28 17:30"), "sign_for": at("2025-09-28 17:30"), "handling": at("2025-10-16 17:30")}
 
 
-def test_naive_times_are_refused():
-    with pytest.raises(ValueError):
-        calendar.add_working_days(datetime(2026, 3, 2, 10), 1)
+def test_consultation_across_the_2026_spring_festival_with_its_saturday_make_up_day():
+    assert compute("consultation", "2026-02-13 10:00") == {
+        "dispatch": at("2026-02-14 17:30"), "sign_for": at("2026-02-14 17:30"), "handling": at("2026-02-24 17:30")}
 
 
-@pytest.mark.parametrize("appeal_type, convenience, days", [
-    ("consultation", False, 2), ("complaint", False, 10), ("complaint", True, 3),
-    ("suggestion", False, 5), ("help", False, 3), ("suggestion", True, 5),
-])
-def test_handling_limits_by_type(appeal_type, convenience, days):
-    assert deadlines.handling_days(appeal_type, convenience) == days
+def test_help_request_just_before_labour_day_2026():
+    assert compute("help", "2026-04-30 16:00") == {
+        "dispatch": at("2026-05-06 17:30"), "sign_for": at("2026-05-06 17:30"),
+        "first_contact": at("2026-05-06 17:30"), "handling": at("2026-05-08 17:30")}
 
 
-def test_all_deadlines_for_a_complaint_on_monday():
-    due = deadlines.all_deadlines(at("2026-03-02 10:00"), "complaint")
-    assert {k: v.at for k, v in due.items()} == {
-        "dispatch": at("2026-03-03 17:30"), "sign_for": at("2026-03-03 17:30"), "handling": at("2026-03-16 17:30")}
+def test_after_hours_acceptance_on_a_holiday():
+    assert compute("suggestion", "2026-10-03 21:00") == {
+        "dispatch": at("2026-10-08 17:30"), "sign_for": at("2026-10-08 17:30"), "handling": at("2026-10-13 17:30")}  # Sat 10-10 counts
 
 
-def test_help_has_a_first_contact_limit_of_one_working_day():
-    due = deadlines.organizer_deadlines(at("2026-03-06 15:00"), "help", False, False)
-    assert due["first_contact"].at == at("2026-03-09 17:30")
-    assert due["handling"].at == at("2026-03-11 17:30")
+def test_urgent_appeal_is_immediate_and_same_day():
+    assert compute("complaint", "2026-03-02 10:00", urgent=True) == {
+        "dispatch": at("2026-03-02 11:00"), "sign_for": at("2026-03-02 11:00"), "handling": at("2026-03-02 23:59:59")}
 
 
-def test_urgent_matters_are_immediate_and_same_day():
-    due = deadlines.all_deadlines(at("2026-03-02 10:00"), "complaint", urgent=True)
-    assert due["dispatch"].at == at("2026-03-02 11:00")
-    assert due["sign_for"].at == at("2026-03-02 11:00")
-    assert due["handling"].at == at("2026-03-02 23:59:59")
+def test_convenience_list_complaint():
+    assert compute("complaint", "2026-03-02 10:00", convenience=True)["handling"] == at("2026-03-05 17:30")
+
+
+@pytest.mark.parametrize("limit", ["ten days", "10", "P1D", "PT", "wd"])
+def test_a_limit_outside_the_grammar_is_refused(limit):
+    with pytest.raises(deadlines.LimitError):
+        deadlines.due(CAL, at("2026-03-02 10:00"), limit)

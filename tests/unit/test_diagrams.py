@@ -20,7 +20,7 @@ def specs():
 
 
 def test_diagrams_validate_against_the_bpmn_xsd(specs):
-    assert sorted(s.name for s in specs) == ["appeal_handling", "extension_request", "revisit"]
+    assert sorted(s.name for s in specs) == ["appeal_handling", "extension_request", "revisit", "sp_handling"]
 
 
 def test_every_shape_and_edge_has_di():
@@ -37,7 +37,7 @@ def test_every_service_task_names_a_registered_operator(specs):
 def test_every_user_task_has_a_form_roles_and_a_status(specs):
     from engine.status import TRANSITIONS
     user_tasks = [t for s in specs for t in s.task_specs.values() if getattr(t, "manual", False)]
-    assert len(user_tasks) == 13
+    assert len(user_tasks) == 14
     for task in user_tasks:
         props = task.extensions["properties"]
         assert props["formJsonSchemaFilename"].endswith(".schema.json"), task.bpmn_id
@@ -63,3 +63,11 @@ def test_a_missing_form_is_refused():
     with pytest.raises(InvalidInput) as err:
         definitions.parse(renamed)
     assert "ut_sign_for: sign_for_v2.schema.json" in err.value.fields["forms"]
+
+
+def test_every_timed_stage_has_a_reminder_and_an_overdue_timer(specs):
+    boundary = {t.bpmn_id: t.event_definition.expression for s in specs for t in s.task_specs.values()
+                if getattr(t, "event_definition", None) is not None and t.bpmn_id and t.bpmn_id.startswith("tm_")}
+    for stage in ("dispatch", "sign_for", "first_contact", "handling"):
+        assert boundary[f"tm_{stage}_warn"] == f'deadlines["{stage}_warning"]'
+        assert boundary[f"tm_{stage}_due"] == f'deadlines["{stage}"]'

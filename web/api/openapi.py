@@ -9,6 +9,7 @@ from engine import forms
 from engine.appeals import INTAKE_FORM
 
 from . import bp
+from . import operations
 from . import schemas as s
 
 ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": "Error"}}}
@@ -77,6 +78,17 @@ def build() -> dict:
     spec.path("/units", operations={"get": _op("Active organizer units")})
     spec.path("/forms/{name}", operations={"get": _op(
         "A form's JSON Schema and UI schema, by schema file name", params=_path_param("name", "string"))})
+    for name in ("Incident", "CalendarDay", "CalendarYear"):
+        spec.components.schema(name, schema=getattr(operations, f"{name}Schema"))
+    spec.path("/incidents", operations={"get": _op("Timer jobs that failed and wait for a retry")})
+    spec.path("/incidents/{job_id}/retry", operations={"post": _op(
+        "Retry a failed timer job now", "Incident", params=_path_param("job_id"))})
+    spec.path("/calendar/alerts", operations={"get": _op("Provisional deadlines waiting for a year's schedule")})
+    spec.path("/calendar/days", operations={"post": _op(
+        "Override one day (a local holiday, a typhoon day off); recomputes affected deadlines",
+        body="CalendarDay")})
+    spec.path("/calendar/years", operations={"post": _op(
+        "Load a year's holiday schedule; recomputes provisional deadlines", body="CalendarYear", status="201")})
     return spec.to_dict()
 
 
