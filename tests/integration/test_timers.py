@@ -1,7 +1,7 @@
 """Timers as jobs, driven by the engine clock (no sleeping): reminders and overdue marks at
 the right working-day instants, exactly-once firing, crashed workers, incidents."""
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 from pathlib import Path
 
 import pytest

@@ -8,8 +8,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from engine import forms
 from engine.appeals import INTAKE_FORM
 
-from . import bp
-from . import operations
+from . import bp, operations
 from . import schemas as s
 
 ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": "Error"}}}

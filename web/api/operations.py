@@ -7,10 +7,10 @@ from marshmallow import Schema, fields, validate
 from engine import calendar_store, jobs, recompute
 from engine.errors import Forbidden
 
+from .. import get_db
 from . import bp
 from .auth import json_body, login_required
 from .schemas import LocalDateTime, Strict
-from .. import get_db
 
 OPERATORS = ("process_owner", "admin")
 
