@@ -8,7 +8,7 @@ from datetime import date, time, timedelta
 from pathlib import Path
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import select
 
 from . import clock
 from .calendar import Season, WorkingCalendar
@@ -91,15 +91,15 @@ def set_day(session, day: date, working: bool, name: str, by: str | None) -> Cal
 
 def alerts(session, calendar: WorkingCalendar) -> list[dict]:
     """What administrators must act on: provisional deadlines waiting for a year's schedule."""
-    count = session.scalar(select(func.count()).select_from(Appeal).where(
-        Appeal.deadlines_provisional, Appeal.closed_at.is_(None)))
-    if not count:
+    rows = session.execute(select(Appeal.dispatch_due_at, Appeal.sign_for_due_at, Appeal.first_contact_due_at,
+                                  Appeal.handling_due_at).where(Appeal.deadlines_provisional,
+                                                                Appeal.closed_at.is_(None))).all()
+    if not rows:
         return []
-    latest = session.scalar(select(func.max(Appeal.handling_due_at)).where(Appeal.deadlines_provisional))
-    years = sorted(y for y in range(clock.now().year, (latest or clock.now()).year + 1)
-                   if not calendar.is_published(y))
-    return [{"kind": "calendar_year_missing", "years": years, "provisional_appeals": count,
-             "message": f"{count} 件诉求的办理期限按工作日（周一至周五）临时计算，请加载 "
+    years = sorted({due.astimezone(calendar.tz).year for row in rows for due in row if due is not None
+                    and not calendar.is_published(due.astimezone(calendar.tz).year)})
+    return [{"kind": "calendar_year_missing", "years": years, "provisional_appeals": len(rows),
+             "message": f"{len(rows)} 件诉求的期限按工作日（周一至周五）临时计算，请加载 "
                         f"{'、'.join(map(str, years))} 年节假日安排（hotline calendar load）"}]
 
 

@@ -10,7 +10,7 @@ job. A job that fails RETRIES times becomes an incident until a process owner re
 import logging
 from datetime import timedelta
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 
 from . import clock, history, instances
 from .errors import NotFound
@@ -110,3 +110,7 @@ def retry_incident(db, job_id: int, actor) -> Job:
         return job
 
 
+
+
+def count_pending(session) -> int:
+    return session.scalar(select(func.count()).select_from(Job).where(Job.status == "pending"))

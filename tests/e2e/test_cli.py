@@ -1,5 +1,6 @@
 """The `hotline` command line."""
 import json
+from pathlib import Path
 
 from click.testing import CliRunner
 
@@ -38,3 +39,36 @@ def test_init_deploy_and_demo_on_a_fresh_database(tmp_path, monkeypatch):
     demo = runner.invoke(cli.main, ["load-demo"])
     assert demo.exit_code == 0 and "'units': 12" in demo.output
     assert "'users': 0" in runner.invoke(cli.main, ["load-demo"]).output  # idempotent
+
+
+def test_calendar_show_marks_holidays_and_make_up_days():
+    result = CliRunner().invoke(cli.main, ["calendar", "show", "2026-10"])
+    assert result.exit_code == 0, result.output
+    assert " 1休" in result.output and " 8班" in result.output and "10调" in result.output
+    assert "未发布" not in result.output
+    unpublished = CliRunner().invoke(cli.main, ["calendar", "show", "2031-01"])
+    assert "未发布" in unpublished.output and " 6?" in unpublished.output
+    assert CliRunner().invoke(cli.main, ["calendar", "show", "october"]).exit_code != 0
+
+
+def test_calendar_load_and_set_on_a_fresh_database(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cal.db'}")
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["init-db"]).exit_code == 0
+    before = json.loads(runner.invoke(cli.main, ["deadline", "--type", "complaint",
+                                                 "--accepted-at", "2026-12-24T10:00+08:00"]).output)
+    assert before["deadlines"]["handling"] == "2027-01-07T17:30:00+08:00" and before["provisional"] == ["handling"]
+    data = Path(__file__).resolve().parents[1] / "data" / "calendar_2027.yaml"
+    loaded = runner.invoke(cli.main, ["calendar", "load", str(data)])
+    assert loaded.exit_code == 0 and "loaded 2027" in loaded.output
+    after = json.loads(runner.invoke(cli.main, ["deadline", "--type", "complaint",
+                                                "--accepted-at", "2026-12-24T10:00+08:00"]).output)
+    assert after["deadlines"]["handling"] == "2027-01-08T17:30:00+08:00" and after["provisional"] == []
+    assert runner.invoke(cli.main, ["calendar", "set", "2027-01-05", "--off", "--name", "台风停工"]).exit_code == 0
+    typhoon = json.loads(runner.invoke(cli.main, ["deadline", "--type", "complaint",
+                                                  "--accepted-at", "2026-12-24T10:00+08:00"]).output)
+    assert typhoon["deadlines"]["handling"] == "2027-01-09T17:30:00+08:00"  # 01-05 off; Sat 01-09 is a make-up day
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("year: 2027\nholidays:\n  - {from: 2028-01-01}\n", encoding="utf-8")
+    refused = runner.invoke(cli.main, ["calendar", "load", str(bad)])
+    assert refused.exit_code != 0 and "2028-01-01" in refused.output

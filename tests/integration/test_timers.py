@@ -211,7 +211,7 @@ def test_a_deadline_in_an_unloaded_year_is_provisional_until_the_year_is_loaded(
         appeal = session.get(Appeal, appeal_id)
         assert appeal.deadlines_provisional and appeal.handling_due_at == at("2027-01-07 17:30")
     alerts = api.as_("admin").get("/calendar/alerts").get_json()["items"]
-    assert alerts and alerts[0]["years"] == [2027] and alerts[0]["provisional_appeals"] >= 1
+    assert alerts and 2027 in alerts[0]["years"] and alerts[0]["provisional_appeals"] >= 1
     _do(db, user, appeal_id, "ut_sign_for", {"sign_decision": "sign"})
     assert ("办理超期", "01-07 17:30") in _jobs(db, appeal_id)
 
@@ -226,7 +226,7 @@ def test_a_deadline_in_an_unloaded_year_is_provisional_until_the_year_is_loaded(
                                                      UserTask.deadline_stage == "handling"))
         assert task.due_at == at("2027-01-08 17:30")
     assert ("办理超期", "01-08 17:30") in _jobs(db, appeal_id)
-    assert api.as_("admin").get("/calendar/alerts").get_json()["items"] == []
+    assert all(2027 not in a["years"] for a in api.as_("admin").get("/calendar/alerts").get_json()["items"])
     assert len(_events(db, appeal_id, "deadlines_recomputed")) == 1
     frozen("2027-01-07 17:31")  # the provisional deadline passes: not overdue any more
     jobs.run_due(db, "worker-1")
