@@ -25,14 +25,15 @@ import os
 import sys
 import tempfile
 import time
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, func, select, text
 
-from engine import appeals, clock, definitions, demo, forms, migrate, serializer, tasks, users
+from engine import appeals, clock, deadlines, definitions, demo, forms, migrate, serializer, tasks, users
+from engine.calendar import TZ
 from engine.db import Database
 from engine.models import Appeal, OrganizerUnit, ProcessInstance, User, UserTask
 
@@ -60,7 +61,8 @@ def happy_path(lead_id: int) -> list[tuple[str, str, dict]]:
 def start_data(appeal_id: int) -> dict:
     """What engine.appeals.register puts on the start task."""
     return {"appeal_id": appeal_id, "appeal_type": "complaint", "urgent": False, "convenience_list": False,
-            "confidential": False, "lead_unit_id": None, "co_unit_ids": [], "rehandle_count": 0}
+            "confidential": False, "lead_unit_id": None, "co_unit_ids": [], "rehandle_count": 0,
+            "handling_started": False}
 
 
 class SqlCounter:
@@ -123,19 +125,53 @@ def run_engine(db: Database, n: int, counter: SqlCounter) -> tuple[float, int]:
 
 
 class CannedServices(TaskDataEnvironment):
-    """Answers every service task with plausible JSON, as engine.services would."""
+    """Answers every service task with JSON shaped like engine.services' answers: the deadline
+    operators return the `deadlines` dict (each stage's due time and its "_warning" time as ISO
+    strings with the +08:00 offset, in the future, plus "basis" and "provisional"), stages whose
+    limit is "none" left out; assign_fallback_unit returns a unit id; the rest return null.
+    Times are rough (N working days ~ N calendar days, warning 4 h before): nothing fires here."""
 
     def call_service(self, context, operation_name=None, operation_params=None, **_kwargs):
+        params = {name: p["value"] for name, p in (operation_params or {}).items()}
         now = clock.now()
-        if operation_name in ("accept_appeal", "dispatch_appeal", "apply_extension", "start_rehandle"):
-            result = {"dispatch": (now + timedelta(days=1)).isoformat(),
-                      "sign_for": (now + timedelta(days=2)).isoformat(),
-                      "handling": (now + timedelta(days=15)).isoformat(), "provisional": False}
+        current = params.get("current")
+        if operation_name == "accept_appeal":
+            result = _canned_stage(None, "dispatch", now, params["dispatch_limit"])
+        elif operation_name == "dispatch_appeal":
+            result = current
+            for stage in ("sign_for", "first_contact", "handling"):
+                result = _canned_stage(result, stage, now, params[f"{stage}_limit"])
+        elif operation_name == "start_rehandle":
+            result = _canned_stage(current, "handling", now, params["handling_limit"])
+        elif operation_name == "apply_extension":
+            result = current
+            if params["consented"] and params["approved"]:
+                start, base = current["basis"]["handling"]
+                days = deadlines.working_days(base) + params["days"]
+                result = _canned_stage(current, "handling", datetime.fromisoformat(start), f"{days}wd")
         elif operation_name == "assign_fallback_unit":
             result = 6  # a unit id
         else:
             result = None
         return json.dumps(result)
+
+
+def _canned_stage(current: dict | None, stage: str, start: datetime, limit: str | None) -> dict:
+    """Like engine.services.set_stage, without the calendar."""
+    result = json.loads(json.dumps(current or {}))
+    basis = result.setdefault("basis", {})
+    if limit in (None, "", "none"):
+        for key in (stage, f"{stage}_warning"):
+            result.pop(key, None)
+        basis.pop(stage, None)
+    else:
+        days = deadlines.working_days(limit)
+        due = start + (timedelta(days=days) if days else timedelta(hours=1))
+        warning = due - timedelta(hours=4) if days else start + (due - start) / 2
+        result[stage], result[f"{stage}_warning"] = due.astimezone(TZ).isoformat(), warning.astimezone(TZ).isoformat()
+        basis[stage] = [start.isoformat(), limit]
+    result.setdefault("provisional", [])
+    return result
 
 
 def run_bare(spec, subs, n: int, lead_id: int) -> float:

@@ -8,10 +8,13 @@ from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import select
 
 from . import clock
+from .calendar import TZ
 from .errors import Forbidden
 from .models import ApiToken, User
 
 TOKEN_LIFETIME = timedelta(hours=12)
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = _hasher.hash("not-a-password")
@@ -28,16 +31,31 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def authenticate(session, username: str, password: str) -> User:
-    """Raises Forbidden on a wrong username or password (the same message for both)."""
-    user = session.scalar(select(User).where(User.username == username))
-    try:
-        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-    except (VerificationError, InvalidHashError):
-        user = None
-    if user is None or not user.active:
-        raise Forbidden("用户名或密码错误")
-    return user
+def sign_in(db, username: str, password: str) -> User:
+    """Check a password in its own transaction. Five failures in a row lock the account for
+    15 minutes (the failures are kept even though the attempt is refused).
+
+    Raises Forbidden with the same message for an unknown user and a wrong password, and a
+    separate message while the account is locked.
+    """
+    now = clock.now()
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username).with_for_update())
+        if user is not None and user.locked_until is not None and user.locked_until > now:
+            raise Forbidden(f"登录失败次数过多，账号已锁定至 {user.locked_until.astimezone(TZ):%H:%M}")
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            ok = user is not None and user.active
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if ok:
+            user.failed_logins, user.locked_until = 0, None
+            return user
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.failed_logins, user.locked_until = 0, now + LOCKOUT
+    raise Forbidden("用户名或密码错误")
 
 
 def issue_token(session, user: User) -> tuple[str, ApiToken]:

@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_ATTACHMENT_MB=int(os.environ.get("MAX_ATTACHMENT_MB", "50")),
         NOTIFICATION_SENDER=os.environ.get("NOTIFICATION_SENDER", "log"),
         SMS_GATEWAY_URL=os.environ.get("SMS_GATEWAY_URL", ""),
+        SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",  # 1 behind HTTPS
         JSON_AS_ASCII=False,
     )
     if test_config:
@@ -27,20 +28,27 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.json.ensure_ascii = False
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
 
-    from . import api, home
+    from . import api, auth, home, i18n, nav, pages, security
+    i18n.init_app(app)
+    security.init_app(app)
+    security.csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
+    nav.init_app(app)
     app.register_blueprint(api.bp)
+    app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    pages.register(app)
     app.register_error_handler(HTTPException, _json_errors_under_api)
     return app
 
 
 def _json_errors_under_api(err: HTTPException):
-    """Unknown routes and methods under /api/ answer in JSON like every other API error."""
-    from flask import jsonify, request
+    """Unknown routes and methods under /api/ answer in JSON like every other API error;
+    pages get a readable error page."""
+    from flask import jsonify, render_template, request
     if request.path.startswith("/api/"):
         body = {"error": {"code": err.name.lower().replace(" ", "_"), "message": err.description}}
         return jsonify(body), err.code
-    return err
+    return render_template("error.html", error=err), err.code
 
 
 def get_db(app=None) -> Database:

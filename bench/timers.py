@@ -1,0 +1,201 @@
+"""Timer lateness benchmark: "a timer fires within 2 seconds of its due time under normal load;
+100,000 pending jobs".
+
+Real timers, real time, the worker's own code. bench/data/timer_bench.bpmn (start -> timer
+catch event at the ISO time `due_at` from the start data -> script task -> end) is deployed
+as its own process. Each benchmark instance is started with instances' building blocks
+(advance + save, so engine.timers.sync writes its job row) on a minimal appeal row of its own,
+with a due time drawn at random from a window of real time a few seconds ahead. One worker
+then runs like `hotline worker`: an APScheduler BackgroundScheduler calling
+engine.jobs.run_due every second (max_instances=1, coalesce, as web/cli.py `_scheduler`).
+Lateness = the `at` of the instance's 'timer_fired' history row (written in the firing
+transaction) minus its due time.
+
+Two phases in one run, same instance count and window:
+  baseline  only the benchmark jobs are pending;
+  padded    the job table is first filled to --pending pending jobs (default 100,000) with
+            rows due days ahead on a few padding instances (they never come due, but sit in
+            the job index like real pending work).
+Printed per phase: fired/expected, pending jobs, lateness p50/p90/p99/max in seconds, share
+within 2 s, and the median duration of a poll that found nothing due (the claim query on its
+own); then one JSON line. Exits 1 if any benchmark timer did not fire.
+
+    .venv/bin/python bench/timers.py                  # fresh SQLite file in a temp dir
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_timers .venv/bin/python bench/timers.py
+
+On PostgreSQL the database's public schema is DROPPED and recreated first.
+"""
+import argparse
+import json
+import math
+import os
+import random
+import socket
+import sys
+import tempfile
+import time
+from datetime import timedelta
+from pathlib import Path
+from uuid import uuid4
+
+from apscheduler.schedulers.background import BackgroundScheduler
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import func, insert, select, text
+
+from engine import appeals, clock, definitions, instances, jobs, serializer
+from engine.calendar import TZ
+from engine.models import Appeal, HistoryEvent, Job, ProcessInstance
+from engine.services import ScriptEngine, ServiceContext
+from lifecycle import setup  # same database setup as the lifecycle benchmark
+
+PROCESS = "timer_bench"
+DATA = Path(__file__).resolve().parent / "data"
+OWNER = f"bench:{socket.gethostname()}:{os.getpid()}"
+PADDING_INSTANCES = 20
+
+
+def start(session, due_at) -> ProcessInstance:
+    """engine.instances.start for the bench process (start() always takes the appeal process),
+    on an appeal row of its own: an instance needs one, and appeals.register would start
+    appeal_handling on it. Returns the instance row; its job row is written by save()."""
+    now = clock.now()
+    appeal = Appeal(number=appeals.next_number(session, now), appeal_type="consultation", channel="phone",
+                    status="registered", title="timer benchmark", content="-", accepted_at=now)
+    session.add(appeal)
+    session.flush()
+    deployment = definitions.latest(session, PROCESS)
+    spec, subs = definitions.specs_for(deployment)
+    ctx = ServiceContext(session, appeal, None, None, now)
+    workflow = BpmnWorkflow(spec, subs, script_engine=ScriptEngine(ctx))
+    workflow.get_tasks(state=TaskState.READY)[0].data["due_at"] = due_at.astimezone(TZ).isoformat()
+    row = ProcessInstance(deployment_id=deployment.id, appeal_id=appeal.id, status="running", state={},
+                          serializer_version=serializer.VERSION, started_at=now)
+    session.add(row)
+    session.flush()
+    ctx.instance_id = row.id
+    loaded = instances.Loaded(row, workflow, ctx)
+    instances.advance(loaded)
+    instances.save(session, loaded)
+    return row
+
+
+def pending(db) -> int:
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(Job).where(Job.status == "pending"))
+
+
+def pad(db, target: int, reserved: int, rng: random.Random) -> int:
+    """Bulk-insert far-future job rows so that `target` jobs are pending once `reserved` more
+    (the next phase's benchmark jobs) exist. Returns how many rows were inserted."""
+    now = clock.now()
+    with db.transaction() as session:  # instances whose own timer is a week away: never saved in the run
+        ids = [start(session, now + timedelta(days=7)).id for _ in range(PADDING_INSTANCES)]
+    count = target - reserved - pending(db)
+    for offset in range(0, count, 10_000):
+        rows = [{"instance_id": ids[i % len(ids)], "task_id": str(uuid4()), "name": "padding",
+                 "due_at": now + timedelta(days=1, seconds=rng.uniform(0, 30 * 86400)), "status": "pending",
+                 "retries": 3, "created_at": now} for i in range(offset, min(offset + 10_000, count))]
+        with db.transaction() as session:
+            session.execute(insert(Job), rows)
+    if db.is_postgres:  # what autovacuum would do soon after; keeps the plan steady-state
+        with db.engine.begin() as conn:
+            conn.execute(text("ANALYZE job"))
+    return count
+
+
+def run_worker(db, ids: list[int], until: float) -> list[tuple[float, int]]:
+    """Run the job loop until every instance in `ids` completed or `until` (epoch seconds)
+    passed. Returns (duration s, timers fired) of every poll."""
+    polls = []
+
+    def poll():
+        started = time.perf_counter()
+        fired = jobs.run_due(db, OWNER)
+        polls.append((time.perf_counter() - started, fired))
+
+    scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
+    scheduler.add_job(poll, "interval", seconds=1, id="timers", max_instances=1, coalesce=True)
+    scheduler.start()
+    try:
+        while time.time() < until:
+            time.sleep(1)
+            with db.read() as session:
+                if not session.scalar(select(func.count()).select_from(ProcessInstance).where(
+                        ProcessInstance.id.in_(ids), ProcessInstance.status == "running")):
+                    break
+    finally:
+        scheduler.shutdown(wait=True)
+    return polls
+
+
+def percentile(values: list[float], p: float) -> float:
+    """Nearest-rank percentile of sorted values."""
+    return values[max(0, math.ceil(p / 100 * len(values)) - 1)]
+
+
+def phase(db, name: str, args, rng: random.Random) -> dict:
+    first_due = clock.now() + timedelta(seconds=args.lead)
+    due = {}
+    for _ in range(args.n):  # one transaction per instance, as appeals.register does
+        at = first_due + timedelta(seconds=rng.uniform(0, args.window))
+        with db.transaction() as session:
+            due[start(session, at).id] = at
+    jobs_pending = pending(db)
+    if clock.now() >= min(due.values()):
+        sys.exit(f"{name}: creating {args.n} instances took longer than --lead {args.lead}s; raise --lead")
+    print(f"{name}: {args.n} timers due over {args.window:g}s, {jobs_pending} jobs pending; worker running",
+          flush=True)
+    polls = run_worker(db, list(due), time.time() + args.lead + args.window + args.grace)
+    with db.read() as session:
+        fired = session.execute(select(HistoryEvent.instance_id, HistoryEvent.at).where(
+            HistoryEvent.action == "timer_fired", HistoryEvent.instance_id.in_(list(due)))).all()
+    late = sorted((at - due[iid]).total_seconds() for iid, at in fired)
+    idle = sorted(d for d, n in polls if n == 0) or [float("nan")]
+    return {"fired": len(late), "expected": args.n, "pending_jobs": jobs_pending,
+            **{f"p{p}_s": round(percentile(late, p), 3) if late else None for p in (50, 90, 99)},
+            "max_s": round(late[-1], 3) if late else None, "min_s": round(late[0], 3) if late else None,
+            "within_2s": round(sum(x <= 2 for x in late) / args.n, 4),
+            "polls": len(polls), "idle_poll_ms_p50": round(percentile(idle, 50) * 1000, 2)}
+
+
+def main():
+    parser = argparse.ArgumentParser(
+        description=__doc__.split("\n\n")[0], formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="Uses DATABASE_URL if set, else a fresh SQLite file in a temp dir. WARNING: with a PostgreSQL "
+               "DATABASE_URL, that database's public schema is dropped (DROP SCHEMA public CASCADE): all its "
+               "data is lost. Point it at a database of its own.")
+    parser.add_argument("--n", type=int, default=200, help="benchmark timers per phase (default 200)")
+    parser.add_argument("--pending", type=int, default=100_000, help="pending jobs in the padded phase")
+    parser.add_argument("--window", type=float, default=25, help="seconds over which the timers fall due")
+    parser.add_argument("--lead", type=float, default=8, help="seconds from creation to the first due time")
+    parser.add_argument("--grace", type=float, default=15, help="seconds to wait after the window")
+    parser.add_argument("--seed", type=int, default=12345)
+    args = parser.parse_args()
+    rng = random.Random(args.seed)
+    with tempfile.TemporaryDirectory() as tmp:
+        db = setup(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db")
+        with db.transaction() as session:
+            definitions.deploy(session, definitions.read_bundle(DATA), process_key=PROCESS)
+        baseline = phase(db, "baseline", args, rng)
+        t = time.perf_counter()
+        padded_rows = pad(db, args.pending, args.n, rng)
+        print(f"padding: {padded_rows} job rows inserted in {time.perf_counter() - t:.1f}s", flush=True)
+        padded = phase(db, "padded", args, rng)
+        backend = db.engine.dialect.name
+        db.dispose()
+    result = {"backend": backend, "n": args.n, "window_s": args.window, "baseline": baseline, "padded": padded,
+              "p99_ratio_padded_over_baseline": round(padded["p99_s"] / baseline["p99_s"], 2)
+              if baseline["p99_s"] and padded["p99_s"] else None}
+    print(f"\ntimer lateness on {backend}: seconds from due time to the 'timer_fired' history row")
+    print(f"{'':22} {'baseline':>10} {'padded':>10}")
+    for key in ("fired", "expected", "pending_jobs", "min_s", "p50_s", "p90_s", "p99_s", "max_s", "within_2s",
+                "polls", "idle_poll_ms_p50"):
+        print(f"{key:22} {baseline[key]!s:>10} {padded[key]!s:>10}")
+    print(json.dumps(result))
+    if baseline["fired"] < args.n or padded["fired"] < args.n:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()
