@@ -95,7 +95,7 @@ def save(session, loaded: Loaded) -> None:
     row.state = serializer.state_to_dict(workflow)
     row.serializer_version = serializer.VERSION
     row.updated_at = loaded.ctx.now
-    if workflow.is_completed() and row.status != "completed":
+    if workflow.is_completed() and row.status == "running":
         row.status, row.ended_at = "completed", loaded.ctx.now
         history.record(session, "process_completed", appeal_id=row.appeal_id, instance_id=row.id)
     _project_tasks(session, loaded)
@@ -135,3 +135,46 @@ def _task_row(loaded: Loaded, task) -> UserTask:
 def _due(deadlines: dict, key: str | None) -> datetime | None:
     value = deadlines.get(key) if key else None
     return datetime.fromisoformat(value) if value else None
+
+
+def suspend(db, instance_id: int, reason: str, actor) -> ProcessInstance:
+    """Hold an instance: its tasks cannot be completed and its timers do not fire until it is
+    resumed. Raises NotFound, Conflict (not running)."""
+    return _change_state(db, instance_id, reason, actor, "running", "suspended", "process_suspended")
+
+
+def resume(db, instance_id: int, reason: str, actor) -> ProcessInstance:
+    """Raises NotFound, Conflict (not suspended)."""
+    return _change_state(db, instance_id, reason, actor, "suspended", "running", "process_resumed")
+
+
+def terminate(db, instance_id: int, reason: str, actor) -> ProcessInstance:
+    """End an instance for good (e.g. registered twice): open tasks are cancelled, timers
+    dropped, the appeal is closed as terminated. Raises NotFound, Conflict (already ended)."""
+    with db.transaction() as session:
+        loaded = load(session, instance_id, actor)
+        if loaded.row.status not in ("running", "suspended"):
+            raise Conflict(f"the process has already {loaded.row.status}")
+        loaded.workflow.cancel()
+        before = {"status": loaded.row.status, "appeal_status": loaded.appeal.status}
+        loaded.row.status, loaded.row.ended_at = "terminated", loaded.ctx.now
+        status.change_status(loaded.appeal, "terminated")
+        loaded.appeal.closed_at = loaded.ctx.now
+        save(session, loaded)
+        history.record(session, "process_terminated", appeal_id=loaded.appeal.id, instance_id=instance_id,
+                       actor_id=actor.id, detail={"reason": reason}, before=before,
+                       after={"status": "terminated", "appeal_status": "terminated"})
+        return loaded.row
+
+
+def _change_state(db, instance_id, reason, actor, expected, new, action) -> ProcessInstance:
+    with db.transaction() as session:
+        row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update())
+        if row is None:
+            raise NotFound(f"process instance {instance_id} does not exist")
+        if row.status != expected:
+            raise Conflict(f"the process is {row.status}, not {expected}")
+        row.status, row.updated_at = new, clock.now()
+        history.record(session, action, appeal_id=row.appeal_id, instance_id=row.id, actor_id=actor.id,
+                       detail={"reason": reason}, before={"status": expected}, after={"status": new})
+        return row

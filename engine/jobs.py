@@ -26,11 +26,12 @@ def claim_due(db, owner: str, limit: int = 100) -> list[int]:
     """Lock up to `limit` due jobs for `owner`; returns their ids (one short transaction)."""
     now = clock.now()
     with db.transaction() as session:
-        query = (select(Job).where(Job.status == "pending", Job.due_at <= now,
-                                   or_(Job.lock_expires_at.is_(None), Job.lock_expires_at < now))
+        query = (select(Job).join(ProcessInstance, ProcessInstance.id == Job.instance_id)
+                 .where(Job.status == "pending", Job.due_at <= now, ProcessInstance.status == "running",
+                        or_(Job.lock_expires_at.is_(None), Job.lock_expires_at < now))
                  .order_by(Job.due_at).limit(limit))
         if db.is_postgres:
-            query = query.with_for_update(skip_locked=True)
+            query = query.with_for_update(skip_locked=True, of=Job)
         jobs = list(session.scalars(query))
         for job in jobs:
             job.lock_owner, job.lock_expires_at = owner, now + LOCK_FOR
@@ -46,8 +47,8 @@ def fire(db, job_id: int, owner: str) -> bool:
             if job is None or job.lock_owner != owner:
                 return False  # already fired, or taken over after our lock expired
             row = session.get(ProcessInstance, job.instance_id)
-            if row is None or row.status != "running":
-                session.delete(job)
+            if row is None or row.status != "running":  # suspended meanwhile: fire after resume
+                job.lock_owner = job.lock_expires_at = None
                 return False
             loaded = instances.load(session, job.instance_id, actor=None)
             instances.advance(loaded)

@@ -297,3 +297,48 @@ class CalendarDay(Base):
     source: Mapped[str] = mapped_column(String(20))  # file | admin
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     updated_by: Mapped[str | None] = mapped_column(String(50))
+
+
+class Comment(Base):
+    """A remark on an appeal (optionally on one of its tasks) by the people working it."""
+    __tablename__ = "comment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    author_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class ContactGrant(Base):
+    """A supervisor lets one organizer unit see the appellant's contact for one appeal."""
+    __tablename__ = "contact_grant"
+    __table_args__ = (Index("ix_contact_grant_appeal_unit", "appeal_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organizer_unit.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    granted_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class KnowledgeArticle(Base):
+    """Government information that organizer units keep up to date (Art. 9(6), 11(3))."""
+    __tablename__ = "knowledge_article"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class KnowledgeGram(Base):
+    """Every two-character piece of an article's title and body: Chinese text is found by any
+    substring of two or more characters on SQLite and PostgreSQL alike."""
+    __tablename__ = "knowledge_gram"
+    article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_article.id"), primary_key=True)
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True, index=True)

@@ -16,12 +16,16 @@ TRANSITIONS = {
     "verifying": {"handling", "archived"},
     "not_accepted": set(),
     "archived": set(),
+    "terminated": set(),
 }
+for _status, _targets in TRANSITIONS.items():  # a process owner may terminate any open appeal
+    if _targets:
+        _targets.add("terminated")
 STATUS_LABELS = {
     "registered": "已登记", "assessing": "待研判", "dispatching": "待派单", "signing": "待签收",
     "returned": "退回待审核", "handling": "办理中", "extension_pending": "延期审批中",
     "reviewing": "待领导审核", "replying": "待答复", "verifying": "待回访核实",
-    "not_accepted": "不予受理", "archived": "已办结",
+    "not_accepted": "不予受理", "archived": "已办结", "terminated": "已终止",
 }
 
 

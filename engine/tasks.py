@@ -89,6 +89,8 @@ def complete(db, task_id: str, data, user) -> UserTask:
             if task.form:
                 forms.validate(task.form, data)
             loaded = instances.load(session, task.instance_id, user)
+            if loaded.row.status != "running":
+                raise Conflict(f"the process is {loaded.row.status}; nothing can be completed now")
             spiff_task = instances.ready_task(loaded, task_id)
             appeal = loaded.appeal
             _check_references(session, appeal, data)

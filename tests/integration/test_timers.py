@@ -249,3 +249,30 @@ def test_a_typhoon_day_off_moves_pending_deadlines(db, user, unit_id, frozen, ap
     with db.read() as session:
         assert session.get(Appeal, appeal_id).sign_for_due_at == at("2026-03-03 17:30")
         assert session.scalar(select(func.count()).select_from(recompute.ProcessInstance)) >= 1
+
+
+def test_suspended_instances_keep_their_timers_and_tasks_until_resumed(db, user, unit_id, frozen):
+    from engine import instances
+    from engine.errors import Conflict
+    frozen("2026-03-02 10:00")
+    appeal_id = _dispatched(db, user, unit_id)
+    with db.read() as session:
+        instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.appeal_id == appeal_id))
+    owner = user("owner1")
+    instances.suspend(db, instance_id, "核查重复登记", owner)
+    with pytest.raises(Conflict):
+        _do(db, user, appeal_id, "ut_sign_for", {"sign_decision": "sign"})
+    frozen("2026-03-03 12:00")
+    assert jobs.run_due(db, "worker-1") == 0 and _events(db, appeal_id, "reminded") == []
+    with pytest.raises(Conflict):
+        instances.suspend(db, instance_id, "again", owner)
+    instances.resume(db, instance_id, "核查完毕", owner)
+    assert jobs.run_due(db, "worker-1") == 1
+    instances.terminate(db, instance_id, "重复登记", owner)
+    with db.read() as session:
+        appeal = session.get(Appeal, appeal_id)
+        assert appeal.status == "terminated" and appeal.closed_at is not None
+        assert session.scalars(select(UserTask).where(UserTask.appeal_id == appeal_id,
+                                                      UserTask.state == "open")).all() == []
+    assert _jobs(db, appeal_id) == []
+    assert [e["reason"] for e in _events(db, appeal_id, "process_terminated")] == ["重复登记"]
