@@ -18,7 +18,7 @@ TRANSITIONS = {
     "archived": set(),
     "terminated": set(),
 }
-for _status, _targets in TRANSITIONS.items():  # a process owner may terminate any open appeal
+for _targets in TRANSITIONS.values():  # a process owner may terminate any open appeal
     if _targets:
         _targets.add("terminated")
 STATUS_LABELS = {
