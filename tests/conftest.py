@@ -18,7 +18,7 @@ def app(tmp_path_factory):
     tmp = tmp_path_factory.mktemp("hotline")
     url = os.environ.get("DATABASE_URL") or f"sqlite:///{tmp / 'test.db'}"
     app = create_app({"TESTING": True, "DATABASE_URL": url, "ATTACHMENT_DIR": str(tmp / "attachments"),
-                      "MAX_ATTACHMENT_MB": 1})
+                      "MAX_ATTACHMENT_MB": 1, "WTF_CSRF_ENABLED": False})
     db = get_db(app)
     if db.is_postgres:
         with db.engine.begin() as conn:
@@ -75,6 +75,18 @@ class _UserClient:
 @pytest.fixture
 def api(client):
     return Api(client)
+
+
+@pytest.fixture
+def browser_as(app):
+    """browser_as("gl_urban_staff") -> a test client signed in to the pages as that demo user
+    (CSRF checks are off in tests except where a test turns them on)."""
+    def sign_in(username):
+        client = app.test_client()
+        resp = client.post("/login", data={"username": username, "password": demo.DEMO_PASSWORD})
+        assert resp.status_code == 302, resp.get_data(as_text=True)[:500]
+        return client
+    return sign_in
 
 
 @pytest.fixture

@@ -14,7 +14,8 @@ def _csrf(client, path="/login"):
 @pytest.fixture
 def pages(app):
     app.config["WTF_CSRF_ENABLED"] = True
-    return app.test_client()
+    yield app.test_client()
+    app.config["WTF_CSRF_ENABLED"] = False
 
 
 def sign_in(client, username, password="demo12345"):
