@@ -39,6 +39,7 @@ from pathlib import Path
 from uuid import uuid4
 
 from apscheduler.schedulers.background import BackgroundScheduler
+from lifecycle import setup  # same database setup as the lifecycle benchmark
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, insert, select, text
@@ -47,7 +48,6 @@ from engine import appeals, clock, definitions, instances, jobs, serializer
 from engine.calendar import TZ
 from engine.models import Appeal, HistoryEvent, Job, ProcessInstance
 from engine.services import ScriptEngine, ServiceContext
-from lifecycle import setup  # same database setup as the lifecycle benchmark
 
 PROCESS = "timer_bench"
 DATA = Path(__file__).resolve().parent / "data"

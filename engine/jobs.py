@@ -51,6 +51,9 @@ def fire(db, job_id: int, owner: str) -> bool:
                 job.lock_owner = job.lock_expires_at = None
                 return False
             loaded = instances.load(session, job.instance_id, actor=None)
+            if job.task_id not in waiting_timers(loaded.workflow):  # a stale row: nothing to fire
+                session.delete(job)
+                return False
             instances.advance(loaded)
             fired = job.task_id not in waiting_timers(loaded.workflow)
             if fired:
@@ -84,12 +87,14 @@ def _record_failure(db, job_id: int, err: Exception) -> None:
 
 
 def run_due(db, owner: str, batch: int = 100) -> int:
-    """One poll: claim and fire due jobs until none are left. Returns how many fired."""
+    """One poll: claim and fire due jobs until none are left (or a whole round fired nothing,
+    e.g. timers due this very instant that the engine fires only once it has passed)."""
     fired = 0
     while True:
         ids = claim_due(db, owner, batch)
-        fired += sum(fire(db, job_id, owner) for job_id in ids)
-        if len(ids) < batch:
+        fired_now = sum(fire(db, job_id, owner) for job_id in ids)
+        fired += fired_now
+        if len(ids) < batch or not fired_now:
             return fired
 
 
