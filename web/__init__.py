@@ -18,6 +18,7 @@ def create_app(test_config: dict | None = None) -> Flask:
         MAX_ATTACHMENT_MB=int(os.environ.get("MAX_ATTACHMENT_MB", "50")),
         NOTIFICATION_SENDER=os.environ.get("NOTIFICATION_SENDER", "log"),
         SMS_GATEWAY_URL=os.environ.get("SMS_GATEWAY_URL", ""),
+        WORKER_THREADS=int(os.environ.get("WORKER_THREADS", "2")),
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",  # 1 behind HTTPS
         JSON_AS_ASCII=False,
     )
