@@ -14,6 +14,7 @@ from .models import (
     AppealUnit,
     AppellantContact,
     Attachment,
+    ContactGrant,
     Region,
     UserTask,
 )
@@ -86,13 +87,17 @@ def mask_phone(phone: str) -> str:
     return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
 
 
-def appellant_view(contact: AppellantContact, appeal: Appeal, user) -> dict:
+def appellant_view(contact: AppellantContact, appeal: Appeal, user, granted: bool = False) -> dict:
     """What `user` may see of the appellant. Platform staff see everything; organizer units see
-    a masked phone, and a name only with the appellant's consent; nothing if confidential."""
+    a masked phone, and a name only with the appellant's consent; nothing if confidential.
+    A supervisor's grant to the user's unit (engine.privacy) shows name and full phone, but
+    never on a confidential appeal: the appellant's own request wins over the grant."""
     if user.unit_id is None:
         return {"kind": contact.kind, "name": contact.name, "phone": contact.phone, "masked": False}
     if appeal.confidential:
         return {"kind": contact.kind, "name": None, "phone": None, "masked": True}
+    if granted:
+        return {"kind": contact.kind, "name": contact.name, "phone": contact.phone, "masked": False}
     name = contact.name if contact.agrees_to_disclose else None
     return {"kind": contact.kind, "name": name, "phone": mask_phone(contact.phone), "masked": True}
 
@@ -121,10 +126,14 @@ def detail(db, appeal_id: int, user) -> dict:
     with db.transaction() as session:
         appeal = get_visible(session, appeal_id, user)
         contact = session.scalar(select(AppellantContact).where(AppellantContact.appeal_id == appeal.id))
-        view = appellant_view(contact, appeal, user)
+        grant_id = None if user.unit_id is None or appeal.confidential else session.scalar(
+            select(ContactGrant.id).where(ContactGrant.appeal_id == appeal.id, ContactGrant.unit_id == user.unit_id,
+                                          ContactGrant.revoked_at.is_(None)).limit(1))
+        view = appellant_view(contact, appeal, user, granted=grant_id is not None)
         if user.unit_id is not None:
+            shown = {"shown": sorted(k for k in ("name", "phone") if view[k])}
             history.record(session, "appellant_viewed", appeal_id=appeal.id, actor_id=user.id,
-                           detail={"shown": sorted(k for k in ("name", "phone") if view[k])})
+                           detail={**shown, "grant_id": grant_id} if grant_id else shown)
         session.flush()
         open_tasks = list(session.scalars(select(UserTask).where(
             UserTask.appeal_id == appeal.id, UserTask.state == "open").order_by(UserTask.created_at)))

@@ -1,0 +1,253 @@
+"""The appeal page: summary, history, attachments and the audit of personal data, as the
+signed-in user may see them; supervisors grant or revoke a unit's access to the appellant's
+contact. Also the session-authenticated file download the pages use for thumbnails, and the
+helpers both this page and the task page use to present the case file."""
+import math
+from datetime import datetime
+from functools import cache
+from pathlib import Path
+
+from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug import exceptions as http
+
+from engine import attachments, casefile, clock, comments, forms, privacy
+from engine.calendar import TZ
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.services import STAGE_LABELS
+from engine.status import STATUS_LABELS
+
+from .. import form_render, get_db
+from ..auth import current_user, page_login_required
+
+bp = Blueprint("appeal", __name__)
+
+INTAKE_FORM = "register_appeal.schema.json"
+ACTIONS = {
+    "appeal_registered": _l("登记诉求"), "process_started": _l("启动办理流程"), "task_claimed": _l("认领任务"),
+    "task_unclaimed": _l("释放任务"), "task_completed": _l("完成任务"), "attachment_uploaded": _l("上传附件"),
+    "comment_added": _l("发表意见"), "contact_granted": _l("授权查看联系方式"),
+    "contact_revoked": _l("撤销联系方式授权"), "appellant_viewed": _l("查看诉求人信息"),
+    "not_accepted": _l("不予受理"), "answered_on_spot": _l("当场答复"), "emergency_reported": _l("报送应急管理部门"),
+    "dispatched": _l("派单"), "fallback_unit_assigned": _l("指定兜底单位"), "reminded": _l("到期提醒"),
+    "overdue": _l("超期"), "extension_applied": _l("申请延期"), "extension_decided": _l("延期审批结果"),
+    "replied": _l("答复诉求人"), "evaluated": _l("回访评价"), "rehandle_started": _l("重新办理"),
+    "supervision_opened": _l("列入督办"), "archived": _l("办结归档"), "process_completed": _l("流程结束"),
+    "process_terminated": _l("终止办理"), "process_suspended": _l("暂停办理"), "process_resumed": _l("恢复办理"),
+    "timer_fired": _l("定时事件"), "incident_opened": _l("定时任务故障"), "incident_retried": _l("重试定时任务"),
+    "deadlines_recomputed": _l("重新计算期限"),
+}
+TAB_LABELS = {"summary": _l("概要"), "history": _l("办理记录"), "attachments": _l("附件"), "audit": _l("个人信息查阅记录")}
+
+
+@bp.errorhandler(NotFound)
+def _not_found(_err):
+    return render_template("error.html", error=http.NotFound()), 404
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(_err):
+    return render_template("error.html", error=http.Forbidden()), 403
+
+
+@bp.get("/appeals/<int:appeal_id>")
+@page_login_required()
+def show(appeal_id):
+    tab = request.args.get("tab", "summary")
+    if tab not in casefile.TABS:
+        tab = "summary"
+    return _render(appeal_id, tab)
+
+
+@bp.post("/appeals/<int:appeal_id>/comments")
+@page_login_required()
+def comment(appeal_id):
+    try:
+        comments.add(get_db(), appeal_id, request.form.get("body", ""), current_user())
+    except InvalidInput as err:
+        return _render(appeal_id, "summary", comment_errors=_messages(err), comment_body=request.form.get("body"),
+                       status=400)
+    flash(_("意见已发表"), "success")
+    return redirect(url_for(".show", appeal_id=appeal_id, _anchor="comments"), 303)
+
+
+@bp.post("/appeals/<int:appeal_id>/grants")
+@page_login_required("supervisor")
+def grant(appeal_id):
+    unit_id = request.form.get("unit_id", type=int)
+    try:
+        privacy.grant_contact(get_db(), appeal_id, unit_id, request.form.get("reason", ""), current_user())
+    except InvalidInput as err:
+        for message in err.fields.get("unit_id", []):  # no form of that unit on the page to show it by
+            flash(_(message), "error")
+        return _render(appeal_id, "summary", grant_errors={unit_id: [_(m) for m in err.fields.get("reason", [])]},
+                       grant_reason={unit_id: request.form.get("reason", "")}, status=400)
+    except Conflict as err:
+        flash(_("诉求人要求保密，不能授权承办单位查看身份信息") if "confidential" in str(err)
+              else _("该单位已获授权"), "error")
+        return _render(appeal_id, "summary", status=409)
+    flash(_("已授权该单位查看诉求人联系方式"), "success")
+    return redirect(url_for(".show", appeal_id=appeal_id), 303)
+
+
+@bp.post("/appeals/<int:appeal_id>/grants/<int:unit_id>/revoke")
+@page_login_required("supervisor")
+def revoke(appeal_id, unit_id):
+    privacy.revoke_contact(get_db(), appeal_id, unit_id, current_user())
+    flash(_("已撤销该单位的联系方式授权"), "success")
+    return redirect(url_for(".show", appeal_id=appeal_id), 303)
+
+
+@bp.get("/attachments/<int:attachment_id>")
+@page_login_required()
+def attachment(attachment_id):
+    with get_db().read() as session:
+        found = casefile.attachment_for(session, attachment_id, current_user())
+    path = attachments.path_for(Path(current_app.config["ATTACHMENT_DIR"]), found.sha256)
+    if not path.is_file():
+        abort(404)
+    response = send_file(path, mimetype=found.content_type, download_name=found.filename,
+                         as_attachment=request.args.get("download") == "1", conditional=True)
+    response.headers["Cache-Control"] = "private, max-age=86400"  # named by content: never changes
+    return response
+
+
+def _render(appeal_id, tab, status=200, **extra):
+    page = casefile.appeal_page(get_db(), appeal_id, current_user(), tab)
+    return render_template("appeal/show.html", page=page, tab=tab, tabs=TAB_LABELS, entries=timeline(page),
+                           user=current_user(), **extra), status
+
+
+def _messages(err: InvalidInput) -> list[str]:
+    return [_(m) for messages in err.fields.values() for m in messages] or [str(err)]
+
+
+# -- presenting the case file (the task page uses these too) -------------------------------
+
+@bp.app_template_filter("case_time")
+def case_time(value, fmt="%Y-%m-%d %H:%M"):
+    return value.astimezone(TZ).strftime(fmt) if value else ""
+
+
+@bp.app_template_global()
+def countdown_text(countdown) -> str:
+    """"剩余 1.5 个工作日" (floored, so "soon" never reads as a full day), or how long overdue."""
+    if countdown is None or countdown.remaining is None:
+        return ""
+    if countdown.badge == "overdue":
+        late = -countdown.remaining
+        return _("已超期 %(days)s 个工作日", days=_days(late, up=True)) if late >= 0.05 else _("已超期")
+    left = int(countdown.remaining * 10) / 10
+    if left >= 0.1:
+        return _("剩余 %(days)s 个工作日", days=_days(left))
+    due = countdown.due_at.astimezone(TZ)  # no office time left, e.g. an urgent matter due tonight
+    if due.date() == clock.now().astimezone(TZ).date():
+        return _("今天 %(time)s 到期", time=due.strftime("%H:%M"))
+    return _("%(at)s 到期", at=due.strftime("%m-%d %H:%M"))
+
+
+@bp.app_template_global()
+def status_label(status: str) -> str:
+    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
+
+
+@bp.app_template_global()
+def option_label(form: str, path: str, value) -> str:
+    """The label a form gives one of its options, e.g. ("register_appeal.schema.json",
+    "appeal_type", "complaint") -> 投诉 / Complaint."""
+    if value is None:
+        return ""
+    return _options(form, path, form_render.english()).get(form_render.as_text(value), str(value))
+
+
+@bp.app_template_global()
+def task_label(name: str | None, form: str | None) -> str:
+    """A task's name: the diagram's (Chinese), or its form's English title."""
+    if form and form_render.english():
+        schema, ui = forms.load(form)
+        return form_render.title(schema, ui) or name or ""
+    return name or ""
+
+
+@cache
+def _options(form: str, path: str, _english: bool) -> dict:
+    schema, ui = forms.load(form)
+    fields, _unused = form_render.build(schema, ui)
+    found = {f.name: f for f in form_render.flatten(fields)}.get(path)
+    return dict(found.options) if found and found.widget not in ("unit", "units", "attachments") else {}
+
+
+def timeline(page: dict) -> list[dict]:
+    """History events as people read them: who, when, what, and the details that matter."""
+    files = {f.id: f.filename for f in page["attachments"]}
+    notes = {c["comment"].id: c["comment"].body for c in page["comments"]}
+    entries = []
+    for event in page["timeline"]:
+        form = page["forms"].get(event.task_bpmn_id)
+        entries.append({"at": event.at, "actor": page["people"].get(event.actor_id) or _("系统"),
+                        "label": ACTIONS.get(event.action, event.action),
+                        "task": task_label(event.task_name, form) if event.task_name else "",
+                        "lines": _details(event, event.detail or {}, form, page["unit_names"], files, notes),
+                        "alert": event.action in ("overdue", "supervision_opened", "incident_opened")})
+    return entries
+
+
+def _details(event, d: dict, form, units: dict, files: dict, notes: dict) -> list[tuple[str, str]]:
+    if event.action == "task_completed" and form:
+        schema, ui = forms.load(form)
+        return form_render.describe(schema, ui, d, units, files)
+    describe = DETAILS.get(event.action)
+    if describe is not None:
+        lines = describe(d, units, files, notes)
+    else:
+        lines = [(_("原因"), str(d["reason"]))] if d.get("reason") else []
+    return [(label, value) for label, value in lines if value]
+
+
+def _stage(d: dict) -> str:
+    return _(STAGE_LABELS[d["stage"]]) if d.get("stage") in STAGE_LABELS else d.get("stage") or ""
+
+
+DETAILS = {  # action -> (detail, unit names, file names, comment bodies) -> [(label, value)]
+    "appeal_registered": lambda d, u, f, n: [
+        (_("受理渠道"), option_label(INTAKE_FORM, "channel", d.get("channel"))),
+        (_("诉求类型"), option_label(INTAKE_FORM, "appeal_type", d.get("type")))],
+    "dispatched": lambda d, u, f, n: [
+        (_("牵头单位"), u.get(d.get("lead_unit_id"), "")),
+        (_("协办单位"), "、".join(u.get(i, str(i)) for i in d.get("co_unit_ids") or [])),
+        (_("签收期限"), _iso_time(d.get("sign_for_due_at"))), (_("办理期限"), _iso_time(d.get("handling_due_at")))],
+    "fallback_unit_assigned": lambda d, u, f, n: [(_("兜底单位"), u.get(d.get("unit_id"), ""))],
+    "reminded": lambda d, u, f, n: [(_("环节"), _stage(d)), (_("期限"), _iso_time(d.get("due_at")))],
+    "overdue": lambda d, u, f, n: [(_("环节"), _stage(d)), (_("期限"), _iso_time(d.get("due_at"))),
+                                   (_("单位"), u.get(d.get("unit_id"), ""))],
+    "extension_applied": lambda d, u, f, n: [(_("申请延期"), _("%(n)s 个工作日", n=d.get("days"))),
+                                             (_("申请截止"), _iso_time(d.get("cutoff")))],
+    "extension_decided": lambda d, u, f, n: [
+        (_("结果"), _("批准延期 %(n)s 个工作日", n=d.get("days")) if d.get("approved") else _("未批准"))],
+    "evaluated": lambda d, u, f, n: [
+        (_("评价"), option_label("return_visit.schema.json", "evaluation", d.get("evaluation"))),
+        (_("问题已解决"), _("是") if d.get("resolved") else _("否"))],
+    "rehandle_started": lambda d, u, f, n: [(_("重办次数"), str(d.get("rehandle_count", ""))),
+                                            (_("办理期限"), _iso_time(d.get("handling_due_at")))],
+    "not_accepted": lambda d, u, f, n: [
+        (_("不予受理情形"), option_label("assess_appeal.schema.json", "not_accepted_reason", d.get("reason")))],
+    "contact_granted": lambda d, u, f, n: [(_("单位"), u.get(d.get("unit_id"), "")), (_("理由"), d.get("reason", ""))],
+    "contact_revoked": lambda d, u, f, n: [(_("单位"), u.get(d.get("unit_id"), ""))],
+    "attachment_uploaded": lambda d, u, f, n: [(_("文件"), d.get("filename", ""))],
+    "comment_added": lambda d, u, f, n: [(_("意见"), n.get(d.get("comment_id"), ""))],
+    "supervision_opened": lambda d, u, f, n: [
+        (_("原因"), _("重办后仍不满意") if d.get("reason") == "repeat_dissatisfaction" else d.get("reason", ""))],
+}
+
+
+def _iso_time(value) -> str:
+    try:
+        return case_time(datetime.fromisoformat(value)) if value else ""
+    except (TypeError, ValueError):
+        return str(value)
+
+
+def _days(value: float, up: bool = False) -> str:
+    rounded = (math.ceil if up else math.floor)(value * 10) / 10
+    return f"{rounded:.1f}".rstrip("0").rstrip(".")

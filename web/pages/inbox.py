@@ -1,0 +1,208 @@
+"""The inbox (my tasks, my unit's tasks) and the task page: the appeal's case file beside the
+task's form, rendered from its JSON Schema; claim, unclaim, complete, upload, comment.
+
+After an error the task page is shown again with what was typed and each message by its
+field (400); a task changed by someone else meanwhile answers 409 the same way."""
+from pathlib import Path
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+from werkzeug import exceptions as http
+
+from engine import casefile, comments, forms, inbox, tasks
+from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
+from engine.models import APPEAL_TYPES
+from engine.status import STATUS_LABELS
+
+from .. import form_render, get_db
+from ..api import check_storable
+from ..auth import current_user, page_login_required
+from ..nav import TASK_ROLES
+from .appeal import task_label, timeline
+
+bp = Blueprint("inbox", __name__)
+
+SCOPE_LABELS = {"mine": _l("待我办理"), "claimed": _l("我已认领"), "unit": _l("本单位全部")}
+DUE_LABELS = {"overdue": _l("已超期"), "soon": _l("即将到期")}
+SORT_LABELS = {"due": _l("到期时间从早到晚"), "-due": _l("到期时间从晚到早"), "created": _l("最新到达在前")}
+
+
+@bp.errorhandler(NotFound)
+def _not_found(_err):
+    return render_template("error.html", error=http.NotFound()), 404
+
+
+@bp.errorhandler(Forbidden)
+def _forbidden(_err):
+    return render_template("error.html", error=http.Forbidden()), 403
+
+
+@bp.errorhandler(http.RequestEntityTooLarge)
+def _too_large(_err):
+    flash(_("文件不能超过 %(n)s MB", n=current_app.config["MAX_ATTACHMENT_MB"]), "error")
+    return redirect(request.path.rsplit("/", 1)[0], 303)
+
+
+@bp.get("/inbox")
+@page_login_required(*TASK_ROLES)
+def index():
+    args = request.args
+    filters = {"scope": _pick(args.get("scope"), inbox.SCOPES) or "mine",
+               "task_kind": _pick(args.get("task"), None), "appeal_type": _pick(args.get("type"), APPEAL_TYPES),
+               "status": _pick(args.get("status"), STATUS_LABELS), "due": _pick(args.get("due"), inbox.DUE_FILTERS),
+               "q": args.get("q", "").replace("\x00", "").strip()[:50], "sort": _pick(args.get("sort"), inbox.SORTS) or "due"}
+    user = current_user()
+    with get_db().read() as session:
+        result = inbox.search(session, user, **filters)
+    scopes = dict(SCOPE_LABELS, unit=_l("本单位全部") if user.unit_id else _l("全部待办"))
+    return render_template("inbox/index.html", result=result, filters=filters, scopes=scopes, due_labels=DUE_LABELS,
+                           sort_labels=SORT_LABELS, appeal_types=APPEAL_TYPES, statuses=STATUS_LABELS, user=user,
+                           urls=_filter_urls(filters))
+
+
+@bp.get("/tasks/<task_id>")
+@page_login_required(*TASK_ROLES)
+def task(task_id):
+    return _render_task(task_id)
+
+
+@bp.post("/tasks/<task_id>/claim")
+@page_login_required(*TASK_ROLES)
+def claim(task_id):
+    try:
+        tasks.claim(get_db(), task_id, current_user())
+        flash(_("已认领，其他人将不能办理此任务"), "success")
+    except Conflict as err:
+        flash(_conflict_message(err), "error")
+    return redirect(_back(url_for(".task", task_id=task_id)), 303)
+
+
+@bp.post("/tasks/<task_id>/unclaim")
+@page_login_required(*TASK_ROLES)
+def unclaim(task_id):
+    try:
+        tasks.unclaim(get_db(), task_id, current_user())
+        flash(_("已释放，本单位其他人可以认领"), "success")
+    except Conflict as err:
+        flash(_conflict_message(err), "error")
+    return redirect(_back(url_for(".task", task_id=task_id)), 303)
+
+
+@bp.post("/tasks/<task_id>/complete")
+@page_login_required(*TASK_ROLES)
+def complete(task_id):
+    user, values = current_user(), request.form.to_dict(flat=False)
+    with get_db().read() as session:
+        found = tasks.get(session, task_id, user)
+    schema, ui = forms.load(found.form) if found.form else ({}, {})
+    data, unconverted = form_render.parse(schema, ui, request.form)
+    try:
+        if unconverted and found.form:
+            forms.validate(found.form, data)  # report every other problem at the same time
+            raise InvalidInput("values that cannot be converted", unconverted)
+        tasks.complete(get_db(), task_id, check_storable(data), user)
+    except InvalidInput as err:
+        return _render_task(task_id, values, form_render.merge_errors(err.fields, unconverted), status=400)
+    except Conflict as err:
+        flash(_conflict_message(err), "error")
+        return _render_task(task_id, values, status=409)
+    except ProcessError:
+        flash(_("流程执行出错，提交未生效。请稍后重试，或联系系统管理员。"), "error")
+        return _render_task(task_id, values, status=422)
+    flash(_("已提交“%(task)s”", task=task_label(found.name, found.form)), "success")
+    return redirect(url_for(".index"), 303)
+
+
+@bp.post("/tasks/<task_id>/upload")
+@page_login_required(*TASK_ROLES)
+def upload(task_id):
+    user, values = current_user(), request.form.to_dict(flat=False)
+    upload = request.files.get("file")
+    if upload is None or not upload.filename:
+        return _render_task(task_id, values, upload_errors=[_("请选择要上传的文件")], status=400)
+    try:
+        stored = casefile.attach(get_db(), task_id, user, Path(current_app.config["ATTACHMENT_DIR"]),
+                                 upload.filename.replace("\x00", ""), upload.stream, user_limit())
+    except InvalidInput as err:
+        return _render_task(task_id, values, upload_errors=[_(m) for m in err.fields.get("file", [str(err)])],
+                            status=400)
+    except Conflict as err:
+        flash(_conflict_message(err), "error")
+        return _render_task(task_id, values, status=409)
+    flash(_("已上传“%(name)s”", name=stored.filename), "success")
+    return _render_task(task_id, values, new_file=stored.id)
+
+
+@bp.post("/tasks/<task_id>/comment")
+@page_login_required(*TASK_ROLES)
+def comment(task_id):
+    appeal_id = request.form.get("appeal_id", type=int)
+    if appeal_id is None:
+        return _render_task(task_id, comment_errors=[_("请求有误，请刷新页面后重试")], status=400)
+    try:
+        comments.add(get_db(), appeal_id, request.form.get("body", ""), current_user(), task_id=task_id)
+    except InvalidInput as err:
+        return _render_task(task_id, comment_errors=[_(m) for ms in err.fields.values() for m in ms],
+                            comment_body=request.form.get("body", ""), status=400)
+    flash(_("意见已发表"), "success")
+    return redirect(url_for(".task", task_id=task_id, _anchor="comments"), 303)
+
+
+def user_limit() -> int:
+    return current_app.config["MAX_ATTACHMENT_MB"] << 20
+
+
+def _render_task(task_id, values=None, errors=None, status=200, new_file=None, **extra):
+    page = casefile.task_page(get_db(), task_id, current_user())
+    task = page["task"]
+    schema, ui = forms.load(task.form) if task.form else ({}, {})
+    fields, form_errors = form_render.build(schema, ui, values, errors, page["unit_choices"], page["attachments"])
+    evidence = [f for f in form_render.flatten(fields) if f.widget == "attachments"]
+    for f in evidence if new_file else ():  # a file just uploaded is ticked as evidence
+        f.values.append(str(new_file))
+    return render_template("inbox/task.html", page=page, task=task, fields=fields, form_errors=form_errors,
+                           form_title=form_render.title(schema, ui) if schema else task.name,
+                           submitted=values is not None, evidence_fields=evidence, entries=timeline(page),
+                           all_fields=form_render.flatten(fields),
+                           max_mb=current_app.config["MAX_ATTACHMENT_MB"], user=current_user(),
+                           error_count=sum(len(f.errors) for f in form_render.flatten(fields)) + len(form_errors),
+                           **extra), status
+
+
+def _pick(value, allowed):
+    """A filter value, if it is one of `allowed` (any short identifier when None)."""
+    if not value:
+        return None
+    if allowed is None:
+        return value if len(value) <= 100 and value.replace("_", "").isalnum() else None
+    return value if value in allowed else None
+
+
+def _filter_urls(filters: dict) -> dict:
+    """Links for the scope tabs (keeping the other filters) and the overdue / due-soon chips
+    (toggling that filter)."""
+    query = {"scope": filters["scope"], "task": filters["task_kind"], "type": filters["appeal_type"],
+             "status": filters["status"], "due": filters["due"], "q": filters["q"] or None,
+             "sort": filters["sort"] if filters["sort"] != "due" else None}
+
+    def link(**changes):
+        return url_for(".index", **{k: v for k, v in {**query, **changes}.items() if v})
+    return {"scope": {key: link(scope=key) for key in inbox.SCOPES},
+            "due": {key: link(due=None if filters["due"] == key else key) for key in inbox.DUE_FILTERS}}
+
+
+def _back(default: str) -> str:
+    target = request.form.get("next", "")
+    return target if target.startswith("/") and not target.startswith("//") else default
+
+
+def _conflict_message(err: Conflict) -> str:
+    text = str(err)
+    if "claimed by another" in text:
+        return _("该任务已被他人认领")
+    if "changed at the same time" in text:
+        return _("诉求已被他人同时修改，请刷新后重试")
+    if "process is" in text:
+        return _("该诉求的办理流程已暂停或结束，暂不能提交")
+    return _("该任务已办结或已不在当前环节")
