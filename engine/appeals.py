@@ -16,6 +16,7 @@ from .models import (
     Attachment,
     ContactGrant,
     Region,
+    User,
     UserTask,
 )
 
@@ -139,8 +140,12 @@ def detail(db, appeal_id: int, user) -> dict:
             UserTask.appeal_id == appeal.id, UserTask.state == "open").order_by(UserTask.created_at)))
         files = list(session.scalars(select(Attachment).where(Attachment.appeal_id == appeal.id)
                                      .order_by(Attachment.id)))
+        events = history.for_appeal(session, appeal.id)
+        if user.unit_id is not None:  # other units' reads of the appellant are not this unit's business
+            colleagues = set(session.scalars(select(User.id).where(User.unit_id == user.unit_id)))
+            events = [e for e in events if e.action != "appellant_viewed" or e.actor_id in colleagues]
         return {"appeal": appeal, "units": list(appeal.units), "appellant": view, "tasks": open_tasks,
-                "history": history.for_appeal(session, appeal.id), "attachments": files}
+                "history": events, "attachments": files}
 
 
 def list_visible(session, user, status: str | None = None, before_id: int | None = None,

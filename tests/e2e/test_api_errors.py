@@ -813,3 +813,13 @@ def test_unknown_routes_and_methods_answer_in_json(client, method, path, status)
     resp = getattr(client, method)(path)
     assert resp.status_code == status
     assert resp.is_json and resp.get_json()["error"]["code"]
+
+
+def test_units_do_not_see_other_units_reads_of_the_appellant(walk, unit_id, api):
+    appeal_id = walk.to_signed(co=("sm_market",), unit_id=unit_id)
+    api.as_("sm_market_staff").get(f"/appeals/{appeal_id}")
+    history = api.as_("gl_urban_staff").get(f"/appeals/{appeal_id}").get_json()["history"]
+    readers = {e["actor_id"] for e in history if e["action"] == "appellant_viewed"}
+    platform_view = api.as_("supervisor1").get(f"/appeals/{appeal_id}").get_json()["history"]
+    all_readers = {e["actor_id"] for e in platform_view if e["action"] == "appellant_viewed"}
+    assert len(all_readers) == 2 and len(readers) == 1 and readers < all_readers
