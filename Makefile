@@ -3,6 +3,8 @@ PY ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# bpmn-js for the monitor's diagrams, from npm into web/node_modules (served locally, never a CDN)
+NODE_STAMP := web/node_modules/.installed
 
 .PHONY: run test install lint bench clean
 
@@ -12,15 +14,19 @@ $(STAMP): pyproject.toml
 	$(BIN)/pip install -q -e '.[dev]'
 	touch $(STAMP)
 
-install: $(STAMP)
+$(NODE_STAMP): web/package.json web/package-lock.json
+	@if command -v npm >/dev/null; then npm ci --prefix web --no-audit --no-fund && touch $(NODE_STAMP); \
+	else echo "npm not found: pages work, but process diagrams are not shown until 'make install' runs with npm"; fi
 
-run: $(STAMP)
+install: $(STAMP) $(NODE_STAMP)
+
+run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/hotline init-db
 	$(BIN)/hotline deploy
 	$(BIN)/hotline load-demo
 	$(BIN)/hotline serve
 
-test: $(STAMP)
+test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
@@ -30,4 +36,4 @@ bench: $(STAMP)
 	$(BIN)/python bench/lifecycle.py
 
 clean:
-	rm -rf $(VENV) instance
+	rm -rf $(VENV) instance web/node_modules

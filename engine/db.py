@@ -46,7 +46,11 @@ class Database:
         if url.startswith("sqlite"):
             kwargs["connect_args"] = {"timeout": 30, "check_same_thread": False}
         else:
-            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20)
+            kwargs.update(pool_pre_ping=True, pool_size=10, max_overflow=20,
+                          # psycopg prepares repeated statements; PostgreSQL's generic plan for a
+                          # prepared list query ignores how selective its filters are (10x slower
+                          # at a million appeals, bench/monitor.py), so plan each execution.
+                          connect_args={"options": "-c plan_cache_mode=force_custom_plan"})
         self.engine = create_engine(url, **kwargs)
         if self.engine.dialect.name == "sqlite":
             _configure_sqlite(self.engine)

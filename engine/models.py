@@ -3,7 +3,19 @@ process instance, user task, history, outbox). The appellant's contact lives apa
 appeal so that what organizer units read can be controlled and recorded."""
 from datetime import date, datetime
 
-from sqlalchemy import JSON, Boolean, Date, ForeignKey, Index, Integer, String, Text, UniqueConstraint, false
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+    text,
+)
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from . import clock
@@ -69,6 +81,12 @@ class ApiToken(Base):
 
 class Appeal(Base):
     __tablename__ = "appeal"
+    # The monitor's list: newest first, keyset-paged by (accepted_at, id), alone or per filter
+    # (bench/monitor.py measures them at a million appeals).
+    __table_args__ = (Index("ix_appeal_accepted_id", "accepted_at", "id"),
+                      Index("ix_appeal_status_accepted", "status", "accepted_at", "id"),
+                      Index("ix_appeal_unit_accepted", "lead_unit_id", "accepted_at", "id"),
+                      Index("ix_appeal_type_accepted", "appeal_type", "accepted_at", "id"))
     id: Mapped[int] = mapped_column(primary_key=True)
     number: Mapped[str] = mapped_column(String(20), unique=True)
     appeal_type: Mapped[str] = mapped_column(String(20))
@@ -185,6 +203,9 @@ class UserTask(Base):
     """A user task projected out of the instance state: the inbox reads only this. Rows stay
     after completion so that a late second submission is told "already done" (409)."""
     __tablename__ = "user_task"
+    # open tasks by due time: the monitor's overdue and due-today counts and filters
+    __table_args__ = (Index("ix_user_task_open_due", "due_at", postgresql_where=text("state = 'open'"),
+                            sqlite_where=text("state = 'open'")),)
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
