@@ -244,14 +244,74 @@ class HistoryEvent(Base):
 
 
 class SupervisionItem(Base):
+    """An item in the supervision register (Art. 22, 24): opened automatically (repeat
+    dissatisfaction, long overdue, returned too often) or by hand, with measures, a
+    rectification deadline in working days, the unit's response and closure."""
     __tablename__ = "supervision_item"
     id: Mapped[int] = mapped_column(primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
     reason: Mapped[str] = mapped_column(String(50))
-    status: Mapped[str] = mapped_column(String(20), default="open")
+    source: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")  # auto | manual
+    note: Mapped[str | None] = mapped_column(Text)
+    measures: Mapped[list | None] = mapped_column(JSON)  # special_report, rectification_notice, ...
+    rectification_days: Mapped[int | None] = mapped_column(Integer)
+    rectification_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | responded | closed
     opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    unit_response: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    closing_note: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class AccountabilityRecord(Base):
+    """A finding against platform staff (Art. 29) or an organizer unit (Art. 30), with the
+    measure taken (Art. 31), linked to the appeals behind it."""
+    __tablename__ = "accountability_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(10))  # staff | unit
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    article: Mapped[str] = mapped_column(String(20))  # e.g. "30(2)"
+    measure: Mapped[str] = mapped_column(String(40))
+    finding: Mapped[str] = mapped_column(Text)
+    appeal_ids: Mapped[list | None] = mapped_column(JSON)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class EvaluationLink(Base):
+    """A one-time link sent by SMS for the appellant to evaluate the handling (Art. 21)."""
+    __tablename__ = "evaluation_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ReturnVisitSample(Base):
+    """A closed appeal drawn for a random return visit (Art. 23), or a check a supervisor
+    ordered (phone, on-site check, face-to-face interview), with its result."""
+    __tablename__ = "return_visit_sample"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))  # phone | on_site | interview
+    drawn_by: Mapped[str] = mapped_column(String(20))  # sample | supervisor
+    seed: Mapped[str | None] = mapped_column(String(50))
+    ordered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    evaluation: Mapped[str | None] = mapped_column(String(30))
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    attachment_ids: Mapped[list | None] = mapped_column(JSON)
+    recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
 
 class Notification(Base):
