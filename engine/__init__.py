@@ -6,3 +6,6 @@ transaction each), tasks (the inbox: READY user tasks as rows, claim, complete),
 (append-only audit), services (what service tasks in the diagrams call), calendar and
 deadlines (working-day time limits), appeals (intake and numbering), forms (JSON Schema).
 """
+
+# Modules that register service operators the diagrams call (besides engine.services itself).
+from . import return_visits  # noqa: F401

@@ -13,16 +13,16 @@ from datetime import datetime
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from sqlalchemy import select, update
 
-from . import calendar_store, deadlines, history, status
+from . import calendar_store, deadlines, history, status, supervision
 from .errors import EngineError, InvalidInput, ProcessError
 from .models import (
     Appeal,
     AppealUnit,
+    AppellantContact,
     Notification,
     OrganizerUnit,
     OverdueRecord,
     Region,
-    SupervisionItem,
     User,
     UserTask,
 )
@@ -57,6 +57,11 @@ class ServiceContext:
 
     def notify(self, channel, recipient, body):
         self.session.add(Notification(appeal_id=self.appeal.id, channel=channel, recipient=recipient, body=body))
+
+    def notify_appellant(self, body):
+        """An SMS to the appellant's number (kept apart from the appeal)."""
+        phone = self.session.scalar(select(AppellantContact.phone).where(AppellantContact.appeal_id == self.appeal.id))
+        self.notify("sms", phone or "appellant", body)
 
 
 class _Environment(TaskDataEnvironment):
@@ -177,6 +182,7 @@ def dispatch_appeal(ctx, appeal_id, lead_unit_id, co_unit_ids, sign_for_limit, f
         ctx.notify("phone_call", f"unit:{lead.id}", f"紧急诉求 {appeal.number} 已派发，请立即签收")
     ctx.record("dispatched", lead_unit_id=lead_unit_id, co_unit_ids=list(co_unit_ids),
                sign_for_due_at=result.get("sign_for"), handling_due_at=result.get("handling"))
+    supervision.check_returns(ctx)  # Art. 24: returned too often -> supervision (sets return_count)
     return result
 
 
@@ -256,7 +262,7 @@ def apply_extension(ctx, appeal_id, consented, approved, days, handling_limit, c
         start, base = current["basis"]["handling"]
         current = set_stage(ctx, current, "handling", datetime.fromisoformat(start),
                             f"{deadlines.working_days(base) + appeal.extension_days}wd")
-        ctx.notify("sms", "appellant", f"您的诉求 {appeal.number} 因特殊情况办理期限延长 {days} 个工作日，"
+        ctx.notify_appellant(f"您的诉求 {appeal.number} 因特殊情况办理期限延长 {days} 个工作日，"
                    f"将于 {appeal.handling_due_at.astimezone(ctx.calendar.tz):%Y-%m-%d} 前答复。")
     ctx.record("extension_decided", consented=bool(consented), approved=granted, days=days if granted else 0)
     return current
@@ -265,7 +271,7 @@ def apply_extension(ctx, appeal_id, consented, approved, days, handling_limit, c
 @operator
 def record_reply(ctx, appeal_id):
     """Art. 18: the result is fed back to the platform and the appellant is answered."""
-    ctx.notify("sms", "appellant", f"您的诉求 {ctx.appeal.number} 已办理答复，稍后将请您评价办理结果。")
+    ctx.notify_appellant(f"您的诉求 {ctx.appeal.number} 已办理答复，稍后将请您评价办理结果。")
     ctx.record("replied")
 
 
@@ -291,9 +297,7 @@ def start_rehandle(ctx, appeal_id, rehandle_count, handling_limit, current=None)
 @operator
 def open_supervision(ctx, appeal_id, reason):
     """Art. 22, 24: dissatisfied again after re-handling -> a supervision item."""
-    ctx.session.add(SupervisionItem(appeal_id=ctx.appeal.id, unit_id=ctx.appeal.lead_unit_id, reason=reason,
-                                    opened_at=ctx.now))
-    ctx.record("supervision_opened", reason=reason)
+    supervision.open_auto(ctx, reason)
 
 
 @operator

@@ -81,17 +81,40 @@ def complete(db, task_id: str, data, user) -> UserTask:
     Raises NotFound, Forbidden, InvalidInput (per-field), Conflict (completed, claimed by another,
     or changed concurrently), ProcessError.
     """
+    def find(session):
+        task = _open_for_update(session, task_id, user)
+        if task.claimed_by_id not in (None, user.id):
+            raise Conflict("this task is claimed by another user")
+        return task
+    return _complete(db, find, data, user)
+
+
+def complete_for_appellant(db, appeal_id: int, bpmn_id: str, data) -> UserTask:
+    """The appellant completes their own task (the evaluation through a one-time link,
+    Art. 21), as no staff member; a staff claim does not stop them.
+
+    Raises Conflict (no such open task any more), InvalidInput, ProcessError.
+    """
+    def find(session):
+        task = session.scalar(select(UserTask).where(
+            UserTask.appeal_id == appeal_id, UserTask.bpmn_id == bpmn_id, UserTask.state == "open").with_for_update())
+        if task is None:
+            raise Conflict("this evaluation is no longer open")
+        return task
+    return _complete(db, find, data, None)
+
+
+def _complete(db, find, data, user) -> UserTask:
+    actor_id = getattr(user, "id", None)
     try:
         with db.transaction() as session:
-            task = _open_for_update(session, task_id, user)
-            if task.claimed_by_id not in (None, user.id):
-                raise Conflict("this task is claimed by another user")
+            task = find(session)
             if task.form:
                 forms.validate(task.form, data)
             loaded = instances.load(session, task.instance_id, user)
             if loaded.row.status != "running":
                 raise Conflict(f"the process is {loaded.row.status}; nothing can be completed now")
-            spiff_task = instances.ready_task(loaded, task_id)
+            spiff_task = instances.ready_task(loaded, task.id)
             appeal = loaded.appeal
             _check_references(session, appeal, data)
             variables, fields = forms.split(task.form, data, spiff_task.data) if task.form else ({}, {})
@@ -102,10 +125,10 @@ def complete(db, task_id: str, data, user) -> UserTask:
                     setattr(appeal, column, value)
             spiff_task.run()
             instances.advance(loaded)
-            task.state, task.completed_at, task.completed_by_id = "completed", loaded.ctx.now, user.id
+            task.state, task.completed_at, task.completed_by_id = "completed", loaded.ctx.now, actor_id
             instances.save(session, loaded)
             history.record(session, "task_completed", appeal_id=appeal.id, instance_id=task.instance_id,
-                           actor_id=user.id, task=task, detail=data, before=before,
+                           actor_id=actor_id, task=task, detail=data, before=before,
                            after={"status": appeal.status})
             return task
     except StaleDataError as err:
