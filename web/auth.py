@@ -54,7 +54,9 @@ def login():
         session.update({"user_id": user.id, **({"lang": lang} if lang else {})})
         session.permanent = True
         target = request.args.get("next", "")
-        return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("home.index"))
+        # no control characters: a browser drops them, so "/\t/evil.example" would be "//evil.example"
+        local = target.startswith("/") and not target.startswith("//") and target.isprintable()
+        return redirect(target if local else url_for("home.index"))
     return render_template("auth/login.html", username="")
 
 

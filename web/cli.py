@@ -8,7 +8,7 @@ from datetime import date, datetime, timedelta
 import click
 from sqlalchemy.exc import DBAPIError
 
-from engine import calendar_store, deadlines, definitions, demo, jobs, migrate, outbox, recompute
+from engine import calendar_store, deadlines, definitions, demo, jobs, migrate, outbox, recompute, supervision
 from engine.errors import InvalidInput
 
 from . import create_app, get_db
@@ -186,6 +186,8 @@ def _scheduler(app, background: bool):
                           max_instances=1, coalesce=True)
     scheduler.add_job(outbox.deliver_pending, "interval", seconds=1, args=[db, sender],
                       id="outbox", max_instances=1, coalesce=True)
+    scheduler.add_job(supervision.check_overdue, "interval", seconds=60, args=[db],
+                      id="supervision-overdue", max_instances=1, coalesce=True)  # Art. 24: long overdue
     return scheduler
 
 

@@ -33,7 +33,9 @@ def switch(code):
     if code in LANGUAGES:
         session["lang"] = code
     target = request.args.get("next", "")
-    return redirect(target if target.startswith("/") and not target.startswith("//") else url_for("home.index"))
+    # no control characters: a browser drops them, so "/\t/evil.example" would be "//evil.example"
+    local = target.startswith("/") and not target.startswith("//") and target.isprintable()
+    return redirect(target if local else url_for("home.index"))
 
 
 def _compile_catalogs() -> list[Path]:

@@ -16,6 +16,12 @@ MENU = [
     ("monitor.instances", _l("诉求实例"), ("process_owner", "supervisor")),
     ("monitor.processes", _l("流程定义"), ("process_owner", "analyst")),
     ("home.status", _l("运行状态"), ("process_owner",)),
+    ("admin.users", _l("用户管理"), ("admin",)),
+    ("admin.units", _l("承办单位"), ("admin",)),
+    ("admin.calendar", _l("工作日历"), ("process_owner", "supervisor")),
+    ("revisits.index", _l("回访核查"), ("return_visit_staff", "supervisor")),
+    ("supervision.index", _l("督办"), ("supervisor", "process_owner", "organizer_leader", "organizer_staff")),
+    ("evaluation.index", _l("考核评价"), ("process_owner", "supervisor", "organizer_leader")),
 ]
 
 

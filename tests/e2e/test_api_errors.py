@@ -109,7 +109,7 @@ def stray_files(root: Path):
 # --- authentication ------------------------------------------------------------------------
 
 SAMPLE_VALUES = {"appeal_id": "1", "attachment_id": "1", "task_id": str(uuid.uuid4()),
-                 "name": "register_appeal.schema.json", "job_id": "1"}
+                 "name": "register_appeal.schema.json", "job_id": "1", "item_id": "1"}
 PUBLIC = {"/api/v1/auth/token", "/api/v1/openapi.json", "/api/v1/health"}
 
 

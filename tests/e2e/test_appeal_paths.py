@@ -265,6 +265,9 @@ def test_dissatisfied_twice_by_the_organizers_fault_rehandles_then_supervises(wa
         items = session.scalars(select(SupervisionItem).where(SupervisionItem.appeal_id == appeal_id)).all()
     assert [(i.reason, i.unit_id, i.status) for i in items] == [
         ("repeat_dissatisfaction", unit_id("gl_urban"), "open")]
+    for username in ("supervisor1", "gl_urban_leader"):  # the register shows it, to the unit too
+        register = walk.api.as_(username).get("/supervision-items?reason=repeat_dissatisfaction&limit=200").get_json()
+        assert items[0].id in [row["item"]["id"] for row in register["items"]]
 
     walk.to_replied(appeal_id)
     walk.complete(appeal_id, "revisit1", "ut_return_visit", SATISFIED)

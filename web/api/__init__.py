@@ -93,4 +93,4 @@ def _http(err):
     return error(err.code, err.name.lower().replace(" ", "_"), err.description)
 
 
-from . import appeals, auth, openapi, operations, reference, tasks  # noqa: F401  (routes register on import)
+from . import appeals, auth, openapi, operations, reference, supervision, tasks  # noqa: F401  (routes register on import)

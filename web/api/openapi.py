@@ -8,7 +8,7 @@ from apispec.ext.marshmallow import MarshmallowPlugin
 from engine import forms
 from engine.appeals import INTAKE_FORM
 
-from . import bp, operations
+from . import bp, operations, supervision
 from . import schemas as s
 
 ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": "Error"}}}
@@ -88,6 +88,23 @@ def build() -> dict:
         body="CalendarDay")})
     spec.path("/calendar/years", operations={"post": _op(
         "Load a year's holiday schedule; recomputes provisional deadlines", body="CalendarYear", status="201")})
+    for name in ("SupervisionItem", "SupervisionPage", "Respond", "Close"):
+        spec.components.schema(name, schema=getattr(supervision, f"{name}Schema"))
+    item = _path_param("item_id")
+    spec.path("/supervision-items", operations={"get": _op(
+        "The supervision register (a unit sees only its own items), newest first", "SupervisionPage", params=[
+            {"in": "query", "name": name, "schema": schema} for name, schema in (
+                ("status", {"type": "string", "enum": list(supervision.supervision.STATUSES)}),
+                ("reason", {"type": "string", "enum": list(supervision.supervision.REASONS)}),
+                ("unit_id", {"type": "integer"}), ("overdue", {"type": "boolean"}),
+                ("before_id", {"type": "integer", "minimum": 1}),
+                ("limit", {"type": "integer", "minimum": 1, "maximum": 200}))])})
+    spec.path("/supervision-items/{item_id}", operations={"get": _op(
+        "One supervision item", "SupervisionItem", params=item)})
+    spec.path("/supervision-items/{item_id}/respond", operations={"post": _op(
+        "The unit leader reports the rectification", "SupervisionItem", "Respond", params=item)})
+    spec.path("/supervision-items/{item_id}/close", operations={"post": _op(
+        "A supervisor closes the item", "SupervisionItem", "Close", params=item)})
     return spec.to_dict()
 
 

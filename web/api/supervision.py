@@ -1,0 +1,96 @@
+"""The supervision register (Art. 22, 24): list and read items (a unit sees only its own),
+the unit leader's response and the supervisor's closing."""
+from flask import g, request
+from marshmallow import EXCLUDE, Schema, fields, validate
+
+from engine import supervision
+
+from .. import get_db
+from . import bp
+from .auth import json_body, login_required
+from .schemas import LocalDateTime, Strict
+
+
+class SupervisionItemSchema(Schema):
+    id = fields.Integer()
+    appeal_id = fields.Integer()
+    unit_id = fields.Integer(allow_none=True)
+    reason = fields.String(metadata={"enum": list(supervision.REASONS)})
+    source = fields.String(metadata={"description": "auto | manual"})
+    note = fields.String(allow_none=True)
+    measures = fields.List(fields.String(), allow_none=True)
+    rectification_days = fields.Integer(allow_none=True)
+    rectification_due_at = LocalDateTime(allow_none=True)
+    status = fields.String(metadata={"enum": list(supervision.STATUSES)})
+    opened_at = LocalDateTime()
+    unit_response = fields.String(allow_none=True)
+    responded_at = LocalDateTime(allow_none=True)
+    closing_note = fields.String(allow_none=True)
+    closed_at = LocalDateTime(allow_none=True)
+
+
+class SupervisionRowSchema(Schema):
+    item = fields.Nested(SupervisionItemSchema)
+    number = fields.String(metadata={"description": "the appeal's number"})
+    title = fields.String()
+    unit_name = fields.String(allow_none=True)
+
+
+class SupervisionPageSchema(Schema):
+    items = fields.List(fields.Nested(SupervisionRowSchema))
+    next_before_id = fields.Integer(allow_none=True)
+
+
+class SupervisionListQuery(Schema):
+    class Meta:
+        unknown = EXCLUDE
+    status = fields.String(validate=validate.OneOf(supervision.STATUSES))
+    reason = fields.String(validate=validate.OneOf(supervision.REASONS))
+    unit_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    overdue = fields.Boolean(load_default=False, metadata={"description": "open past the rectification deadline"})
+    before_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
+    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+
+
+class RespondSchema(Strict):
+    response = fields.String(required=True, validate=validate.Length(1, supervision.MAX_TEXT))
+    attachment_ids = fields.List(fields.Integer(validate=validate.Range(min=1, max=2**31 - 1)), load_default=list,
+                                 validate=validate.Length(max=50))
+
+
+class CloseSchema(Strict):
+    note = fields.String(required=True, validate=validate.Length(1, supervision.MAX_TEXT))
+
+
+@bp.get("/supervision-items")
+@login_required
+def list_supervision_items():
+    query = SupervisionListQuery().load(request.args)
+    filters = supervision.Filters(**query)
+    with get_db().read() as session:
+        rows = supervision.list_items(session, g.user, filters)
+    next_before = rows[-1]["item"].id if len(rows) == filters.limit else None
+    return SupervisionPageSchema().dump({"items": rows, "next_before_id": next_before})
+
+
+@bp.get("/supervision-items/<int:item_id>")
+@login_required
+def get_supervision_item(item_id):
+    with get_db().read() as session:
+        view = supervision.get_item(session, item_id, g.user)
+    return {**SupervisionItemSchema().dump(view["item"]), "appeal_number": view["appeal"].number}
+
+
+@bp.post("/supervision-items/<int:item_id>/respond")
+@login_required
+def respond_to_supervision_item(item_id):
+    data = json_body(RespondSchema())
+    item = supervision.respond(get_db(), item_id, data["response"], data["attachment_ids"], g.user)
+    return SupervisionItemSchema().dump(item)
+
+
+@bp.post("/supervision-items/<int:item_id>/close")
+@login_required
+def close_supervision_item(item_id):
+    data = json_body(CloseSchema())
+    return SupervisionItemSchema().dump(supervision.close(get_db(), item_id, data["note"], g.user))
