@@ -104,12 +104,14 @@ def appellant_view(contact: AppellantContact, appeal: Appeal, user, granted: boo
 
 
 def can_view(session, user, appeal: Appeal) -> bool:
-    """Platform staff see every appeal; organizer staff only those dispatched to their unit."""
+    """Platform staff see every appeal; organizer staff only those their unit currently holds
+    (a unit that returned an appeal, or was replaced, no longer sees it)."""
     if user.role in PLATFORM_ROLES:
         return True
     if user.role in ORGANIZER_ROLES and user.unit_id is not None:
         return session.scalar(select(AppealUnit.id).where(
-            AppealUnit.appeal_id == appeal.id, AppealUnit.unit_id == user.unit_id).limit(1)) is not None
+            AppealUnit.appeal_id == appeal.id, AppealUnit.unit_id == user.unit_id, AppealUnit.active)
+            .limit(1)) is not None
     return False
 
 
@@ -155,7 +157,8 @@ def list_visible(session, user, status: str | None = None, before_id: int | None
     if user.role not in PLATFORM_ROLES:
         if user.role not in ORGANIZER_ROLES or user.unit_id is None:
             raise Forbidden("your role has no access to appeals")
-        query = query.where(Appeal.id.in_(select(AppealUnit.appeal_id).where(AppealUnit.unit_id == user.unit_id)))
+        query = query.where(Appeal.id.in_(select(AppealUnit.appeal_id).where(
+            AppealUnit.unit_id == user.unit_id, AppealUnit.active)))
     if status:
         query = query.where(Appeal.status == status)
     if before_id:

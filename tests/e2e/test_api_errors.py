@@ -246,7 +246,7 @@ def test_unit_staff_list_only_appeals_dispatched_to_their_unit(api, walk, unit_i
         seen = appeal_ids(api, username)
         with db.read() as session:
             expected = set(session.scalars(select(AppealUnit.appeal_id).where(
-                AppealUnit.unit_id == unit_id(code))))
+                AppealUnit.unit_id == unit_id(code), AppealUnit.active)))
         assert set(seen) == expected and len(seen) == len(expected)
         assert undispatched not in seen
     assert ours in appeal_ids(api, "gl_urban_staff") and theirs not in appeal_ids(api, "gl_urban_staff")
