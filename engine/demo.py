@@ -2,7 +2,7 @@
 platform staff and an administrator. Every demo login uses the password DEMO_PASSWORD."""
 from sqlalchemy import select
 
-from . import clock, knowledge, users
+from . import clock, demo_history, knowledge, users
 from .models import KnowledgeArticle, OrganizerUnit, Region, User
 
 DEMO_PASSWORD = "demo12345"
@@ -71,7 +71,9 @@ def load(session) -> dict:
                            role="organizer_leader", unit_id=unit.id, password_hash=password))
     session.add_all(people)
     session.flush()
-    return {"regions": len(regions), "units": len(units), "users": len(people), "articles": _articles(session)}
+    articles = _articles(session)
+    return {"regions": len(regions), "units": len(units), "users": len(people), "articles": articles,
+            "demo_appeals": demo_history.load(session)}
 
 
 ARTICLES = [  # unit code (None: the platform's own), category, title, body

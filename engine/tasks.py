@@ -61,9 +61,11 @@ def claim(db, task_id: str, user) -> UserTask:
 
 
 def unclaim(db, task_id: str, user) -> UserTask:
-    """Only the claimer (or an organizer leader or admin of the same scope) may release it."""
+    """Only the claimer, an admin, or the leader of the task's unit (even for a staff-only task,
+    so a claim left by someone absent can be freed) may release it."""
+    unit_leader = user.role == "organizer_leader" and user.unit_id is not None
     with db.transaction() as session:
-        task = _open_for_update(session, task_id, user)
+        task = _open_for_update(session, task_id, user, unit_leader)
         if task.claimed_by_id is None:
             return task
         if task.claimed_by_id != user.id and user.role not in ("organizer_leader", "admin"):
@@ -135,11 +137,11 @@ def _complete(db, find, data, user) -> UserTask:
         raise Conflict("the appeal was changed at the same time; reload and try again") from err
 
 
-def _open_for_update(session, task_id: str, user) -> UserTask:
+def _open_for_update(session, task_id: str, user, unit_leader: bool = False) -> UserTask:
     task = session.scalar(select(UserTask).where(UserTask.id == task_id).with_for_update())
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
-    if not may_work(user, task):
+    if not (may_work(user, task) or (unit_leader and task.unit_id == user.unit_id)):
         raise Forbidden("this task belongs to another role or organizer unit")
     if task.state != "open":
         raise Conflict(f"this task is already {task.state}")

@@ -10,6 +10,7 @@ from engine.errors import Forbidden
 from engine.models import User
 
 from . import get_db
+from .urls import local_target
 
 bp = Blueprint("auth", __name__)
 
@@ -54,9 +55,7 @@ def login():
         session.update({"user_id": user.id, **({"lang": lang} if lang else {})})
         session.permanent = True
         target = request.args.get("next", "")
-        # no control characters: a browser drops them, so "/\t/evil.example" would be "//evil.example"
-        local = target.startswith("/") and not target.startswith("//") and target.isprintable()
-        return redirect(target if local else url_for("home.index"))
+        return redirect(local_target(target, url_for("home.index")))
     return render_template("auth/login.html", username="")
 
 

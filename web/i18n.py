@@ -8,6 +8,8 @@ from babel.messages.pofile import read_po
 from flask import Blueprint, redirect, request, session, url_for
 from flask_babel import Babel
 
+from .urls import local_target
+
 TRANSLATIONS = Path(__file__).resolve().parent / "translations"
 LANGUAGES = ("zh_Hans_CN", "en")
 
@@ -33,9 +35,7 @@ def switch(code):
     if code in LANGUAGES:
         session["lang"] = code
     target = request.args.get("next", "")
-    # no control characters: a browser drops them, so "/\t/evil.example" would be "//evil.example"
-    local = target.startswith("/") and not target.startswith("//") and target.isprintable()
-    return redirect(target if local else url_for("home.index"))
+    return redirect(local_target(target, url_for("home.index")))
 
 
 def _compile_catalogs() -> list[Path]:

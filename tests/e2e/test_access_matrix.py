@@ -96,7 +96,8 @@ POLICY = {
     "GET /tasks/<task_id>": Rule("/tasks/{task}", TASK_VIEWERS,
                                  why="platform task roles see every task, a unit its own (engine.inbox.may_see)"),
     "POST /tasks/<task_id>/claim": Rule("/tasks/{task}/claim", RECORD_RESULT),
-    "POST /tasks/<task_id>/unclaim": Rule("/tasks/{task}/unclaim", RECORD_RESULT),
+    # the unit's leader may free a colleague's claim even on a staff-only task
+    "POST /tasks/<task_id>/unclaim": Rule("/tasks/{task}/unclaim", (*RECORD_RESULT, "organizer_leader")),
     "POST /tasks/<task_id>/complete": Rule("/tasks/{task}/complete", RECORD_RESULT),
     "POST /tasks/<task_id>/upload": Rule("/tasks/{task}/upload", RECORD_RESULT, body=UPLOAD),
     "POST /tasks/<task_id>/comment": Rule("/tasks/{task}/comment", TASK_VIEWERS),
@@ -181,7 +182,7 @@ POLICY = {
     "GET /api/v1/tasks/<task_id>": Rule("/api/v1/tasks/{task}", RECORD_RESULT,
                                         why="the API shows a task to whoever may work it (engine.tasks.get)"),
     "POST /api/v1/tasks/<task_id>/claim": Rule("/api/v1/tasks/{task}/claim", RECORD_RESULT),
-    "POST /api/v1/tasks/<task_id>/unclaim": Rule("/api/v1/tasks/{task}/unclaim", RECORD_RESULT),
+    "POST /api/v1/tasks/<task_id>/unclaim": Rule("/api/v1/tasks/{task}/unclaim", (*RECORD_RESULT, "organizer_leader")),
     "POST /api/v1/tasks/<task_id>/complete": Rule("/api/v1/tasks/{task}/complete", RECORD_RESULT,
                                                   body={"data": {}}, why="the schema is checked before the "
                                                   "rights: an empty data object reaches the rights check"),

@@ -19,6 +19,7 @@ from .. import form_render, get_db
 from ..api import check_storable
 from ..auth import current_user, page_login_required
 from ..nav import TASK_ROLES
+from ..urls import local_target
 from .appeal import task_label, timeline
 
 bp = Blueprint("inbox", __name__)
@@ -193,8 +194,7 @@ def _filter_urls(filters: dict) -> dict:
 
 
 def _back(default: str) -> str:
-    target = request.form.get("next", "")
-    return target if target.startswith("/") and not target.startswith("//") else default
+    return local_target(request.form.get("next"), default)
 
 
 def _conflict_message(err: Conflict) -> str:

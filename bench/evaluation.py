@@ -1,0 +1,176 @@
+"""Unit evaluation benchmark on PostgreSQL at a million appeals (target: a month's figures in
+under 2 s).
+
+Fills the database with N appeals (default 1,000,000) by INSERT ... SELECT generate_series (numbered
+BJ..., apart from the demo month's FJ...): two years of acceptance times (~42,000 a month),
+twelve lead units, ~90 % archived; one lead AppealUnit row each plus an inactive one of another
+unit for ~4 % (returned, re-dispatched); sign-for overdue records for ~6 %, handling overdue for ~8 %; evaluations 60 % satisfied, 20 %
+basically satisfied, 10 % dissatisfied, 10 % none; 5 % re-handled. History: 12 rows per appeal,
+as many as a real happy path leaves, of which the evaluation reads only the ut_reply completion
+(appellant reached 92 %) and the extension decision (~5 %); the others are filler of other
+actions. Appeals are stored in acceptance order (ids follow acceptance, as in production), and
+each appeal's history rows are spread over the table as in real life (written days apart, among
+other appeals' rows), not stored side by side.
+
+Then it times, p50 / p95 over --repeat runs:
+  month      engine.evaluation_report.unit_counts for the last complete month (the figures)
+  report     engine.evaluation_report.unit_report for that month (figures, ranking, 12-month
+             trend, type breakdown: everything the page shows)
+and, in the same run, a baseline on a ~100,000-appeal window: the same counts computed in Python
+over fetched rows (evaluation_report.facts + evaluation.tally) against unit_counts on that window,
+printed as a ratio. Both must agree.
+
+    createdb -h 127.0.0.1 -U postgres helper_g_bench
+    DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/helper_g_bench .venv/bin/python bench/evaluation.py
+
+**The database's public schema is DROPPED and recreated first**: give it a database of its own.
+"""
+import argparse
+import json
+import os
+import statistics
+import sys
+import time
+from datetime import timedelta
+
+from sqlalchemy import func, select, text
+
+from engine import clock, definitions, demo, migrate
+from engine import evaluation as ev
+from engine import evaluation_report as reports
+from engine.db import Database
+from engine.models import OrganizerUnit
+
+APPEALS = """
+INSERT INTO appeal (number, appeal_type, channel, status, title, content, urgent, convenience_list, confidential,
+    emergency, lead_unit_id, accepted_at, dispatched_at, closed_at, handling_due_at, extension_days, rehandle_count,
+    return_count, satisfaction, resolved, updated_at, deadlines_provisional)
+SELECT 'BJ' || to_char(acc, 'YYYYMMDD') || '-' || lpad((g % 1000000)::text, 6, '0'),
+    (ARRAY['complaint','complaint','complaint','consultation','consultation','suggestion','help'])[1 + g % 7],
+    'phone', st, '诉求' || g, '市民反映的具体情况', false, false, false, false,
+    :unit0 + (g * 13) % :units, acc, acc + interval '3 hours',
+    CASE WHEN st = 'archived' THEN acc + interval '9 days' END, acc + interval '14 days', 0,
+    CASE WHEN g % 20 = 0 THEN 1 ELSE 0 END, 0,
+    CASE WHEN st <> 'archived' THEN NULL WHEN r < 0.6 THEN 'satisfied' WHEN r < 0.8 THEN 'basically_satisfied'
+         WHEN r < 0.9 THEN 'dissatisfied' ELSE 'no_evaluation' END,
+    CASE WHEN st <> 'archived' OR r >= 0.9 THEN NULL ELSE r < 0.72 OR (r >= 0.8 AND r < 0.83) END,
+    acc, false
+FROM (SELECT g, now() - (random() * interval '730 days') AS acc, random() AS r,
+             CASE WHEN g % 10 = 0 THEN 'handling' ELSE 'archived' END AS st
+      FROM generate_series(1, :n) AS g) AS src
+ORDER BY acc
+"""
+LEADS = """
+INSERT INTO appeal_unit (appeal_id, unit_id, role, assigned_at, active)
+SELECT id, lead_unit_id, 'lead', dispatched_at, true FROM appeal WHERE number LIKE 'BJ%'
+UNION ALL
+SELECT id, :unit0 + (lead_unit_id - :unit0 + 5) % :units, 'lead', accepted_at, false FROM appeal
+WHERE number LIKE 'BJ%' AND id % 25 = 3
+"""
+OVERDUE = """
+INSERT INTO overdue_record (appeal_id, stage, unit_id, due_at, recorded_at)
+SELECT id, 'sign_for', lead_unit_id, dispatched_at + interval '1 day', dispatched_at + interval '1 day'
+FROM appeal WHERE number LIKE 'BJ%' AND id % 17 = 1
+UNION ALL
+SELECT id, 'handling', lead_unit_id, handling_due_at, handling_due_at FROM appeal WHERE number LIKE 'BJ%' AND id % 12 = 5
+"""
+# k = 0: the reply; k = 1: an extension decision for every 20th appeal, filler otherwise; k > 1: filler.
+# One pass per k over all appeals, so an appeal's 12 rows land in 12 far-apart parts of the table.
+HISTORY = """
+INSERT INTO history_event (appeal_id, at, action, task_bpmn_id, detail)
+SELECT id, accepted_at + k * interval '1 day',
+       CASE WHEN k = 0 THEN 'task_completed' WHEN k = 1 AND id % 20 = 7 THEN 'extension_decided'
+            ELSE (ARRAY['task_claimed','dispatched','reminded','appellant_viewed','replied','evaluated',
+                        'archived','process_started','appeal_registered','task_completed'])[1 + k % 10] END,
+       CASE WHEN k = 0 THEN 'ut_reply' WHEN k = 11 THEN 'ut_sign_for' END,
+       CASE WHEN k = 0 THEN json_build_object('reply_method', 'phone', 'appellant_reached', id % 25 <> 0,
+                                              'reply_content', '已答复')
+            WHEN k = 1 AND id % 20 = 7 THEN json_build_object('consented', true, 'approved', id % 40 = 7, 'days', 3)
+            WHEN k = 11 THEN json_build_object('sign_decision', 'sign') END
+FROM appeal, (SELECT CAST(:k AS integer) AS k) AS pass
+WHERE number LIKE 'BJ%'
+"""
+
+
+def fill(db: Database, n: int) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(text("DROP SCHEMA public CASCADE"))
+        conn.execute(text("CREATE SCHEMA public"))
+    migrate.upgrade(db)
+    with db.transaction() as session:
+        definitions.deploy(session)
+        demo.load(session)
+        unit0, units = session.execute(select(func.min(OrganizerUnit.id), func.count()).select_from(OrganizerUnit)).one()
+    started = time.perf_counter()
+    with db.engine.begin() as conn:
+        # generated rows reference rows just generated: skip the per-row foreign-key triggers
+        conn.execute(text("SET LOCAL session_replication_role = replica"))
+        conn.execute(text(APPEALS), {"n": n, "unit0": unit0, "units": units})
+        conn.execute(text(LEADS), {"unit0": unit0, "units": units})
+        conn.execute(text(OVERDUE))
+    for k in range(12):
+        with db.engine.begin() as conn:
+            conn.execute(text("SET LOCAL session_replication_role = replica"))
+            conn.execute(text(HISTORY), {"k": k})
+        print(f"history pass {k + 1}/12", flush=True)
+    with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+        conn.execute(text("VACUUM ANALYZE"))
+        rows = conn.execute(text("SELECT count(*) FROM history_event")).scalar()
+    print(f"filled {n:,} appeals and {rows:,} history rows in {time.perf_counter() - started:.0f} s", flush=True)
+
+
+def timed(fn, repeat: int) -> tuple[float, float, object]:
+    samples, result = [], None
+    for _ in range(repeat):
+        started = time.perf_counter()
+        result = fn()
+        samples.append((time.perf_counter() - started) * 1000)
+    samples.sort()
+    return statistics.median(samples), samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))], result
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--n", type=int, default=1_000_000)
+    parser.add_argument("--repeat", type=int, default=10)
+    parser.add_argument("--baseline-repeat", type=int, default=3)
+    parser.add_argument("--no-fill", action="store_true", help="reuse the data of the previous run")
+    args = parser.parse_args()
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        print("set DATABASE_URL to a PostgreSQL database of its own (its public schema is dropped)")
+        return 2
+    db = Database(url)
+    if not args.no_fill:
+        fill(db, args.n)
+    config = ev.load_config()
+    period = ev.default_period(clock.now(), config.window_start_day)
+    start, end = ev.window(period, config.window_start_day)
+    with db.read() as session:
+        month = timed(lambda: reports.unit_counts(session, start, end), args.repeat)
+        volume = sum(c.handled for c in month[2].values())
+        print(f"month {period.key}: {volume:,} appeals  figures  p50 {month[0]:7.1f} ms  p95 {month[1]:7.1f} ms",
+              flush=True)
+        page = timed(lambda: reports.unit_report(session, period, config), args.repeat)
+        print(f"month {period.key}: whole report (ranking, 12-month trend, types)  p50 {page[0]:7.1f} ms  "
+              f"p95 {page[1]:7.1f} ms", flush=True)
+        # ~100,000 appeals: as many days back from the month's end as hold that many at this density
+        sub_start = end - timedelta(days=round(100_000 / max(volume, 1) * (end - start).days))
+        sql = timed(lambda: reports.unit_counts(session, sub_start, end), args.baseline_repeat)
+        python = timed(lambda: ev.tally(reports.facts(session, sub_start, end)), args.baseline_repeat)
+        subset = sum(c.handled for c in sql[2].values())
+        assert sql[2] == python[2], "SQL and Python disagree"
+        print(f"baseline on {subset:,} appeals: SQL p50 {sql[0]:7.1f} ms, Python over fetched rows "
+              f"p50 {python[0]:7.1f} ms  ->  {python[0] / sql[0]:.1f}x", flush=True)
+    summary = {"n": args.n, "month": period.key, "month_appeals": volume,
+               "figures_p50_ms": round(month[0], 1), "figures_p95_ms": round(month[1], 1),
+               "report_p50_ms": round(page[0], 1), "report_p95_ms": round(page[1], 1),
+               "baseline_appeals": subset, "baseline_sql_p50_ms": round(sql[0], 1),
+               "baseline_python_p50_ms": round(python[0], 1), "python_over_sql": round(python[0] / sql[0], 1),
+               "under_2s": month[1] < 2000}
+    print(json.dumps(summary))
+    return 0 if month[1] < 2000 else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())

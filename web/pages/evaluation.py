@@ -1,0 +1,187 @@
+"""Unit evaluation (考核评价, Art. 25, 26, 28): the ranking of organizer units per period with
+every figure linked to the appeals behind it, red and black lists, commendations, charts drawn
+as inline SVG on the server, and CSV / XLSX exports. Process owners and supervisors see every
+unit; an organizer leader sees only the own unit's row and rank."""
+from urllib.parse import quote
+
+from flask import Blueprint, Response, abort, current_app, flash, render_template, request
+from flask_babel import gettext as _
+from flask_babel import lazy_gettext as _l
+
+from engine import clock, exports
+from engine import evaluation as ev
+from engine import evaluation_report as reports
+from engine.calendar import TZ
+from engine.errors import InvalidInput, NotFound
+from engine.models import APPEAL_TYPES
+from engine.status import STATUS_LABELS
+
+from .. import get_db
+from ..auth import current_user, page_login_required
+
+bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
+
+PLATFORM = ("process_owner", "supervisor")
+VIEWERS = (*PLATFORM, "organizer_leader")
+PICKER = (("month", 24), ("quarter", 8), ("year", 5))  # how many past periods the picker offers
+TYPE_LABELS = {"consultation": _l("咨询"), "complaint": _l("投诉"), "suggestion": _l("建议"), "help": _l("求助")}
+EVALUATION_LABELS = {"satisfied": _l("满意"), "basically_satisfied": _l("基本满意"), "dissatisfied": _l("不满意"),
+                     "no_evaluation": _l("未评价")}
+METRICS = {
+    "received": _l("派给该单位的诉求"), "late_sign": _l("签收超期的诉求"), "returned": _l("该单位退回的诉求"),
+    "handled": _l("该单位办理的诉求"), "on_time": _l("按时办结的诉求"), "late": _l("办理超期的诉求"),
+    "extended": _l("获批延期的诉求"), "rehandled": _l("重新办理的诉求"), "valid": _l("有效回访的诉求"),
+    "contacted": _l("已联系诉求人的诉求"), "not_contacted": _l("未联系诉求人的诉求"), "resolved": _l("已解决的诉求"),
+    "unresolved": _l("未解决的诉求"), "satisfied": _l("满意的诉求"), "basically_satisfied": _l("基本满意的诉求"),
+    "dissatisfied": _l("不满意的诉求"),
+}
+# (figure, column title, drill metric): each figure links to the appeals that explain it
+COLUMNS = [
+    ("volume", _l("办件量"), "received"), ("sign_for_rate", _l("签收及时率"), "late_sign"),
+    ("on_time_rate", _l("按时办结率"), "late"), ("return_rate", _l("退回率"), "returned"),
+    ("extension_rate", _l("延期率"), "extended"), ("rehandle_rate", _l("重办率"), "rehandled"),
+    ("valid", _l("有效回访"), "valid"), ("response_rate", _l("响应率"), "not_contacted"),
+    ("resolution_rate", _l("解决率"), "unresolved"), ("satisfaction_rate", _l("满意率"), "dissatisfied"),
+    ("score", _l("综合得分"), "valid"),
+]
+
+
+@bp.context_processor
+def _labels():
+    return {"metric_labels": METRICS, "type_labels": TYPE_LABELS, "evaluation_labels": EVALUATION_LABELS,
+            "status_labels": STATUS_LABELS, "columns": COLUMNS,
+            "has_appeal_page": "appeal.show" in current_app.view_functions}
+
+
+@bp.app_template_filter("evaluation_time")
+def _local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
+    return value.astimezone(TZ).strftime(fmt) if value else ""
+
+
+def _scope() -> int | None:
+    """The unit an organizer leader is limited to; None for platform roles."""
+    user = current_user()
+    return user.unit_id if user.role == "organizer_leader" else None
+
+
+def _period(config) -> tuple[ev.Period, str, str | None]:
+    """(period, what was typed, error): the last complete month unless one is asked for."""
+    default = ev.default_period(clock.now(), config.window_start_day)
+    typed = request.args.get("period", "").strip()[:10]
+    if not typed:
+        return default, default.key, None
+    try:
+        return ev.parse_period(typed), typed, None
+    except InvalidInput as err:
+        return default, typed, _(err.fields["period"][0])
+
+
+def _choices(selected: ev.Period, config) -> list[tuple[str, list[ev.Period]]]:
+    groups = []
+    for kind, n in PICKER:
+        last = ev.default_period(clock.now(), config.window_start_day, kind)
+        periods = [ev.shift(last, -i) for i in range(n)]
+        if selected.kind == kind and selected not in periods:
+            periods.append(selected)
+        groups.append((kind, periods))
+    return groups
+
+
+@bp.get("")
+@page_login_required(*VIEWERS)
+def index():
+    config = ev.load_config()
+    period, typed, error = _period(config)
+    if error:
+        flash(_("考核期无效：%(message)s", message=error), "error")
+    with get_db().read() as session:
+        report = reports.unit_report(session, period, config, unit_id=_scope())
+    return render_template("evaluation/index.html", r=report, typed=typed, error=error,
+                           choices=_choices(period, config), own_unit=_scope(), charts=_charts(report)), \
+        400 if error else 200
+
+
+@bp.get("/drill")
+@page_login_required(*VIEWERS)
+def drill():
+    config = ev.load_config()
+    period, _typed, error = _period(config)
+    metric = request.args.get("metric", "")
+    unit_id = request.args.get("unit", type=int)
+    appeal_type = request.args.get("type") or None
+    if error or metric not in METRICS or appeal_type not in (None, *APPEAL_TYPES):
+        abort(400, description=error or _("未知的考核指标或诉求类型"))
+    if _scope() is not None:
+        if unit_id not in (None, _scope()):
+            abort(403)
+        unit_id = _scope()
+    with get_db().read() as session:
+        try:
+            found = reports.drill(session, period, metric, unit_id, config, appeal_type=appeal_type)
+        except NotFound:
+            abort(404)
+    return render_template("evaluation/drill.html", d=found, metric=metric, period=period, unit_id=unit_id,
+                           appeal_type=appeal_type, limit=reports.DRILL_LIMIT)
+
+
+@bp.get("/export.<any(csv, xlsx):fmt>")
+@page_login_required(*PLATFORM)
+def export(fmt):
+    period, _typed, error = _period(ev.load_config())
+    if error:
+        abort(400, description=error)
+    done = exports.export_ranking(get_db(), period, fmt, current_user())
+    return Response(done.content, mimetype=done.mimetype, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(done.filename)}"})
+
+
+# -- charts: coordinates for inline SVG (templates/evaluation/_charts.html) --------------------
+
+def _charts(report) -> dict:
+    return {"trend": _trend(report.trend), "ranking": _bars(report), "types": _types(report.categories)}
+
+
+def _trend(points: list[dict], width=640, height=220, left=44, bottom=28, top=12) -> dict:
+    values = [p[k] for p in points for k in ("satisfaction_rate", "on_time_rate") if p[k] is not None]
+    low = min([0.5, *values])
+    low = int(low * 10) / 10  # the axis starts at a round 10 %
+    step = (width - left - 24) / max(len(points) - 1, 1)
+
+    def y(v):
+        return top + (1 - (v - low) / (1 - low or 1)) * (height - top - bottom)
+
+    lines = {}
+    for key in ("satisfaction_rate", "on_time_rate"):
+        segments, current = [], []
+        for i, p in enumerate(points):
+            if p[key] is None:  # no data that period: break the line
+                if current:
+                    segments.append(current)
+                current = []
+                continue
+            current.append({"x": round(left + i * step, 1), "y": round(y(p[key]), 1), "v": p[key],
+                            "period": p["period"].key})
+        segments.append(current)
+        lines[key] = [s for s in segments if s]
+    ticks = [{"y": round(y(v / 10), 1), "label": f"{v * 10}%"} for v in range(int(low * 10), 11)]
+    labels = [{"x": round(left + i * step, 1), "label": p["period"].key} for i, p in enumerate(points)]
+    return {"width": width, "height": height, "left": left, "bottom": height - bottom, "lines": lines,
+            "ticks": ticks, "labels": labels}
+
+
+def _bars(report, row_height=22, left=200, width=900) -> dict:
+    red = {r.unit_id for r in report.lists["red"]}
+    black = {r.unit_id for r in report.lists["black"]}
+    ranked = [r for r in report.rows if r.rank is not None]
+    bars = [{"y": i * row_height, "w": round((width - left - 60) * r.figures["score"] / 100, 1), "row": r,
+             "tone": "red" if r.unit_id in red else "black" if r.unit_id in black else "plain"}
+            for i, r in enumerate(ranked)]
+    return {"bars": bars, "left": left, "width": width, "height": max(len(bars), 1) * row_height + 4,
+            "row_height": row_height}
+
+
+def _types(categories: list[dict], row_height=26, left=70, width=640) -> dict:
+    most = max([c["volume"] for c in categories] or [1])
+    bars = [{"y": i * row_height, "w": round((width - left - 170) * c["volume"] / most, 1), **c}
+            for i, c in enumerate(categories)]
+    return {"bars": bars, "left": left, "width": width, "height": max(len(bars), 1) * row_height + 4}
