@@ -218,3 +218,10 @@ def test_tabs_in_english(browser_as, walk, unit_id, tab):
     page = text(pages.get(f"/appeals/{appeal_id}?tab={tab}"))
     assert "Summary" in page and "History" in page and "Personal data access log" in page
     assert "Being handled" in page
+
+
+def test_supervisors_can_put_an_appeal_under_supervision_from_its_page(walk, unit_id, browser_as):
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    page = browser_as("supervisor1").get(f"/appeals/{appeal_id}").get_data(as_text=True)
+    assert f"/supervision/new?appeal={appeal_id}" in page and "列入督办" in page
+    assert "列入督办" not in browser_as("gl_urban_leader").get(f"/appeals/{appeal_id}").get_data(as_text=True)

@@ -36,7 +36,11 @@ ACTIONS = {
     "supervision_opened": _l("列入督办"), "archived": _l("办结归档"), "process_completed": _l("流程结束"),
     "process_terminated": _l("终止办理"), "process_suspended": _l("暂停办理"), "process_resumed": _l("恢复办理"),
     "timer_fired": _l("定时事件"), "incident_opened": _l("定时任务故障"), "incident_retried": _l("重试定时任务"),
-    "deadlines_recomputed": _l("重新计算期限"),
+    "deadlines_recomputed": _l("重新计算期限"), "supervision_responded": _l("督办事项已反馈"),
+    "supervision_sent_back": _l("督办反馈被退回"), "supervision_closed": _l("督办事项办结"),
+    "accountability_recorded": _l("问责记录"), "evaluation_link_sent": _l("发送评价短信"),
+    "evaluated_by_link": _l("诉求人短信评价"), "return_visit_sampled": _l("抽中电话回访"),
+    "return_visit_ordered": _l("安排核查"), "return_visit_recorded": _l("记录核查结果"),
 }
 TAB_LABELS = {"summary": _l("概要"), "history": _l("办理记录"), "attachments": _l("附件"), "audit": _l("个人信息查阅记录")}
 
