@@ -3,9 +3,11 @@ import os
 from pathlib import Path
 
 from flask import Flask
+from werkzeug import exceptions as http
 from werkzeug.exceptions import HTTPException
 
 from engine.db import Database
+from engine.errors import Forbidden, NotFound
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -39,6 +41,10 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.register_blueprint(home.bp)
     pages.register(app)
     app.register_error_handler(HTTPException, _json_errors_under_api)
+    # an engine NotFound/Forbidden raised under a page is that page's 404/403 (the API
+    # blueprint maps them to JSON itself)
+    app.register_error_handler(NotFound, lambda _err: _json_errors_under_api(http.NotFound()))
+    app.register_error_handler(Forbidden, lambda _err: _json_errors_under_api(http.Forbidden()))
     return app
 
 

@@ -10,11 +10,10 @@ from pathlib import Path
 from flask import Blueprint, abort, current_app, flash, redirect, render_template, request, send_file, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug import exceptions as http
 
 from engine import attachments, casefile, clock, comments, forms, privacy
 from engine.calendar import TZ
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput
 from engine.services import STAGE_LABELS
 from engine.status import STATUS_LABELS
 
@@ -43,16 +42,6 @@ ACTIONS = {
     "return_visit_ordered": _l("安排核查"), "return_visit_recorded": _l("记录核查结果"),
 }
 TAB_LABELS = {"summary": _l("概要"), "history": _l("办理记录"), "attachments": _l("附件"), "audit": _l("个人信息查阅记录")}
-
-
-@bp.errorhandler(NotFound)
-def _not_found(_err):
-    return render_template("error.html", error=http.NotFound()), 404
-
-
-@bp.errorhandler(Forbidden)
-def _forbidden(_err):
-    return render_template("error.html", error=http.Forbidden()), 403
 
 
 @bp.get("/appeals/<int:appeal_id>")

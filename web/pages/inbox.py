@@ -11,7 +11,7 @@ from flask_babel import lazy_gettext as _l
 from werkzeug import exceptions as http
 
 from engine import casefile, comments, forms, inbox, tasks
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
+from engine.errors import Conflict, InvalidInput, ProcessError
 from engine.models import APPEAL_TYPES
 from engine.status import STATUS_LABELS
 
@@ -27,16 +27,6 @@ bp = Blueprint("inbox", __name__)
 SCOPE_LABELS = {"mine": _l("待我办理"), "claimed": _l("我已认领"), "unit": _l("本单位全部")}
 DUE_LABELS = {"overdue": _l("已超期"), "soon": _l("即将到期")}
 SORT_LABELS = {"due": _l("到期时间从早到晚"), "-due": _l("到期时间从晚到早"), "created": _l("最新到达在前")}
-
-
-@bp.errorhandler(NotFound)
-def _not_found(_err):
-    return render_template("error.html", error=http.NotFound()), 404
-
-
-@bp.errorhandler(Forbidden)
-def _forbidden(_err):
-    return render_template("error.html", error=http.Forbidden()), 403
 
 
 @bp.errorhandler(http.RequestEntityTooLarge)

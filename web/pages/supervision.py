@@ -4,10 +4,9 @@ unit sees its own items and its leader responds; process owners read the registe
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
-from werkzeug import exceptions as http
 
 from engine import accountability, clock, supervision
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput
 
 from .. import get_db
 from ..api import MAX_ID
@@ -50,16 +49,6 @@ ACCOUNTABILITY_MEASURES = {
 def _labels():
     return {"status_labels": STATUS_LABELS, "reason_labels": REASON_LABELS, "measure_labels": MEASURE_LABELS,
             "source_labels": SOURCE_LABELS, "now": clock.now()}
-
-
-@bp.errorhandler(NotFound)
-def _not_found(_err):
-    return render_template("error.html", error=http.NotFound()), 404
-
-
-@bp.errorhandler(Forbidden)
-def _forbidden(_err):
-    return render_template("error.html", error=http.Forbidden()), 403
 
 
 def _id(value: int) -> int:
