@@ -8,19 +8,14 @@ import hashlib
 import json
 from pathlib import Path
 
-from lxml import etree
-from SpiffWorkflow.bpmn.parser.ValidationException import ValidationException
-from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from sqlalchemy import func, select
 
-from . import serializer
-from .errors import InvalidInput, NotFound
+from . import serializer, validation
+from .errors import NotFound
 from .models import Deployment
 
-MAIN_PROCESS = "appeal_handling"
+MAIN_PROCESS = validation.MAIN_PROCESS
 PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
-FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
-FORM_PROPERTIES = ("formJsonSchemaFilename", "formUiSchemaFilename")
 
 _spec_cache: dict[str, tuple] = {}
 
@@ -36,34 +31,21 @@ def content_hash(files: dict[str, str]) -> str:
 
 
 def parse(files: dict[str, str], process_key: str = MAIN_PROCESS):
-    """Parse and validate a bundle against the BPMN XSD; check every referenced form exists.
+    """Parse a bundle after validation.check(): XSD, SpiffWorkflow, timers, forms, lanes, operators,
+    gateways, DI.
 
-    Returns (spec, subprocess_specs). Raises InvalidInput with one message per problem.
+    Returns (spec, subprocess_specs). Raises validation.BundleInvalid (an InvalidInput whose fields
+    map "file:element" to the messages, zh-CN / English) listing every problem found.
     """
-    parser = SpiffBpmnParser(validator=VALIDATOR)
-    try:
-        for name, text in files.items():
-            tree = etree.fromstring(text.encode("utf-8"))
-            if name.endswith(".dmn"):
-                parser.add_dmn_xml(tree, filename=name)
-            else:
-                parser.add_bpmn_xml(tree, filename=name)
-        spec = parser.get_spec(process_key)
-        subprocess_specs = parser.get_subprocess_specs(process_key)
-    except (ValidationException, etree.XMLSyntaxError, KeyError) as err:
-        raise InvalidInput(f"process definition is invalid: {err}", {"files": [str(err)]}) from err
-    missing = [f"{task.bpmn_id}: {value}"
-               for s in [spec, *subprocess_specs.values()] for task in s.task_specs.values()
-               for key, value in getattr(task, "extensions", {}).get("properties", {}).items()
-               if key in FORM_PROPERTIES and not (FORMS_DIR / value).is_file()]
-    if missing:
-        raise InvalidInput("forms referenced by the diagrams are missing", {"forms": missing})
+    problems, spec, subprocess_specs = validation.inspect(files, process_key)
+    if problems:
+        raise validation.BundleInvalid(problems)
     return spec, subprocess_specs
 
 
 def deploy(session, files: dict[str, str] | None = None, process_key: str = MAIN_PROCESS,
            deployed_by: str | None = None) -> tuple[Deployment, bool]:
-    """Register a bundle. Returns (deployment, created). Raises InvalidInput if it does not parse."""
+    """Register a bundle. Returns (deployment, created). Raises InvalidInput (see parse()) if it has problems."""
     files = files if files is not None else read_bundle()
     digest = content_hash(files)
     existing = session.scalar(select(Deployment).where(

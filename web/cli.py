@@ -8,7 +8,18 @@ from datetime import date, datetime, timedelta
 import click
 from sqlalchemy.exc import DBAPIError
 
-from engine import calendar_store, deadlines, definitions, demo, jobs, migrate, outbox, recompute, supervision
+from engine import (
+    calendar_store,
+    deadlines,
+    definitions,
+    demo,
+    jobs,
+    migrate,
+    outbox,
+    recompute,
+    supervision,
+    validation,
+)
 from engine.errors import InvalidInput
 
 from . import create_app, get_db
@@ -31,17 +42,27 @@ def init_db():
 
 @main.command()
 @click.option("--by", default="cli", help="who deploys (recorded on the deployment)")
-def deploy(by):
-    """Parse, validate and register the diagrams in processes/ as a new version."""
-    db = get_db(create_app())
+@click.option("--check", "check_only", is_flag=True, help="only validate, print every problem, deploy nothing")
+def deploy(by, check_only):
+    """Validate and register the diagrams in processes/ as a new version (refused if any problem)."""
     files = definitions.read_bundle()
+    if check_only:
+        problems = validation.check(files)
+        for problem in problems:
+            click.echo(str(problem))
+        click.echo(f"{len(problems)} 个问题 / {len(problems)} problem(s)" if problems
+                   else f"没有发现问题 / no problems ({', '.join(files)})")
+        raise SystemExit(1 if problems else 0)
+    db = get_db(create_app())
     try:
         with db.transaction() as session:
             deployment, created = definitions.deploy(session, files, deployed_by=by)
             click.echo(f"{deployment.process_key} v{deployment.version} "
                        f"({'deployed' if created else 'unchanged'}; {', '.join(files)})")
-    except InvalidInput as err:
-        raise click.ClickException(f"{err}: {json.dumps(err.fields, ensure_ascii=False)}") from err
+    except validation.BundleInvalid as err:
+        for problem in err.problems:
+            click.echo(str(problem), err=True)
+        raise click.ClickException(str(err)) from err
 
 
 @main.command("load-demo")

@@ -62,7 +62,9 @@ def test_a_missing_form_is_refused():
         "sign_for.schema.json", "sign_for_v2.schema.json")}
     with pytest.raises(InvalidInput) as err:
         definitions.parse(renamed)
-    assert "ut_sign_for: sign_for_v2.schema.json" in err.value.fields["forms"]
+    assert err.value.fields["appeal_handling.bpmn:ut_sign_for"] == [(
+        "「签收或退回」(ut_sign_for) 的表单文件 sign_for_v2.schema.json 不存在 / "
+        '"签收或退回" (ut_sign_for): form file sign_for_v2.schema.json does not exist')]
 
 
 def test_every_timed_stage_has_a_reminder_and_an_overdue_timer(specs):

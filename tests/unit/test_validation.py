@@ -1,0 +1,158 @@
+"""Validation before deployment: the real bundle passes; each rule, triggered by breaking the real
+bundle in one targeted way, fires alone and points at the element an analyst has to fix."""
+import shutil
+
+import pytest
+from click.testing import CliRunner
+
+from engine import definitions, forms, validation
+from web import cli
+
+BUNDLE = definitions.read_bundle()
+
+
+def broken(file: str, old: str, new: str, count: int = 1) -> dict[str, str]:
+    """The real bundle with one replacement in one file (which must change it)."""
+    assert old in BUNDLE[file], old
+    return {**BUNDLE, file: BUNDLE[file].replace(old, new, count)}
+
+
+def only(problems, rule: str, element_id: str, file: str):
+    """Assert exactly one problem, of this rule, at this element; return it."""
+    assert [(p.rule, p.element_id, p.file) for p in problems] == [(rule, element_id, file)], \
+        "\n".join(map(str, problems))
+    return problems[0]
+
+
+def test_the_real_bundle_has_no_problems():
+    assert validation.check(BUNDLE) == []
+
+
+def test_xsd_a_file_that_is_not_valid_bpmn_is_refused_with_its_line():
+    files = broken("appeal_handling.bpmn", "<bpmn:laneSet", '<bpmn:notAnElement id="x" /><bpmn:laneSet')
+    problem = only(validation.check(files), "xsd", "x", "appeal_handling.bpmn")
+    assert problem.line == 7 and "第 7 行" in problem.message and "bpmn:notAnElement" in problem.message
+
+
+def test_xsd_a_file_that_is_not_xml_is_refused():
+    problem = only(validation.check({**BUNDLE, "revisit.bpmn": "<bpmn:definitions"}), "xsd", "", "revisit.bpmn")
+    assert "不是格式正确的 XML" in problem.message and problem.line == 1
+
+
+def test_xsd_applies_to_dmn_files_too():
+    files = broken("time_limits.dmn", 'hitPolicy="UNIQUE"', 'hitPolicy="BOGUS"')
+    problem = only(validation.check(files), "xsd", "time_limits_table", "time_limits.dmn")
+    assert "DMN" in problem.message and "BOGUS" in problem.message
+
+
+def test_parse_a_call_activity_to_a_missing_process():
+    files = broken("appeal_handling.bpmn", 'calledElement="revisit"', 'calledElement="revisit_v2"')
+    problem = only(validation.check(files), "parse", "call_revisit", "appeal_handling.bpmn")
+    assert "「回访核实」(call_revisit)" in problem.message and "revisit_v2" in problem.message
+
+
+def test_parse_a_malformed_dmn_output():
+    files = broken("time_limits.dmn", '<text>"PT1H"</text>', '<text>"PT1H</text>')
+    only(validation.check(files), "parse", "rule_urgent_help_dispatch", "time_limits.dmn")
+
+
+@pytest.mark.parametrize("expression", ["PT1H", "P3D", "2026-01-01T00:00", "R3/PT1H", "now + PT2H"])
+def test_timer_an_unquoted_iso_literal(expression):
+    files = broken("appeal_handling.bpmn", "deadlines[&quot;dispatch&quot;]", expression)
+    problem = only(validation.check(files), "timer_expression", "tm_dispatch_due", "appeal_handling.bpmn")
+    assert "「派单超期」(tm_dispatch_due)" in problem.message and "加引号" in problem.message
+
+
+def test_timer_not_a_python_expression():
+    files = broken("revisit.bpmn", ">evaluation_due<", ">evaluation_due +<")
+    problem = only(validation.check(files), "timer_expression", "tm_no_evaluation", "revisit.bpmn")
+    assert "不是有效的 Python 表达式" in problem.message
+
+
+def test_timer_a_quoted_literal_or_a_variable_is_fine():
+    assert validation.check(broken("revisit.bpmn", ">evaluation_due<", ">&quot;PT1H&quot;<")) == []
+
+
+def test_user_task_without_a_form():
+    files = broken("revisit.bpmn", '<spiffworkflow:property name="formJsonSchemaFilename" '
+                   'value="return_visit.schema.json" />', "")
+    problem = only(validation.check(files), "user_task_form", "ut_return_visit", "revisit.bpmn")
+    assert "formJsonSchemaFilename" in problem.message
+
+
+def test_user_task_whose_form_file_is_missing():
+    files = broken("appeal_handling.bpmn", "sign_for.schema.json", "sign_for_v2.schema.json")
+    problem = only(validation.check(files), "user_task_form", "ut_sign_for", "appeal_handling.bpmn")
+    assert problem.message == "「签收或退回」(ut_sign_for) 的表单文件 sign_for_v2.schema.json 不存在"
+    assert problem.message_en == '"签收或退回" (ut_sign_for): form file sign_for_v2.schema.json does not exist'
+
+
+@pytest.mark.parametrize("content, expected", [
+    ('{"type": "object", "properties": {"x": {"type": "text"}}}', "不是有效的 JSON Schema"),
+    ('{"type": "object",', "不是有效的 JSON"),
+])
+def test_user_task_whose_form_is_not_a_valid_json_schema(tmp_path, monkeypatch, content, expected):
+    shutil.copytree(forms.FORMS_DIR, tmp_path / "forms")
+    (tmp_path / "forms" / "sign_for.schema.json").write_text(content, encoding="utf-8")
+    monkeypatch.setattr(forms, "FORMS_DIR", tmp_path / "forms")
+    problem = only(validation.check(BUNDLE), "user_task_form", "ut_sign_for", "appeal_handling.bpmn")
+    assert expected in problem.message and "sign_for.schema.json" in problem.message
+
+
+def test_lane_without_a_role_mapping_whose_tasks_have_no_roles():
+    files = broken("extension_request.bpmn", 'name="承办单位领导"', 'name="单位领导"')
+    assert validation.check(files) == []  # its only user task names candidateRoles itself
+    files["extension_request.bpmn"] = files["extension_request.bpmn"].replace(
+        '<spiffworkflow:property name="candidateRoles" value="organizer_leader" />', "")
+    problem = only(validation.check(files), "lane_roles", "lane_leader", "extension_request.bpmn")
+    assert "ut_leader_consent" in problem.message and "「单位领导」(lane_leader)" in problem.message
+
+
+def test_service_task_naming_an_operator_the_engine_lacks():
+    files = broken("revisit.bpmn", 'id="send_evaluation_link"', 'id="send_sms_link"')
+    problem = only(validation.check(files), "service_operator", "svc_send_link", "revisit.bpmn")
+    assert "send_sms_link" in problem.message
+
+
+def test_gateway_with_an_unconditional_flow_and_no_default():
+    files = broken("revisit.bpmn", ' default="f_rv_ok"', "")
+    problem = only(validation.check(files), "gateway_default", "f_rv_ok", "revisit.bpmn")
+    assert "(gw_dissatisfied)" in problem.message and "默认出口" in problem.message
+
+
+def test_element_without_di():
+    files = broken("revisit.bpmn", 'bpmnElement="ut_find_responsibility"', 'bpmnElement="gone"')
+    problem = only(validation.check(files), "missing_di", "ut_find_responsibility", "revisit.bpmn")
+    assert "建模工具中看不到" in problem.message
+
+
+def test_parse_and_deploy_refuse_with_fields_per_element(db):
+    files = broken("appeal_handling.bpmn", "sign_for.schema.json", "sign_for_v2.schema.json")
+    with pytest.raises(validation.BundleInvalid) as err:
+        definitions.parse(files)
+    assert list(err.value.fields) == ["appeal_handling.bpmn:ut_sign_for"]
+    with pytest.raises(validation.BundleInvalid), db.transaction() as session:
+        definitions.deploy(session, files)
+    with db.read() as session:
+        assert definitions.content_hash(files) not in {d.content_hash for d in definitions.list_deployments(session)}
+
+
+def test_cli_deploy_check(monkeypatch):
+    runner = CliRunner()
+    ok = runner.invoke(cli.main, ["deploy", "--check"])
+    assert ok.exit_code == 0 and "没有发现问题 / no problems" in ok.output
+    files = broken("revisit.bpmn", 'id="send_evaluation_link"', 'id="send_sms_link"')
+    monkeypatch.setattr(definitions, "read_bundle", lambda: files)
+    bad = runner.invoke(cli.main, ["deploy", "--check"])
+    assert bad.exit_code == 1
+    assert "revisit.bpmn:32 svc_send_link [service_operator] 「短信发送评价链接」(svc_send_link)" in bad.output
+
+
+def test_cli_deploy_refuses_with_the_same_messages(tmp_path, monkeypatch):
+    monkeypatch.setenv("DATABASE_URL", f"sqlite:///{tmp_path / 'cli.db'}")
+    runner = CliRunner()
+    assert runner.invoke(cli.main, ["init-db"]).exit_code == 0
+    monkeypatch.setattr(definitions, "read_bundle", lambda: broken("revisit.bpmn", ' default="f_rv_ok"', ""))
+    refused = runner.invoke(cli.main, ["deploy"])
+    assert refused.exit_code == 1
+    assert "f_rv_ok [gateway_default]" in refused.output and "未部署" in refused.output
