@@ -423,3 +423,30 @@ class KnowledgeGram(Base):
     __tablename__ = "knowledge_gram"
     article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_article.id"), primary_key=True)
     gram: Mapped[str] = mapped_column(String(2), primary_key=True, index=True)
+
+
+class ProcessDraft(Base):
+    """An analyst's unsaved-to-repository change of one diagram or table file, edited in the
+    browser, validated and deployed from there."""
+    __tablename__ = "process_draft"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(200), unique=True)
+    content: Mapped[str] = mapped_column(Text)
+    based_on_deployment_id: Mapped[int | None] = mapped_column(ForeignKey("deployment.id"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class InstanceMigration(Base):
+    """A running instance moved to another deployment; the previous state is kept so the
+    move can be reverted."""
+    __tablename__ = "instance_migration"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
+    from_deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    to_deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    previous_state: Mapped[dict] = mapped_column(JSON)
+    migrated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    migrated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    reverted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    reverted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
