@@ -3,7 +3,7 @@ platform staff and an administrator. Every demo login uses the password DEMO_PAS
 from sqlalchemy import select
 
 from . import clock, demo_history, knowledge, users
-from .models import KnowledgeArticle, OrganizerUnit, Region, User
+from .models import KnowledgeArticle, OrganizerUnit, Region, User, UserTask
 
 DEMO_PASSWORD = "demo12345"
 
@@ -144,3 +144,49 @@ def _articles(session) -> int:
         session.flush()
         knowledge.reindex(session, article)
     return len(ARTICLES)
+
+
+# Open appeals for the demo, each left at a different step, so every inbox and the monitor
+# have something in them. They go through the real engine (register, then complete tasks).
+OPEN_APPEALS = [
+    ({"appeal_type": "consultation", "title": "新生儿医保如何办理", "content": "孩子刚出生，想咨询医保参保需要哪些材料。",
+      "region_code": "350103"}, []),
+    ({"appeal_type": "complaint", "title": "小区垃圾清运不及时", "content": "鼓楼区某小区垃圾桶满溢三天无人清运，气味很大。"},
+     [("intake1", "ut_assess", {"assessment": "dispatch"})]),
+    ({"appeal_type": "complaint", "title": "夜间工地施工噪音", "content": "五四路工地每晚十一点后仍在施工，影响休息。"},
+     [("intake1", "ut_assess", {"assessment": "dispatch"}),
+      ("dispatcher1", "ut_dispatch", {"lead_unit_id": "gl_urban"})]),
+    ({"appeal_type": "help", "title": "独居老人家中漏水求助", "content": "楼上漏水，独居老人无法自行处理，请求帮助联系维修。"},
+     [("intake1", "ut_assess", {"assessment": "dispatch"}),
+      ("dispatcher1", "ut_dispatch", {"lead_unit_id": "gl_urban"}),
+      ("gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})]),
+    ({"appeal_type": "suggestion", "title": "建议增设公交站点", "content": "建议在湖里区某路口增设公交站点，方便居民出行。",
+      "region_code": "350206"},
+     [("intake1", "ut_assess", {"assessment": "dispatch"}),
+      ("dispatcher1", "ut_dispatch", {"lead_unit_id": "fz_transport"}),
+      ("fz_transport_staff", "ut_sign_for", {"sign_decision": "sign"}),
+      ("fz_transport_leader", "ut_assign_handler", {"department": "运输管理科", "handler_name": "周敏"}),
+      ("fz_transport_staff", "ut_record_result", {"result_action": "submit_result",
+                                                  "result": "已会同公交集团现场勘察，拟于下季度增设站点。"})]),
+]
+
+
+def start_open_appeals(db) -> int:
+    """Create the demo's open appeals once (none exist yet); returns how many were created."""
+    from . import appeals, tasks  # the engine's own entry points, as a user would drive them
+    with db.read() as session:
+        if session.scalar(select(UserTask.id).where(UserTask.state == "open").limit(1)) is not None:
+            return 0
+        people = {u.username: u for u in session.scalars(select(User))}
+        unit_ids = dict(session.execute(select(OrganizerUnit.code, OrganizerUnit.id)).all())
+    for fields, steps in OPEN_APPEALS:
+        data = {"channel": "phone", "location": "福州市鼓楼区", "region_code": "350102",
+                "appellant": {"kind": "citizen", "name": "王女士", "phone": "13600001111"}, **fields}
+        appeal = appeals.register(db, data, people["intake1"])
+        for username, bpmn_id, form in steps:
+            form = {k: unit_ids.get(v, v) if k == "lead_unit_id" else v for k, v in form.items()}
+            with db.read() as session:
+                task_id = session.scalar(select(UserTask.id).where(
+                    UserTask.appeal_id == appeal.id, UserTask.bpmn_id == bpmn_id, UserTask.state == "open"))
+            tasks.complete(db, task_id, form, people[username])
+    return len(OPEN_APPEALS)

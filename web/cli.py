@@ -71,6 +71,7 @@ def load_demo():
     db = get_db(create_app())
     with db.transaction() as session:
         created = demo.load(session)
+    created["open_appeals"] = demo.start_open_appeals(db)
     click.echo(f"demo data: {created}")
 
 
