@@ -26,6 +26,12 @@ def create_app(test_config: dict | None = None) -> Flask:
     )
     if test_config:
         app.config.update(test_config)
+    # the modeler writes diagrams and forms back into the working tree (to be committed): on for
+    # `make run`, off under tests unless a test turns it on with temporary folders
+    app.config.setdefault("ALLOW_WRITE_PROCESSES", os.environ.get("ALLOW_WRITE_PROCESSES", "1") == "1"
+                          and not app.config.get("TESTING"))
+    app.config.setdefault("WRITE_PROCESSES_DIR", str(Path(app.root_path).parent / "processes"))
+    app.config.setdefault("WRITE_FORMS_DIR", str(Path(app.root_path).parent / "forms"))
     app.config["MAX_CONTENT_LENGTH"] = (app.config["MAX_ATTACHMENT_MB"] + 1) << 20
     instance.mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False

@@ -22,6 +22,8 @@ MENU = [
     ("revisits.index", _l("回访核查"), ("return_visit_staff", "supervisor")),
     ("supervision.index", _l("督办"), ("supervisor", "process_owner", "organizer_leader", "organizer_staff")),
     ("evaluation.index", _l("考核评价"), ("process_owner", "supervisor", "organizer_leader")),
+    ("migration.index", _l("版本迁移"), ("process_owner",)),
+    ("modeler.index", _l("流程建模"), ("analyst", "process_owner")),
 ]
 
 

@@ -55,6 +55,7 @@ DISPATCH = ("dispatcher", "admin")
 MONITOR_VIEWERS = ("process_owner", "supervisor", "admin")
 OPERATORS = ("process_owner", "admin")
 DEFINITION_READERS = ("process_owner", "analyst", "admin")
+MODELERS = ("analyst", "process_owner", "admin")
 KNOWLEDGE_WRITERS = (*PLATFORM, *ORGANIZERS)
 SUPERVISORS = ("supervisor", "admin")
 
@@ -125,6 +126,26 @@ POLICY = {
     "POST /monitor/instances/<int:instance_id>/<any(suspend, resume, terminate):action>": Rule(
         "/monitor/instances/{instance}/suspend", OPERATORS, why="no reason given: 400, nothing suspended"),
     "POST /monitor/incidents/<int:job_id>/retry": Rule("/monitor/incidents/{missing}/retry", OPERATORS),
+    # -- version migration (web/pages/migration.py) ---------------------------------------------
+    "GET /monitor/migrations": Rule("/monitor/migrations", OPERATORS),
+    "POST /monitor/migrations/migrate": Rule("/monitor/migrations/migrate", OPERATORS,
+                                             why="no target chosen: 400, nothing migrated"),
+    "POST /monitor/migrations/<int:migration_id>/revert": Rule("/monitor/migrations/{missing}/revert", OPERATORS),
+    # -- process modeler (web/pages/modeler.py): empty bodies save, deploy and write nothing -------
+    "GET /modeler": Rule("/modeler", MODELERS),
+    "GET /modeler/<name>": Rule("/modeler/time_limits.dmn", MODELERS),
+    "GET /modeler/<name>/content": Rule("/modeler/time_limits.dmn/content", MODELERS),
+    "POST /modeler/<name>/draft": Rule("/modeler/time_limits.dmn/draft", MODELERS, why="empty: 400"),
+    "POST /modeler/<name>/discard": Rule("/modeler/time_limits.dmn/discard", MODELERS, why="no draft: 404"),
+    "GET /modeler/<name>/diff": Rule("/modeler/time_limits.dmn/diff", MODELERS),
+    "GET /modeler/<name>/download": Rule("/modeler/time_limits.dmn/download", MODELERS),
+    "POST /modeler/<name>/write": Rule("/modeler/time_limits.dmn/write", MODELERS, why="off in tests: 409"),
+    "GET /modeler/bundle/validate": Rule("/modeler/bundle/validate", MODELERS),
+    "POST /modeler/bundle/deploy": Rule("/modeler/bundle/deploy", MODELERS, why="not confirmed: 400"),
+    "GET /modeler/forms": Rule("/modeler/forms", MODELERS),
+    "GET /modeler/forms/<name>": Rule("/modeler/forms/sign_for.schema.json", MODELERS),
+    "POST /modeler/forms/preview": Rule("/modeler/forms/preview", MODELERS, why="empty: a preview of nothing"),
+    "POST /modeler/forms/<name>": Rule("/modeler/forms/sign_for.schema.json", MODELERS, why="off in tests: 409"),
     "GET /monitor/processes": Rule("/monitor/processes", DEFINITION_READERS),
     "GET /monitor/processes/<int:deployment_id>": Rule("/monitor/processes/{deployment}", DEFINITION_READERS),
     "GET /monitor/processes/<int:deployment_id>/diagram.json": Rule(
@@ -213,9 +234,9 @@ POLICY = {
     "POST /api/v1/calendar/years": Rule("/api/v1/calendar/years", ("admin",)),
 }
 
-# Routes the matrix does not try: Flask's static files and bpmn-js served from npm to every
-# visitor (web/pages/monitor.py), neither of which holds anything of the hotline's.
-UNGUARDED = ("static", "monitor.bpmn_js")
+# Routes the matrix does not try: Flask's static files and bpmn-js / dmn-js served from npm to every
+# visitor (web/pages/monitor.py, web/pages/modeler.py), none of which holds anything of the hotline's.
+UNGUARDED = ("static", "monitor.bpmn_js", "modeler.dmn_js")
 
 def _routes(app) -> dict[str, str]:
     """'METHOD rule' -> endpoint for every route the matrix must cover."""

@@ -44,6 +44,7 @@ EVENT_LABELS = {
     "fallback_unit_assigned": _l("指定兜底单位"), "not_accepted": _l("不予受理"), "overdue": _l("超期"),
     "rehandle_started": _l("重新办理"), "reminded": _l("到期提醒"), "replied": _l("答复诉求人"),
     "supervision_opened": _l("启动督办"),
+    "process_migrated": _l("迁移流程版本"), "process_migration_reverted": _l("撤销版本迁移"),
 }
 
 

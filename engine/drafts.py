@@ -1,0 +1,193 @@
+"""Diagram drafts edited in the browser: open a .bpmn/.dmn file, save a draft, compare it with the
+deployed version, validate and deploy the bundle with the drafts in it, and write files back
+to processes/ so that they are committed and reviewed like code.
+
+A deployment is the whole bundle (definitions.py): validating or deploying takes the latest
+deployment's files with every draft substituted; a successful deployment deletes the drafts.
+"""
+from dataclasses import dataclass
+from pathlib import Path
+
+from lxml import etree
+from sqlalchemy import delete, select
+
+from . import clock, definitions, history, validation
+from .errors import InvalidInput, NotFound
+from .models import Deployment, ProcessDraft, User
+
+MAX_CHARS = 2_000_000  # the largest diagram today is ~60 kB
+_DI = ("http://www.omg.org/spec/BPMN/20100524/DI", "http://www.omg.org/spec/DD/20100524/DI",
+       "http://www.omg.org/spec/DD/20100524/DC", "https://www.omg.org/spec/DMN/20191111/DMNDI/",
+       "http://www.omg.org/spec/DMN/20180521/DMNDI/", "http://www.omg.org/spec/DMN/20180521/DI/",
+       "http://www.omg.org/spec/DMN/20180521/DC/")
+_BPMN = "http://www.omg.org/spec/BPMN/20100524/MODEL"
+
+
+@dataclass(frozen=True)
+class FileEntry:
+    name: str
+    in_repository: bool
+    deployed_version: int | None  # the latest deployment's version when it holds this file
+    draft: ProcessDraft | None
+
+
+def _is_diagram(name: str) -> bool:
+    return name.endswith((".bpmn", ".dmn")) and "/" not in name and "\\" not in name \
+        and not name.startswith(".")
+
+
+def _latest(session) -> Deployment | None:
+    try:
+        return definitions.latest(session)
+    except NotFound:
+        return None
+
+
+def list_files(session, folder: Path = definitions.PROCESSES_DIR) -> list[FileEntry]:
+    """Every diagram and decision table: processes/ and the latest deployment, with its draft if any."""
+    latest = _latest(session)
+    deployed = latest.files if latest else {}
+    in_repo = set(definitions.read_bundle(folder))
+    drafts = {d.file_name: d for d in session.scalars(select(ProcessDraft))}
+    return [FileEntry(name, name in in_repo, latest.version if name in deployed else None, drafts.get(name))
+            for name in sorted(in_repo | set(deployed) | set(drafts))]
+
+
+def open_file(session, name: str, folder: Path = definitions.PROCESSES_DIR) -> tuple[str, str]:
+    """(content, source): the draft, else the latest deployed content, else the repository file;
+    source is "draft", "deployed" or "repository". Raises NotFound."""
+    draft = session.scalar(select(ProcessDraft).where(ProcessDraft.file_name == name))
+    if draft:
+        return draft.content, "draft"
+    deployed = deployed_content(session, name)
+    if deployed is not None:
+        return deployed, "deployed"
+    repo = definitions.read_bundle(folder).get(name) if _is_diagram(name) else None
+    if repo is None:
+        raise NotFound(f"process file '{name}' does not exist")
+    return repo, "repository"
+
+
+def deployed_content(session, name: str) -> str | None:
+    latest = _latest(session)
+    return latest.files.get(name) if latest else None
+
+
+def save_draft(db, name: str, content: str, user: User) -> ProcessDraft:
+    """Keep `content` as the draft of file `name`. Raises InvalidInput for a bad name, empty or
+    oversized content or text that is not XML (the full rules run on validate)."""
+    _check_content(name, content)
+    with db.transaction() as session:
+        draft = session.scalar(select(ProcessDraft).where(ProcessDraft.file_name == name))
+        latest = _latest(session)
+        if draft is None:
+            draft = ProcessDraft(file_name=name)
+            session.add(draft)
+        draft.content, draft.updated_by_id = content, user.id
+        draft.based_on_deployment_id = latest.id if latest else None
+        draft.updated_at = clock.now()
+        history.record(session, "process_draft_saved", actor_id=user.id, detail={"file": name})
+        session.flush()
+        session.expunge(draft)
+        return draft
+
+
+def discard(db, name: str, user: User) -> None:
+    """Delete the draft of `name`. Raises NotFound if there is none."""
+    with db.transaction() as session:
+        if not session.execute(delete(ProcessDraft).where(ProcessDraft.file_name == name)).rowcount:
+            raise NotFound(f"no draft of '{name}'")
+        history.record(session, "process_draft_discarded", actor_id=user.id, detail={"file": name})
+
+
+def compare(session, name: str) -> dict:
+    """diff() of the deployed content and the draft (or what open_file shows). Raises NotFound."""
+    content, _source = open_file(session, name)
+    return diff(deployed_content(session, name) or "", content)
+
+
+def diff(deployed: str, draft: str) -> dict:
+    """{"added", "removed", "changed"}: lists of {"id", "name"} of the elements with ids under
+    bpmn:process / dmn:definitions (diagram layout ignored). Changed: same id, other attributes,
+    text or children without ids (a lane's flowNodeRefs, a task's extension properties). Raises InvalidInput if either text is not XML."""
+    old, new = _elements(deployed), _elements(draft)
+    def entry(found, key):
+        return {"id": key, "name": found[key][0]}
+    return {"added": [entry(new, k) for k in new if k not in old],
+            "removed": [entry(old, k) for k in old if k not in new],
+            "changed": [entry(new, k) for k in new if k in old and new[k][1] != old[k][1]]}
+
+
+def bundle(session) -> dict[str, str]:
+    """The latest deployment's files with every draft substituted."""
+    latest = _latest(session)
+    files = dict(latest.files) if latest else definitions.read_bundle()
+    files.update({d.file_name: d.content for d in session.scalars(select(ProcessDraft))})
+    return files
+
+
+def validate(session) -> list[validation.Problem]:
+    """The problems of the bundle with the drafts in it (empty: it may be deployed)."""
+    return validation.check(bundle(session))
+
+
+def deploy(db, user: User) -> tuple[Deployment, bool]:
+    """Deploy the bundle with the drafts in it and delete the drafts. Returns (deployment, created):
+    not created when nothing differs from a deployed version. Raises validation.BundleInvalid."""
+    with db.transaction() as session:
+        deployment, created = definitions.deploy(session, bundle(session), deployed_by=user.username)
+        names = list(session.scalars(select(ProcessDraft.file_name)))
+        session.execute(delete(ProcessDraft))
+        history.record(session, "process_deployed", actor_id=user.id,
+                       detail={"version": deployment.version, "files": names, "created": created})
+        session.flush()
+        session.expunge(deployment)
+        return deployment, created
+
+
+def write_back(session, name: str, folder: Path) -> Path:
+    """Write what open_file shows for `name` to `folder` (processes/ in development), so it can be
+    committed. Raises NotFound."""
+    content, _source = open_file(session, name, folder)
+    path = folder / name
+    path.write_text(content, encoding="utf-8")
+    return path
+
+
+def _check_content(name: str, content: str) -> None:
+    if not _is_diagram(name):
+        raise InvalidInput(f"'{name}' is not a diagram file name", {"file": ["文件名应以 .bpmn 或 .dmn 结尾"]})
+    if not content.strip():
+        raise InvalidInput("the diagram is empty", {"content": ["内容为空"]})
+    if len(content) > MAX_CHARS:
+        raise InvalidInput("the diagram is too large", {"content": ["内容过大"]})
+    _parse(content)
+
+
+def _parse(text: str):
+    try:
+        return etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError as err:
+        raise InvalidInput(f"not well-formed XML: {err.msg}", {"content": [f"不是格式正确的 XML：{err.msg}"]}) from err
+
+
+def _elements(text: str) -> dict[str, tuple[str, tuple]]:
+    """id -> (name, signature) of the model elements of a diagram or decision table."""
+    if not text.strip():
+        return {}
+    root = _parse(text)
+    scopes = root.findall(f"{{{_BPMN}}}process") if etree.QName(root).namespace == _BPMN else [root]
+    found = {}
+    for scope in scopes:
+        for el in scope.iter():
+            if isinstance(el.tag, str) and el.get("id") and etree.QName(el).namespace not in _DI:
+                found[el.get("id")] = (el.get("name") or "", _signature(el))
+    return found
+
+
+def _signature(el) -> tuple:
+    """The element's attributes and text with its children that have no id of their own (those with
+    an id are compared, added and removed by themselves)."""
+    children = tuple(_signature(c) for c in el
+                     if isinstance(c.tag, str) and not c.get("id") and etree.QName(c).namespace not in _DI)
+    return (etree.QName(el).localname, tuple(sorted(el.attrib.items())), (el.text or "").strip(), children)

@@ -1,0 +1,232 @@
+"""Moving running instances to a newer deployment of their process, and back.
+
+An instance may move when none of the steps it is currently in (READY, WAITING or STARTED
+tasks, in the main process or in a subprocess it is inside) was removed or changed in the new
+version: SpiffWorkflow's diff utilities align the old specs with the new ones, and
+migrate_workflow swaps them and re-predicts what lies ahead. The state before the move is
+kept in InstanceMigration so the move can be reverted while the instance has not moved on.
+"""
+from copy import deepcopy
+from dataclasses import dataclass, field
+
+from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+from sqlalchemy.orm import aliased
+
+from . import clock, definitions, history, instances, serializer
+from .errors import Conflict, EngineError, NotFound
+from .models import Appeal, Deployment, InstanceMigration, ProcessInstance, User
+from .services import ScriptEngine, ServiceContext
+
+ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
+# previous_state is the instance's state as stored, plus this key: the instance's version
+# column right after the move, so a revert can tell whether it has moved on since.
+RESERVED = "_migration"
+PROBLEM_TEXT = {"removed": "当前环节「{}」在新版本中已删除", "changed": "当前环节「{}」在新版本中已修改",
+                "subprocess_removed": "所在子流程「{}」在新版本中已删除"}
+
+
+@dataclass
+class Candidate:
+    instance_id: int
+    appeal_id: int
+    appeal_number: str
+    from_version: int
+    current: list[str] = field(default_factory=list)  # names of the steps the instance is in
+    problems: list[tuple[str, str]] = field(default_factory=list)  # (kind, step name), kinds of PROBLEM_TEXT
+
+    @property
+    def eligible(self) -> bool:
+        return not self.problems
+
+    @property
+    def reason(self) -> str:
+        """Why it cannot move, zh-CN ("" when it can)."""
+        return "；".join(PROBLEM_TEXT[kind].format(name) for kind, name in self.problems)
+
+
+def _name(task) -> str:
+    return task.task_spec.bpmn_name or task.task_spec.bpmn_id or task.task_spec.name
+
+
+def _diff(workflow, spec, subs):
+    """(top diff, subprocess diffs, problems)."""
+    top, sp_diffs = diff_workflow(serializer._serializer.registry, workflow, spec, subs)
+    problems = []
+    for task in workflow.get_tasks(state=ACTIVE, skip_subprocesses=True):
+        if task in top.removed:
+            problems.append(("removed", _name(task)))
+        elif task in top.changed:
+            problems.append(("changed", _name(task)))
+    for sp_id, sub in workflow.subprocesses.items():
+        diff = sp_diffs[sp_id]
+        if diff is None:
+            problems.append(("subprocess_removed", sub.spec.description or sub.spec.name))
+            continue
+        for task in sub.get_tasks(state=ACTIVE, skip_subprocesses=True):
+            if task in diff.removed:
+                problems.append(("removed", _name(task)))
+            elif task in diff.changed:
+                problems.append(("changed", _name(task)))
+    return top, sp_diffs, problems
+
+
+def _current(workflow) -> list[str]:
+    ready = [_name(t) for t in workflow.get_tasks(state=TaskState.READY, manual=True)]
+    return ready or [_name(t) for t in workflow.get_tasks(state=TaskState.WAITING)]
+
+
+def _target(session, to_deployment_id: int) -> Deployment:
+    target = session.get(Deployment, to_deployment_id)
+    if target is None:
+        raise NotFound(f"deployment {to_deployment_id} does not exist")
+    return target
+
+
+def _older_running(target: Deployment):
+    return (select(ProcessInstance, Appeal.number, Deployment.version)
+            .join(Deployment, ProcessInstance.deployment_id == Deployment.id)
+            .join(Appeal, ProcessInstance.appeal_id == Appeal.id)
+            .where(Deployment.process_key == target.process_key, Deployment.version < target.version,
+                   ProcessInstance.status == "running"))
+
+
+def preview(session, to_deployment_id: int, instance_ids=None) -> list[Candidate]:
+    """Every running instance on an older deployment of the target's process (or those of
+    `instance_ids`), with whether it can move and why not. Raises NotFound (no such deployment)."""
+    target = _target(session, to_deployment_id)
+    spec, subs = definitions.specs_for(target)
+    query = _older_running(target).order_by(ProcessInstance.id)
+    if instance_ids is not None:
+        query = query.where(ProcessInstance.id.in_(list(instance_ids)))
+    result = []
+    for row, number, version in session.execute(query):
+        old_spec, old_subs = definitions.specs_for(row.deployment)
+        workflow = serializer.state_from_dict(row.state, old_spec, old_subs, None)
+        candidate = Candidate(row.id, row.appeal_id, number, version, _current(workflow))
+        candidate.problems = _diff(workflow, spec, subs)[2]
+        result.append(candidate)
+    return result
+
+
+def migrate(db, to_deployment_id: int, instance_ids, actor) -> tuple[list[int], dict[int, str]]:
+    """Move each instance to the deployment (instance_ids None: every eligible one), each in its
+    own transaction. Returns (ids moved, {id: zh-CN reason} of those refused: not running, not on
+    an older version of the same process, or a current step removed or changed).
+    Raises NotFound (no such deployment)."""
+    with db.read() as session:
+        if instance_ids is None:
+            instance_ids = [c.instance_id for c in preview(session, to_deployment_id) if c.eligible]
+        else:
+            _target(session, to_deployment_id)
+    moved, refused = [], {}
+    for instance_id in dict.fromkeys(instance_ids):
+        try:
+            with db.transaction() as session:
+                _migrate_one(session, _target(session, to_deployment_id), instance_id, actor)
+            moved.append(instance_id)
+        except EngineError as err:
+            refused[instance_id] = str(err)
+    return moved, refused
+
+
+def _migrate_one(session, target: Deployment, instance_id: int, actor) -> None:
+    loaded = instances.load(session, instance_id, actor)
+    row, workflow = loaded.row, loaded.workflow
+    source = row.deployment
+    if row.status != "running":
+        raise Conflict("该流程实例未在运行")
+    if source.process_key != target.process_key or source.version >= target.version:
+        raise Conflict("目标版本不是该流程的更新版本")
+    spec, subs = definitions.specs_for(target)
+    top, sp_diffs, problems = _diff(workflow, spec, subs)
+    if problems:
+        raise Conflict("；".join(PROBLEM_TEXT[kind].format(name) for kind, name in problems))
+    previous = deepcopy(row.state)
+    migrate_workflow(top, workflow, spec)
+    for sp_id, sub in list(workflow.subprocesses.items()):
+        migrate_workflow(sp_diffs[sp_id], sub, subs[sub.spec.name])
+    workflow.subprocess_specs = subs
+    instances.advance(loaded)  # timers reset by the move are due again; re-arm them
+    row.deployment = target
+    instances.save(session, loaded)
+    session.flush()  # bumps the version column: recorded to tell later whether it moved on
+    previous[RESERVED] = {"version": row.version}
+    migration = InstanceMigration(instance_id=row.id, from_deployment_id=source.id, to_deployment_id=target.id,
+                                  previous_state=previous, migrated_at=loaded.ctx.now,
+                                  migrated_by_id=getattr(actor, "id", None))
+    session.add(migration)
+    session.flush()
+    history.record(session, "process_migrated", appeal_id=row.appeal_id, instance_id=row.id,
+                   actor_id=getattr(actor, "id", None),
+                   detail={"migration_id": migration.id, "from_version": source.version,
+                           "to_version": target.version},
+                   before={"deployment_version": source.version}, after={"deployment_version": target.version})
+
+
+def revert(db, migration_id: int, actor) -> InstanceMigration:
+    """Put the instance back on its previous version and state. Raises NotFound, Conflict
+    (already reverted, or the instance has moved on since the migration)."""
+    with db.transaction() as session:
+        migration = session.scalar(select(InstanceMigration).where(InstanceMigration.id == migration_id)
+                                   .with_for_update())
+        if migration is None:
+            raise NotFound(f"migration {migration_id} does not exist")
+        if migration.reverted_at is not None:
+            raise Conflict("该迁移已撤销")
+        row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == migration.instance_id)
+                             .with_for_update())
+        recorded = migration.previous_state.get(RESERVED, {}).get("version")
+        if row.version != recorded or row.deployment_id != migration.to_deployment_id:
+            raise Conflict("迁移后该流程实例已继续办理，不能撤销")
+        source, target = session.get(Deployment, migration.from_deployment_id), row.deployment
+        state = {k: v for k, v in migration.previous_state.items() if k != RESERVED}
+        now = clock.now()
+        ctx = ServiceContext(session, session.get(Appeal, row.appeal_id), row.id, actor, now)
+        workflow = serializer.state_from_dict(state, *definitions.specs_for(source), ScriptEngine(ctx))
+        row.deployment = source
+        instances.save(session, instances.Loaded(row, workflow, ctx))
+        migration.reverted_at, migration.reverted_by_id = now, getattr(actor, "id", None)
+        history.record(session, "process_migration_reverted", appeal_id=row.appeal_id, instance_id=row.id,
+                       actor_id=getattr(actor, "id", None),
+                       detail={"migration_id": migration.id, "from_version": target.version,
+                               "to_version": source.version},
+                       before={"deployment_version": target.version}, after={"deployment_version": source.version})
+        return migration
+
+
+@dataclass
+class MigrationRecord:
+    id: int
+    instance_id: int
+    appeal_number: str
+    from_version: int
+    to_version: int
+    migrated_at: object
+    migrated_by: str | None
+    reverted_at: object
+    reverted_by: str | None
+
+
+def list_migrations(session, limit: int = 100) -> list[MigrationRecord]:
+    """The latest migrations, newest first."""
+    source, target = aliased(Deployment), aliased(Deployment)
+    mover, reverter = aliased(User), aliased(User)
+    query = (select(InstanceMigration, Appeal.number, source.version, target.version,
+                    mover.display_name, reverter.display_name)
+             .join(ProcessInstance, InstanceMigration.instance_id == ProcessInstance.id)
+             .join(Appeal, ProcessInstance.appeal_id == Appeal.id)
+             .join(source, InstanceMigration.from_deployment_id == source.id)
+             .join(target, InstanceMigration.to_deployment_id == target.id)
+             .outerjoin(mover, InstanceMigration.migrated_by_id == mover.id)
+             .outerjoin(reverter, InstanceMigration.reverted_by_id == reverter.id)
+             .order_by(InstanceMigration.id.desc()).limit(limit))
+    return [MigrationRecord(m.id, m.instance_id, number, v_from, v_to, m.migrated_at, by, m.reverted_at, rby)
+            for m, number, v_from, v_to, by, rby in session.execute(query)]
+
+
+def targets(session) -> list[Deployment]:
+    """Deployments that instances could move to (every version but each process's first), newest first."""
+    return list(session.scalars(select(Deployment).where(Deployment.version > 1)
+                                .order_by(Deployment.process_key, Deployment.version.desc())))

@@ -1,0 +1,107 @@
+"""The version migration page: who may use it, the preview (which instances may move and why
+not), migrating a selection or every eligible instance, and reverting."""
+import pytest
+from sqlalchemy import select
+
+from engine import definitions
+from engine.models import InstanceMigration, ProcessInstance
+from web import get_db
+
+from ..conftest import Api, Walker
+from ..integration.test_migration import at_dispatch, deploy, latest_files, variant
+
+
+@pytest.fixture(scope="module")
+def versions(app):
+    """Two appeals on the current version (one being assessed, one at dispatch) and two newer
+    versions: `changed` relabels 受理研判, `same` differs only in an end event's label and is
+    deployed last so new appeals keep behaving as before."""
+    db = get_db(app)
+    walk = Walker(Api(app.test_client()))
+    assessing, dispatching = walk.register(), at_dispatch(walk)
+    with db.read() as session:
+        ids = dict(session.execute(select(ProcessInstance.appeal_id, ProcessInstance.id).where(
+            ProcessInstance.appeal_id.in_([assessing["id"], dispatching]))).all())
+        before = definitions.latest(session).id
+    base = latest_files(db)
+    changed = deploy(db, variant(base, "办结（页面测试）", **{'name="受理研判"': 'name="受理研判（页面测试）"'}))
+    same = deploy(db, variant(base, "办结（页面测试恢复）"))
+    return {"assessing": ids[assessing["id"]], "dispatching": ids[dispatching], "number": assessing["number"],
+            "changed": changed, "same": same, "before": before}
+
+
+@pytest.mark.parametrize("method,path", [("GET", "/monitor/migrations"), ("POST", "/monitor/migrations/migrate"),
+                                         ("POST", "/monitor/migrations/999999/revert")])
+def test_only_process_owners_and_admins_may_migrate(client, browser_as, method, path):
+    resp = client.open(path, method=method)
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+    for username in ("supervisor1", "intake1", "gl_urban_leader", "analyst1"):
+        assert browser_as(username).open(path, method=method).status_code == 403
+    for username in ("owner1", "admin"):
+        assert browser_as(username).open(path, method=method).status_code in ((200,) if method == "GET" else
+                                                                              (400, 404))
+
+
+def test_menu_shows_the_page_to_owners_only(browser_as):
+    assert "版本迁移" in browser_as("owner1").get("/monitor").get_data(as_text=True)
+    assert "版本迁移" not in browser_as("supervisor1").get("/monitor").get_data(as_text=True)
+
+
+def test_preview_tells_eligible_from_ineligible_with_the_reason(browser_as, versions):
+    page = browser_as("owner1").get(f"/monitor/migrations?to={versions['changed']}").get_data(as_text=True)
+    assessing_row = page.split(f'/monitor/instances/{versions["assessing"]}"')[1].split("</tr>")[0]
+    dispatching_row = page.split(f'/monitor/instances/{versions["dispatching"]}"')[1].split("</tr>")[0]
+    assert versions["number"] in assessing_row
+    assert "不可迁移" in assessing_row and "当前环节「受理研判」在新版本中已修改" in assessing_row
+    assert "可迁移" in dispatching_row and "不可迁移" not in dispatching_row and "派单" in dispatching_row
+    assert f'name="instance" value="{versions["dispatching"]}"' in page
+    assert f'name="instance" value="{versions["assessing"]}"' not in page
+    english = browser_as("owner1")
+    english.get("/lang/en")
+    assert "has been changed in the new version" in english.get(
+        f"/monitor/migrations?to={versions['changed']}").get_data(as_text=True)
+
+
+def test_preview_of_an_unknown_or_first_version_is_404(browser_as, versions):
+    owner = browser_as("owner1")
+    assert owner.get("/monitor/migrations?to=999999").status_code == 404
+    assert owner.get("/monitor/migrations?to=abc").status_code == 404
+
+
+def test_migrate_a_selection_then_revert_it(browser_as, db, versions):
+    owner = browser_as("owner1")
+    resp = owner.post("/monitor/migrations/migrate", data={"to": versions["same"]})
+    assert resp.status_code == 400 and "请勾选要迁移的流程实例" in resp.get_data(as_text=True)
+
+    resp = owner.post("/monitor/migrations/migrate", data={"to": versions["changed"],
+                                                           "instance": [versions["assessing"]]},
+                      follow_redirects=True)
+    assert "未迁移" in resp.get_data(as_text=True) and "受理研判" in resp.get_data(as_text=True)
+
+    resp = owner.post("/monitor/migrations/migrate", data={"to": versions["same"],
+                                                           "instance": [versions["dispatching"]]})
+    assert resp.status_code == 302
+    page = owner.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "已迁移 1 个流程实例" in page and "撤销迁移" in page
+    with db.read() as session:
+        assert session.get(ProcessInstance, versions["dispatching"]).deployment_id == versions["same"]
+        done = session.scalar(select(InstanceMigration.id).where(
+            InstanceMigration.instance_id == versions["dispatching"]).order_by(InstanceMigration.id.desc()))
+
+    page = owner.post(f"/monitor/migrations/{done}/revert", follow_redirects=True).get_data(as_text=True)
+    assert "已撤销迁移" in page
+    with db.read() as session:
+        assert session.get(ProcessInstance, versions["dispatching"]).deployment_id == versions["before"]
+    again = owner.post(f"/monitor/migrations/{done}/revert")
+    assert again.status_code == 409 and "该迁移已撤销" in again.get_data(as_text=True)
+
+
+def test_migrate_every_eligible_instance(browser_as, db, versions):
+    owner = browser_as("owner1")
+    resp = owner.post("/monitor/migrations/migrate", data={"to": versions["same"], "all": "1"},
+                      follow_redirects=True)
+    assert "个流程实例" in resp.get_data(as_text=True)
+    with db.read() as session:
+        moved = {i: session.get(ProcessInstance, i).deployment_id
+                 for i in (versions["assessing"], versions["dispatching"])}
+    assert moved == {versions["assessing"]: versions["same"], versions["dispatching"]: versions["same"]}

@@ -1,0 +1,223 @@
+"""The process modeler pages (web/pages/modeler.py): the file list, drafts, comparing with the
+deployed version, validating and deploying from the browser, writing back, and the form editor."""
+import json
+import uuid
+
+import pytest
+from sqlalchemy import select
+
+from engine import definitions, drafts
+from engine.models import ProcessInstance
+
+ROUTES = ["/modeler", "/modeler/appeal_handling.bpmn", "/modeler/time_limits.dmn",
+          "/modeler/appeal_handling.bpmn/content", "/modeler/appeal_handling.bpmn/diff",
+          "/modeler/bundle/validate", "/modeler/forms", "/modeler/forms/sign_for.schema.json"]
+NEW_TASK = ('<bpmn:task id="task_added_in_test" name="新增环节" />'
+            '<bpmn:endEvent id="end_sign_for_warn"')
+
+
+@pytest.fixture
+def analyst(browser_as):
+    return browser_as("analyst1")
+
+
+@pytest.fixture
+def deployed(db):
+    with db.read() as session:
+        return drafts.deployed_content(session, "appeal_handling.bpmn")
+
+
+@pytest.fixture
+def clean_drafts(db, user):
+    """Drafts are shared by the whole test session: leave none behind."""
+    yield
+    for name in ("appeal_handling.bpmn", "time_limits.dmn"):
+        try:
+            drafts.discard(db, name, user("analyst1"))
+        except drafts.NotFound:
+            pass
+
+
+@pytest.mark.parametrize("path", ROUTES)
+def test_signed_out_goes_to_login(client, path):
+    resp = client.get(path)
+    assert resp.status_code == 302 and "/login" in resp.headers["Location"]
+
+
+@pytest.mark.parametrize("path", ROUTES)
+@pytest.mark.parametrize("username", ["intake1", "supervisor1", "gl_urban_staff"])
+def test_other_roles_are_refused(browser_as, path, username):
+    assert browser_as(username).get(path).status_code == 403
+
+
+@pytest.mark.parametrize("path", ROUTES)
+@pytest.mark.parametrize("username", ["analyst1", "owner1", "admin"])
+def test_modelers_may_open(browser_as, path, username):
+    assert browser_as(username).get(path).status_code == 200
+
+
+def test_list_shows_every_file_and_links_to_the_editor(analyst):
+    html = analyst.get("/modeler").get_data(as_text=True)
+    for name in ("appeal_handling.bpmn", "extension_request.bpmn", "revisit.bpmn", "time_limits.dmn"):
+        assert f'href="/modeler/{name}"' in html
+    assert 'href="/modeler/forms"' in html and 'href="/monitor/processes"' in html
+
+
+def test_processes_page_links_to_the_modeler(analyst):
+    assert 'href="/modeler"' in analyst.get("/monitor/processes").get_data(as_text=True)
+
+
+def test_menu_shows_modeling_to_analysts_only(analyst, browser_as):
+    assert "流程建模" in analyst.get("/modeler").get_data(as_text=True)
+    assert "流程建模" not in browser_as("intake1").get("/").get_data(as_text=True)
+
+
+def test_bpmn_editor_loads_the_modeler_and_the_spiffworkflow_extension(analyst):
+    html = analyst.get("/modeler/appeal_handling.bpmn").get_data(as_text=True)
+    assert "bpmn-modeler" in html and "spiffworkflow-moddle.json" in html and "modeler.js" in html
+    assert "保存草稿" in html and "与已部署版本比较" in html and "校验" in html and "部署" in html
+    dmn = analyst.get("/modeler/time_limits.dmn").get_data(as_text=True)
+    assert "dmn-modeler" in dmn and "属性" not in dmn
+
+
+def test_unknown_file_is_404(analyst):
+    assert analyst.get("/modeler/nothing.bpmn").status_code == 404
+    assert analyst.get("/modeler/nothing.bpmn/content").status_code == 404
+    assert analyst.get("/modeler/forms/nothing.schema.json").status_code == 404
+
+
+def test_saved_draft_is_listed_opened_and_compared(analyst, deployed, clean_drafts):
+    draft = deployed.replace('name="签收或退回"', 'name="签收或退回（草稿）"') \
+        .replace('<bpmn:endEvent id="end_sign_for_warn"', NEW_TASK)
+    resp = analyst.post("/modeler/appeal_handling.bpmn/draft", json={"xml": draft})
+    assert resp.status_code == 200 and resp.json["message"] == "草稿已保存"
+    assert "有草稿" in analyst.get("/modeler").get_data(as_text=True)
+    opened = analyst.get("/modeler/appeal_handling.bpmn/content")
+    assert opened.headers["X-Content-Source"] == "draft" and "签收或退回（草稿）" in opened.get_data(as_text=True)
+    diff = analyst.get("/modeler/appeal_handling.bpmn/diff").json
+    assert {"id": "ut_sign_for", "name": "签收或退回（草稿）"} in diff["changed"]
+    assert diff["added"] == [{"id": "task_added_in_test", "name": "新增环节"}]
+    assert diff["removed"] == []
+    assert analyst.get("/modeler/appeal_handling.bpmn/download").get_data(as_text=True) == draft
+    # discarding brings back the deployed version
+    assert analyst.post("/modeler/appeal_handling.bpmn/discard").status_code == 302
+    assert analyst.get("/modeler/appeal_handling.bpmn/content").headers["X-Content-Source"] == "deployed"
+
+
+def test_diff_ignores_layout_and_reports_removed_elements():
+    old = ('<bpmn:definitions xmlns:bpmn="http://www.omg.org/spec/BPMN/20100524/MODEL" '
+           'xmlns:bpmndi="http://www.omg.org/spec/BPMN/20100524/DI"><bpmn:process id="p">'
+           '<bpmn:task id="a" name="A"/><bpmn:task id="b" name="B"/></bpmn:process>'
+           '<bpmndi:BPMNDiagram id="d"><bpmndi:BPMNPlane id="pl" bpmnElement="p"/></bpmndi:BPMNDiagram>'
+           '</bpmn:definitions>')
+    new = old.replace('<bpmn:task id="b" name="B"/>', "").replace('id="pl"', 'id="pl2"')
+    assert drafts.diff(old, new) == {"added": [], "removed": [{"id": "b", "name": "B"}], "changed": []}
+
+
+def test_draft_that_is_not_xml_is_refused(analyst, clean_drafts):
+    resp = analyst.post("/modeler/appeal_handling.bpmn/draft", json={"xml": "<bpmn:definitions"})
+    assert resp.status_code == 400 and "不是格式正确的 XML" in resp.json["errors"][0]
+    assert analyst.post("/modeler/appeal_handling.bpmn/draft", json={}).status_code == 400
+    assert analyst.get("/modeler/appeal_handling.bpmn/content").headers["X-Content-Source"] != "draft"
+
+
+def test_validate_reports_the_broken_element_and_deploy_refuses(analyst, db, deployed, clean_drafts):
+    broken = deployed.replace('value="sign_for.schema.json"', 'value="no_such_form.schema.json"')
+    analyst.post("/modeler/appeal_handling.bpmn/draft", json={"xml": broken})
+    problems = analyst.get("/modeler/bundle/validate").json["problems"]
+    assert any(p["element_id"] == "ut_sign_for" and p["file"] == "appeal_handling.bpmn" for p in problems)
+    with db.read() as session:
+        before = definitions.latest(session).version
+    resp = analyst.post("/modeler/bundle/deploy", json={"confirm": True})
+    assert resp.status_code == 422 and resp.json["problems"]
+    with db.read() as session:
+        assert definitions.latest(session).version == before
+    assert analyst.get("/modeler/appeal_handling.bpmn/content").headers["X-Content-Source"] == "draft"
+
+
+def test_deploy_without_confirmation_does_nothing(analyst):
+    resp = analyst.post("/modeler/bundle/deploy", data={})
+    assert resp.status_code == 400 and resp.json["errors"] == ["请确认部署"]
+
+
+def test_deploying_a_draft_makes_a_new_version_and_running_appeals_stay(analyst, db, walk, deployed):
+    running = walk.register()["id"]
+    with db.read() as session:
+        old = definitions.latest(session)
+        pinned_before = session.scalar(select(ProcessInstance.deployment_id).where(ProcessInstance.appeal_id == running))
+    assert pinned_before == old.id
+    label = f"已提醒（{uuid.uuid4().hex[:6]}）"  # a label only: the process runs as before
+    draft = deployed.replace('<bpmn:endEvent id="end_sign_for_warn" name="已提醒"',
+                             f'<bpmn:endEvent id="end_sign_for_warn" name="{label}"')
+    assert draft != deployed
+    analyst.post("/modeler/appeal_handling.bpmn/draft", json={"xml": draft})
+    assert analyst.get("/modeler/bundle/validate").json == {"problems": []}
+    resp = analyst.post("/modeler/bundle/deploy", json={"confirm": True})
+    assert resp.status_code == 200 and resp.json["created"] is True
+    assert resp.json["version"] == old.version + 1 and f"第 {old.version + 1} 版" in resp.json["message"]
+    with db.read() as session:
+        new = definitions.latest(session)
+        assert new.version == old.version + 1 and new.deployed_by == "analyst1"
+        assert label in new.files["appeal_handling.bpmn"]
+        assert session.scalar(select(ProcessInstance.deployment_id).where(ProcessInstance.appeal_id == running)) == pinned_before
+    # the draft is gone: the editor opens the deployed version
+    assert analyst.get("/modeler/appeal_handling.bpmn/content").headers["X-Content-Source"] == "deployed"
+    assert f"v{new.version}" in analyst.get("/modeler").get_data(as_text=True)
+
+
+def test_write_back_is_off_in_tests(analyst):
+    resp = analyst.post("/modeler/appeal_handling.bpmn/write")
+    assert resp.status_code == 409 and "不允许写回" in resp.json["errors"][0]
+    assert "写回 processes/" not in analyst.get("/modeler/appeal_handling.bpmn").get_data(as_text=True)
+
+
+@pytest.fixture
+def writable(app, tmp_path):
+    processes, forms = tmp_path / "processes", tmp_path / "forms"
+    processes.mkdir()
+    forms.mkdir()
+    saved = {k: app.config[k] for k in ("ALLOW_WRITE_PROCESSES", "WRITE_PROCESSES_DIR", "WRITE_FORMS_DIR")}
+    app.config.update(ALLOW_WRITE_PROCESSES=True, WRITE_PROCESSES_DIR=str(processes), WRITE_FORMS_DIR=str(forms))
+    yield processes, forms
+    app.config.update(saved)
+
+
+def test_write_back_writes_the_file_when_enabled(analyst, writable, deployed):
+    processes, _forms = writable
+    resp = analyst.post("/modeler/appeal_handling.bpmn/write")
+    assert resp.status_code == 200 and "appeal_handling.bpmn" in resp.json["message"]
+    assert (processes / "appeal_handling.bpmn").read_text(encoding="utf-8") == deployed
+
+
+def test_form_editor_shows_both_schemas_and_a_preview(analyst):
+    html = analyst.get("/modeler/forms/sign_for.schema.json").get_data(as_text=True)
+    assert "JSON Schema" in html and "UI schema" in html and "formJsonSchemaFilename" not in html
+    schema = {"type": "object", "title": "测试表单", "properties": {"opinion": {"type": "string", "title": "处理意见"}},
+              "required": ["opinion"]}
+    resp = analyst.post("/modeler/forms/preview", json={"schema": json.dumps(schema), "ui": "{}"})
+    assert resp.status_code == 200 and "处理意见" in resp.json["html"] and 'name="opinion"' in resp.json["html"]
+
+
+def test_form_preview_reports_bad_json_and_bad_schema(analyst):
+    resp = analyst.post("/modeler/forms/preview", json={"schema": "{bad", "ui": "[]"})
+    assert resp.status_code == 400
+    assert "JSON 格式错误" in resp.json["errors"]["schema"][0] and resp.json["errors"]["ui"] == ["应为 JSON 对象"]
+    resp = analyst.post("/modeler/forms/preview", json={"schema": '{"type": "object", "properties": 5}', "ui": "{}"})
+    assert resp.status_code == 400 and "不是有效的 JSON Schema" in resp.json["errors"]["schema"][0]
+
+
+def test_form_save_is_refused_in_tests_and_keeps_the_text(analyst):
+    resp = analyst.post("/modeler/forms/sign_for.schema.json", data={"schema": '{"type": "object"}', "ui": "{}"})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 409 and "不允许写回" in html and "下载 JSON Schema" in html
+    assert "{&#34;type&#34;: &#34;object&#34;}" in html
+
+
+def test_form_save_writes_both_files_when_enabled(analyst, writable):
+    _processes, forms = writable
+    resp = analyst.post("/modeler/forms/sign_for.schema.json", data={"schema": '{"type": "object"}', "ui": "{}"})
+    assert resp.status_code == 302
+    assert (forms / "sign_for.schema.json").read_text(encoding="utf-8") == '{"type": "object"}'
+    assert (forms / "sign_for.uischema.json").read_text(encoding="utf-8") == "{}"
+    bad = analyst.post("/modeler/forms/sign_for.schema.json", data={"schema": "{bad", "ui": "{}"})
+    assert bad.status_code == 400 and "JSON 格式错误" in bad.get_data(as_text=True) and "{bad" in bad.get_data(as_text=True)

@@ -1,0 +1,211 @@
+"""Process modeling in the browser for analysts: the diagram and decision table files with their
+drafts, a bpmn-js / dmn-js editor per file (save a draft, compare with the deployed version,
+validate, deploy, download, write back to processes/), and a task form editor with a live
+preview. Writing into the working tree needs the ALLOW_WRITE_PROCESSES setting (README)."""
+from pathlib import Path
+
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    send_from_directory,
+    url_for,
+)
+from flask_babel import gettext as _
+
+from engine import drafts, form_files
+from engine.errors import InvalidInput, NotFound
+from engine.validation import BundleInvalid
+
+from .. import form_render, get_db
+from ..auth import current_user, page_login_required
+
+bp = Blueprint("modeler", __name__, url_prefix="/modeler")
+
+EDITORS = ("analyst", "process_owner")
+DMN_JS = Path(__file__).resolve().parent.parent / "node_modules" / "dmn-js" / "dist"
+
+
+def _may_write() -> bool:
+    return bool(current_app.config.get("ALLOW_WRITE_PROCESSES"))
+
+
+def _entry(name: str) -> drafts.FileEntry:
+    with get_db().read() as session:
+        found = [f for f in drafts.list_files(session) if f.name == name]
+    if not found:
+        abort(404)
+    return found[0]
+
+
+def _problems(problems) -> list[dict]:
+    return [{"file": p.file, "element_id": p.element_id, "element_name": p.element_name, "rule": p.rule,
+             "message": p.message_en if form_render.english() else p.message} for p in problems]
+
+
+def _messages(err: InvalidInput) -> list[str]:
+    return [m for messages in err.fields.values() for m in messages] or [str(err)]
+
+
+@bp.get("")
+@page_login_required(*EDITORS)
+def index():
+    with get_db().read() as session:
+        files = drafts.list_files(session)
+    return render_template("modeler/index.html", files=files, forms=form_files.names())
+
+
+@bp.get("/<name>")
+@page_login_required(*EDITORS)
+def edit(name):
+    entry = _entry(name)
+    return render_template("modeler/edit.html", entry=entry, kind="dmn" if name.endswith(".dmn") else "bpmn",
+                           may_write=_may_write())
+
+
+@bp.get("/<name>/content")
+@page_login_required(*EDITORS)
+def content(name):
+    with get_db().read() as session:
+        text, source = drafts.open_file(session, name)  # NotFound: 404
+    return Response(text, mimetype="application/xml", headers={"X-Content-Source": source})
+
+
+@bp.post("/<name>/draft")
+@page_login_required(*EDITORS)
+def save_draft(name):
+    _entry(name)
+    body = request.get_json(silent=True) or {}
+    xml = body.get("xml") if isinstance(body.get("xml"), str) else request.form.get("xml", "")
+    try:
+        drafts.save_draft(get_db(), name, xml, current_user())
+    except InvalidInput as err:
+        return jsonify(errors=_messages(err)), 400
+    return jsonify(saved=True, message=_("草稿已保存"))
+
+
+@bp.post("/<name>/discard")
+@page_login_required(*EDITORS)
+def discard(name):
+    try:
+        drafts.discard(get_db(), name, current_user())
+    except NotFound:
+        abort(404)
+    flash(_("草稿已放弃"), "success")
+    return redirect(url_for("modeler.edit", name=name))
+
+
+@bp.get("/<name>/diff")
+@page_login_required(*EDITORS)
+def diff(name):
+    with get_db().read() as session:
+        try:
+            return drafts.compare(session, name)  # NotFound: 404
+        except InvalidInput as err:
+            return jsonify(errors=_messages(err)), 400
+
+
+@bp.get("/<name>/download")
+@page_login_required(*EDITORS)
+def download(name):
+    with get_db().read() as session:
+        text, _source = drafts.open_file(session, name)
+    return Response(text, mimetype="application/xml",
+                    headers={"Content-Disposition": f'attachment; filename="{name}"'})
+
+
+@bp.post("/<name>/write")
+@page_login_required(*EDITORS)
+def write_back(name):
+    if not _may_write():
+        return jsonify(errors=[_("本环境不允许写回 processes/ 目录，请下载文件后提交")]), 409
+    with get_db().read() as session:
+        path = drafts.write_back(session, name, Path(current_app.config["WRITE_PROCESSES_DIR"]))
+    return jsonify(message=_("已写回 %(path)s，请提交代码评审", path=path.name))
+
+
+@bp.get("/bundle/validate")
+@page_login_required(*EDITORS)
+def validate():
+    with get_db().read() as session:
+        return jsonify(problems=_problems(drafts.validate(session)))
+
+
+@bp.post("/bundle/deploy")
+@page_login_required(*EDITORS)
+def deploy():
+    body = request.get_json(silent=True) or {}
+    if body.get("confirm") is not True and request.form.get("confirm") != "1":
+        return jsonify(errors=[_("请确认部署")]), 400
+    try:
+        deployment, created = drafts.deploy(get_db(), current_user())
+    except BundleInvalid as err:
+        return jsonify(problems=_problems(err.problems)), 422
+    message = _("已部署为第 %(v)s 版", v=deployment.version) if created else \
+        _("内容与第 %(v)s 版相同，未产生新版本", v=deployment.version)
+    return jsonify(version=deployment.version, created=created, message=message)
+
+
+@bp.get("/vendor/dmn-js/<path:filename>")
+def dmn_js(filename):
+    """dmn-js from web/node_modules (npm, installed by `make install`), never from a CDN."""
+    if not DMN_JS.is_dir():
+        abort(404, description="dmn-js is not installed: run `make install` (npm install --prefix web)")
+    return send_from_directory(DMN_JS, filename, max_age=86400)
+
+
+# -- task forms --------------------------------------------------------------------------------
+
+@bp.get("/forms")
+@page_login_required(*EDITORS)
+def forms():
+    return render_template("modeler/forms.html", forms=form_files.names())
+
+
+@bp.get("/forms/<name>")
+@page_login_required(*EDITORS)
+def form(name):
+    schema, ui = form_files.read(name)  # NotFound: 404
+    return render_template("modeler/form.html", name=name, ui_name=form_files.ui_name(name), schema=schema, ui=ui,
+                           may_write=_may_write())
+
+
+@bp.post("/forms/preview")
+@page_login_required(*EDITORS)
+def form_preview():
+    body = request.get_json(silent=True) or {}
+    try:
+        schema, ui = form_files.check(str(body.get("schema", "")), str(body.get("ui", "")))
+    except InvalidInput as err:
+        return jsonify(errors=err.fields), 400
+    fields, _messages = form_render.build(schema, ui)
+    return jsonify(html=render_template("modeler/_preview.html", fields=fields,
+                                        title=form_render.title(schema, ui)))
+
+
+@bp.post("/forms/<name>")
+@page_login_required(*EDITORS)
+def save_form(name):
+    schema, ui = request.form.get("schema", ""), request.form.get("ui", "")
+    status = 200
+    if not _may_write():
+        flash(_("本环境不允许写回 forms/ 目录，请下载文件后提交"), "error")
+        status = 409
+    else:
+        try:
+            form_files.write(name, schema, ui, Path(current_app.config["WRITE_FORMS_DIR"]))
+        except InvalidInput as err:
+            flash(_("表单有错误，未保存"), "error")
+            return render_template("modeler/form.html", name=name, ui_name=form_files.ui_name(name), schema=schema,
+                                   ui=ui, errors=err.fields, may_write=True), 400
+        flash(_("表单已写回 forms/，请提交代码评审"), "success")
+        return redirect(url_for("modeler.form", name=name))
+    form_files.read(name)  # NotFound: 404
+    return render_template("modeler/form.html", name=name, ui_name=form_files.ui_name(name), schema=schema, ui=ui,
+                           may_write=False), status

@@ -1,0 +1,298 @@
+// The process modeler (bpmn-js / dmn-js served from this server) with a small properties form
+// for what the runtime reads, and the task form editor with a server-rendered live preview.
+// Everything talks to the page's own JSON endpoints (web/pages/modeler.py).
+(function () {
+  "use strict";
+
+  function post(url, csrf, body) {
+    return fetch(url, {
+      method: "POST", credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+      body: JSON.stringify(body)
+    }).then(function (r) { return r.json().then(function (data) { return { ok: r.ok, status: r.status, data: data }; }); });
+  }
+
+  function getJson(url) {
+    return fetch(url, { credentials: "same-origin" })
+      .then(function (r) { return r.json().then(function (data) { return { ok: r.ok, data: data }; }); });
+  }
+
+  function el(tag, text, cls) {
+    var node = document.createElement(tag);
+    if (text !== undefined) { node.textContent = text; }
+    if (cls) { node.className = cls; }
+    return node;
+  }
+
+  function download(name, text) {
+    var link = document.createElement("a");
+    link.href = URL.createObjectURL(new Blob([text], { type: "application/octet-stream" }));
+    link.download = name;
+    document.body.appendChild(link);
+    link.click();
+    link.remove();
+  }
+
+  // -- diagram / decision table editor ----------------------------------------------------------
+  var root = document.getElementById("modeler");
+  if (root) { startModeler(root); }
+
+  function startModeler(root) {
+    var d = root.dataset;
+    var output = document.getElementById("modeler-output");
+    var canvasEl = document.getElementById("canvas");
+    var Modeler = d.kind === "dmn" ? window.DmnJS : window.BpmnJS;
+    var modeler = null;
+    var selected = null;
+
+    function say(text, cls) {
+      output.textContent = "";
+      output.appendChild(el("p", text, cls));
+      return output;
+    }
+
+    if (typeof Modeler !== "function") { say(d.msgMissing, "error"); return; }
+
+    function saveXml() { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); }
+
+    function start(moddle) {
+      var options = { container: canvasEl };
+      if (moddle) { options.moddleExtensions = { spiffworkflow: moddle }; }
+      canvasEl.textContent = "";
+      modeler = new Modeler(options);
+      return fetch(d.contentUrl, { credentials: "same-origin" })
+        .then(function (r) { return r.text(); })
+        .then(function (xml) { return modeler.importXML(xml); })
+        .then(function () {
+          if (d.kind === "bpmn") {
+            modeler.get("canvas").zoom("fit-viewport", "auto");
+            modeler.get("eventBus").on("selection.changed", function (e) { show(e.newSelection[0] || null); });
+            modeler.get("eventBus").on("elements.changed", function () { if (selected) { show(selected); } });
+            // a link may name the element to show: /modeler/appeal_handling.bpmn#ut_sign_for
+            if (window.location.hash) { select(decodeURIComponent(window.location.hash.slice(1))); }
+          }
+          root.dataset.ready = "1";
+        });
+    }
+
+    var ready = d.kind === "bpmn"
+      ? fetch(d.moddleUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(start)
+      : start(null);
+    ready.catch(function (err) { say(d.msgFailed + " " + err.message, "error"); });
+
+    // -- properties form (BPMN) --
+    var form = document.getElementById("properties-form");
+
+    function spiffProperties(bo) {
+      var ext = bo.extensionElements;
+      var props = ext && (ext.values || []).filter(function (v) { return v.$type === "spiffworkflow:Properties"; })[0];
+      return props || null;
+    }
+
+    function laneOf(element) {
+      var registry = modeler.get("elementRegistry");
+      var lanes = registry.filter(function (e) { return e.type === "bpmn:Lane"; });
+      var found = lanes.filter(function (lane) {
+        return (lane.businessObject.flowNodeRef || []).some(function (n) { return n.id === element.id; });
+      })[0];
+      return found ? (found.businessObject.name || found.id) : "—";
+    }
+
+    function describeTimer(bo) {
+      var defs = (bo.eventDefinitions || []).filter(function (e) { return e.$type === "bpmn:TimerEventDefinition"; });
+      return defs.map(function (t) {
+        var expr = t.timeDate || t.timeDuration || t.timeCycle;
+        return expr ? expr.body : "";
+      }).join("\n");
+    }
+
+    function describeService(bo) {
+      var values = (bo.extensionElements && bo.extensionElements.values) || [];
+      return values.filter(function (v) { return v.$type === "spiffworkflow:ServiceTaskOperator"; }).map(function (op) {
+        var params = (op.parameterList && op.parameterList.parameters) || [];
+        return op.id + (op.resultVariable ? " → " + op.resultVariable : "") + "\n" +
+          params.map(function (p) { return "  " + p.id + " (" + p.type + ") = " + p.value; }).join("\n");
+      }).join("\n");
+    }
+
+    function show(element) {
+      selected = element;
+      if (!form) { return; }
+      var empty = document.querySelector("#properties [data-empty]");
+      if (!element || element.type === "bpmn:Process" || element.type === "bpmn:Collaboration") {
+        form.hidden = true; empty.hidden = false; return;
+      }
+      form.hidden = false; empty.hidden = true;
+      var bo = element.businessObject;
+      form.querySelector("[data-prop=id]").textContent = bo.id;
+      form.querySelector("[data-prop=type]").textContent = element.type.replace("bpmn:", "");
+      form.querySelector("[data-prop=lane]").textContent = laneOf(element);
+      form.elements.name.value = bo.name || "";
+      var userTask = element.type === "bpmn:UserTask";
+      form.querySelector("[data-group=user-task]").hidden = !userTask;
+      if (userTask) {
+        var props = spiffProperties(bo);
+        form.querySelectorAll("[data-spiff]").forEach(function (input) {
+          var p = props && (props.properties || []).filter(function (x) { return x.name === input.dataset.spiff; })[0];
+          input.value = p ? p.value : "";
+        });
+      }
+      var timer = describeTimer(bo), service = describeService(bo), script = bo.script || "";
+      [["timer", timer], ["service", service], ["script", script]].forEach(function (pair) {
+        form.querySelector("[data-group=" + pair[0] + "]").hidden = !pair[1];
+        form.querySelector("[data-prop=" + pair[0] + "]").textContent = pair[1];
+      });
+    }
+
+    if (form) {
+      form.addEventListener("submit", function (event) {
+        event.preventDefault();
+        if (!selected) { return; }
+        var modeling = modeler.get("modeling");
+        var bo = selected.businessObject;
+        modeling.updateProperties(selected, { name: form.elements.name.value });
+        if (selected.type === "bpmn:UserTask") {
+          var moddle = modeler.get("moddle");
+          var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
+          var props = spiffProperties(bo);
+          if (!props) { props = moddle.create("spiffworkflow:Properties", { properties: [] }); ext.get("values").push(props); }
+          form.querySelectorAll("[data-spiff]").forEach(function (input) {
+            var key = input.dataset.spiff, value = input.value.trim();
+            var list = props.get("properties");
+            var p = list.filter(function (x) { return x.name === key; })[0];
+            if (p && value) { p.value = value; }
+            else if (p) { list.splice(list.indexOf(p), 1); }
+            else if (value) { list.push(moddle.create("spiffworkflow:Property", { name: key, value: value })); }
+          });
+          modeling.updateProperties(selected, { extensionElements: ext });
+        }
+      });
+    }
+
+    function select(id) {
+      if (d.kind !== "bpmn") { return; }
+      var element = modeler.get("elementRegistry").get(id);
+      if (element) { modeler.get("selection").select(element); modeler.get("canvas").scrollToElement(element); }
+    }
+
+    function showProblems(problems) {
+      if (!problems.length) { say(d.msgNoProblems, "ok"); return; }
+      var box = say(d.msgProblems, "error");
+      var list = el("ul", undefined, "problems");
+      problems.forEach(function (p) {
+        var item = el("li");
+        var where = p.file + (p.element_id ? " · " + p.element_id : "");
+        if (p.element_id && p.file === d.name) {
+          var link = el("a", where);
+          link.href = "#";
+          link.addEventListener("click", function (e) { e.preventDefault(); select(p.element_id); });
+          item.appendChild(link);
+        } else { item.appendChild(el("code", where)); }
+        item.appendChild(document.createTextNode(" " + p.message));
+        list.appendChild(item);
+      });
+      box.appendChild(list);
+    }
+
+    function saveDraft() {
+      return saveXml().then(function (xml) { return post(d.draftUrl, d.csrf, { xml: xml }); }).then(function (r) {
+        if (!r.ok) { throw new Error((r.data.errors || []).join(" ")); }
+        return r;
+      });
+    }
+
+    function fail(err) { say(d.msgFailed + " " + err.message, "error"); }
+
+    var actions = {
+      save: function () { return saveDraft().then(function (r) { say(r.data.message, "ok"); }); },
+      diff: function () {
+        return saveDraft().then(function () { return getJson(d.diffUrl); }).then(function (r) {
+          var data = r.data;
+          if (!data.added.length && !data.removed.length && !data.changed.length) { say(d.msgNoDiff); return; }
+          var box = say("");
+          [["added", d.msgAdded], ["removed", d.msgRemoved], ["changed", d.msgChanged]].forEach(function (pair) {
+            if (!data[pair[0]].length) { return; }
+            var section = el("div", undefined, "diff-" + pair[0]);
+            section.appendChild(el("h3", pair[1] + " (" + data[pair[0]].length + ")"));
+            var list = el("ul");
+            data[pair[0]].forEach(function (e) {
+              var item = el("li");
+              var link = el("a", e.id);
+              link.href = "#";
+              link.addEventListener("click", function (ev) { ev.preventDefault(); select(e.id); });
+              item.appendChild(link);
+              if (e.name) { item.appendChild(document.createTextNode(" 「" + e.name + "」")); }
+              list.appendChild(item);
+            });
+            section.appendChild(list);
+            box.appendChild(section);
+          });
+        });
+      },
+      validate: function () {
+        return saveDraft().then(function () { return getJson(d.validateUrl); })
+          .then(function (r) { showProblems(r.data.problems); });
+      },
+      deploy: function () {
+        if (!window.confirm(d.msgConfirmDeploy)) { return Promise.resolve(); }
+        return saveDraft().then(function () { return post(d.deployUrl, d.csrf, { confirm: true }); }).then(function (r) {
+          if (r.data.problems) { showProblems(r.data.problems); return; }
+          if (!r.ok) { throw new Error((r.data.errors || []).join(" ")); }
+          say(r.data.message, "ok deployed");
+        });
+      },
+      download: function () { return saveXml().then(function (xml) { download(d.name, xml); }); },
+      write: function () {
+        return saveDraft().then(function () { return post(d.writeUrl, d.csrf, {}); }).then(function (r) {
+          if (!r.ok) { throw new Error((r.data.errors || []).join(" ")); }
+          say(r.data.message, "ok");
+        });
+      }
+    };
+
+    root.querySelectorAll("[data-action]").forEach(function (button) {
+      button.addEventListener("click", function (event) {
+        event.preventDefault();
+        if (!modeler) { return; }
+        actions[button.dataset.action]().catch(fail);
+      });
+    });
+  }
+
+  // -- form editor ------------------------------------------------------------------------------
+  var editor = document.getElementById("form-editor");
+  if (editor) { startFormEditor(editor); }
+
+  function startFormEditor(editor) {
+    var d = editor.dataset;
+    var preview = document.getElementById("form-preview");
+    var timer = null;
+
+    function render() {
+      post(d.previewUrl, d.csrf, { schema: editor.elements.schema.value, ui: editor.elements.ui.value })
+        .then(function (r) {
+          editor.querySelectorAll("[data-errors]").forEach(function (box) {
+            var messages = (r.data.errors || {})[box.dataset.errors] || [];
+            box.textContent = messages.join(" ");
+            box.parentNode.classList.toggle("field-error", messages.length > 0);
+          });
+          // the HTML is rendered by the server's own templates (escaped), like the task pages
+          if (r.ok) { preview.innerHTML = r.data.html; }
+        });
+    }
+
+    ["schema", "ui"].forEach(function (key) {
+      editor.elements[key].addEventListener("input", function () {
+        clearTimeout(timer);
+        timer = setTimeout(render, 400);
+      });
+    });
+    editor.querySelectorAll("[data-download]").forEach(function (button) {
+      button.addEventListener("click", function () {
+        var key = button.dataset.download;
+        download(key === "schema" ? d.name : d.uiName, editor.elements[key].value);
+      });
+    });
+    render();
+  }
+})();
