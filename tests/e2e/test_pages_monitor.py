@@ -262,3 +262,11 @@ def test_due_today_ends_at_midnight_in_shanghai():
     assert monitor.end_of_day(datetime(2026, 3, 2, 23, 30, tzinfo=TZ)) == datetime(2026, 3, 3, tzinfo=TZ)
     assert monitor.end_of_day(datetime(2026, 3, 2, 16, 30, tzinfo=TZ).astimezone()) == datetime(2026, 3, 3, tzinfo=TZ)
 
+
+
+def test_the_processes_page_shows_each_versions_content_hash(browser_as, db):
+    from engine import definitions
+    with db.read() as session:
+        latest = definitions.latest(session)
+    page = browser_as("analyst1").get("/monitor/processes").get_data(as_text=True)
+    assert latest.content_hash[:12] in page and f"v{latest.version}" in page

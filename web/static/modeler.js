@@ -98,6 +98,10 @@
       return found ? (found.businessObject.name || found.id) : "—";
     }
 
+    function timerDefinition(bo) {
+      return (bo.eventDefinitions || []).filter(function (e) { return e.$type === "bpmn:TimerEventDefinition"; })[0];
+    }
+
     function describeTimer(bo) {
       var defs = (bo.eventDefinitions || []).filter(function (e) { return e.$type === "bpmn:TimerEventDefinition"; });
       return defs.map(function (t) {
@@ -138,10 +142,12 @@
         });
       }
       var timer = describeTimer(bo), service = describeService(bo), script = bo.script || "";
-      [["timer", timer], ["service", service], ["script", script]].forEach(function (pair) {
-        form.querySelector("[data-group=" + pair[0] + "]").hidden = !pair[1];
-        form.querySelector("[data-prop=" + pair[0] + "]").textContent = pair[1];
-      });
+      form.querySelector("[data-group=timer]").hidden = !timerDefinition(bo);
+      form.elements.timer.value = timer;
+      form.querySelector("[data-group=service]").hidden = !service;
+      form.querySelector("[data-prop=service]").textContent = service;
+      form.querySelector("[data-group=script]").hidden = element.type !== "bpmn:ScriptTask";
+      form.elements.script.value = script;
     }
 
     if (form) {
@@ -151,6 +157,14 @@
         var modeling = modeler.get("modeling");
         var bo = selected.businessObject;
         modeling.updateProperties(selected, { name: form.elements.name.value });
+        if (selected.type === "bpmn:ScriptTask") {
+          modeling.updateProperties(selected, { script: form.elements.script.value });
+        }
+        var timerDef = timerDefinition(bo);
+        if (timerDef) {  // the runtime reads the timer's expression text; keep its kind (date/duration/cycle)
+          var expr = timerDef.timeDate || timerDef.timeDuration || timerDef.timeCycle;
+          if (expr) { modeling.updateModdleProperties(selected, expr, { body: form.elements.timer.value.trim() }); }
+        }
         if (selected.type === "bpmn:UserTask") {
           var moddle = modeler.get("moddle");
           var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
