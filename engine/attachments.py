@@ -8,6 +8,8 @@ import os
 import tempfile
 from pathlib import Path
 
+from sqlalchemy import select
+
 from . import history
 from .errors import InvalidInput
 from .models import Attachment
@@ -65,3 +67,10 @@ def store(session, root: Path, appeal_id: int, filename: str, stream, user, max_
 
 def path_for(root: Path, sha256: str) -> Path:
     return root / sha256[:2] / sha256
+
+
+def all_belong(session, appeal_id: int, attachment_ids) -> bool:
+    """Do these attachment ids all name files of this appeal? (Forms refer to evidence by id.)"""
+    ids = set(attachment_ids or [])
+    found = set(session.scalars(select(Attachment.id).where(Attachment.id.in_(ids), Attachment.appeal_id == appeal_id)))
+    return found == ids

@@ -10,10 +10,10 @@ from datetime import date, datetime, time, timedelta
 
 from sqlalchemy import select
 
-from . import appeals, clock, history
+from . import appeals, attachments, clock, history
 from .calendar import TZ
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import Appeal, AppellantContact, Attachment, OrganizerUnit, ReturnVisitSample
+from .models import Appeal, AppellantContact, OrganizerUnit, ReturnVisitSample
 from .return_visits import settings
 
 METHODS = ("phone", "on_site", "interview")
@@ -89,11 +89,8 @@ def record_result(db, sample_id: int, evaluation: str, resolved: bool | None, co
             raise NotFound(f"return visit {sample_id} does not exist")
         if sample.recorded_at is not None:
             raise Conflict("this return visit has already been recorded")
-        if attachment_ids:
-            found = set(session.scalars(select(Attachment.id).where(
-                Attachment.id.in_(attachment_ids), Attachment.appeal_id == sample.appeal_id)))
-            if found != set(attachment_ids):
-                errors["attachment_ids"] = ["附件不存在或不属于本诉求"]
+        if not attachments.all_belong(session, sample.appeal_id, attachment_ids):
+            errors["attachment_ids"] = ["附件不存在或不属于本诉求"]
         if errors:
             raise InvalidInput("return visit result is invalid", errors)
         sample.evaluation, sample.resolved, sample.comment = evaluation, resolved, comment or sample.comment

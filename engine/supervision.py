@@ -19,7 +19,7 @@ from functools import cache
 import yaml
 from sqlalchemy import func, select
 
-from . import calendar_store, clock, history
+from . import attachments, calendar_store, clock, history
 from .definitions import PROCESSES_DIR
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
 from .models import (
@@ -202,9 +202,7 @@ def respond(db, item_id: int, text: str, attachment_ids: list[int], user) -> Sup
             raise Conflict(f"the item is {item.status}")
         text = _text(text, "response", "请填写整改情况")
         ids = sorted(set(attachment_ids or []))
-        found = set(session.scalars(select(Attachment.id).where(Attachment.id.in_(ids),
-                                                                Attachment.appeal_id == item.appeal_id)))
-        if len(found) != len(ids):
+        if not attachments.all_belong(session, item.appeal_id, ids):
             raise InvalidInput("unknown attachment", {"attachment_ids": ["附件不属于该诉求"]})
         now = clock.now()
         item.status, item.unit_response, item.responded_at, item.responded_by_id = "responded", text, now, user.id

@@ -6,9 +6,9 @@ organizer unit's task, who belongs to that unit. A task claimed by someone else 
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import clock, forms, history, instances
+from . import attachments, clock, forms, history, instances
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import Appeal, Attachment, OrganizerUnit, UserTask
+from .models import Appeal, OrganizerUnit, UserTask
 
 # Appeal columns a form may write through `x-appeal-fields`.
 WRITABLE_APPEAL_FIELDS = {"not_accepted_reason", "guidance", "answer", "handling_result", "reply_content"}
@@ -159,12 +159,8 @@ def _check_references(session, appeal: Appeal, data: dict) -> None:
         errors["co_unit_ids"] = ["协办单位不存在或已停用"]
     if data.get("lead_unit_id") is not None and data["lead_unit_id"] in co_ids:
         errors.setdefault("co_unit_ids", []).append("牵头单位不能同时为协办单位")
-    attachment_ids = data.get("attachment_ids") or []
-    if attachment_ids:
-        found = set(session.scalars(select(Attachment.id).where(
-            Attachment.id.in_(attachment_ids), Attachment.appeal_id == appeal.id)))
-        if found != set(attachment_ids):
-            errors["attachment_ids"] = ["附件不存在或不属于本诉求"]
+    if not attachments.all_belong(session, appeal.id, data.get("attachment_ids")):
+        errors["attachment_ids"] = ["附件不存在或不属于本诉求"]
     if errors:
         raise InvalidInput("submitted ids do not exist", errors)
 
