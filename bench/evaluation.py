@@ -33,9 +33,10 @@ import sys
 import time
 from datetime import timedelta
 
+from fresh import fresh_database
 from sqlalchemy import func, select, text
 
-from engine import clock, definitions, demo, migrate
+from engine import clock
 from engine import evaluation as ev
 from engine import evaluation_report as reports
 from engine.db import Database
@@ -93,13 +94,8 @@ WHERE number LIKE 'BJ%'
 
 
 def fill(db: Database, n: int) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(db)
+    fresh_database(db)
     with db.transaction() as session:
-        definitions.deploy(session)
-        demo.load(session)
         unit0, units = session.execute(select(func.min(OrganizerUnit.id), func.count()).select_from(OrganizerUnit)).one()
     started = time.perf_counter()
     with db.engine.begin() as conn:

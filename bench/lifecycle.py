@@ -27,12 +27,13 @@ import tempfile
 import time
 from datetime import datetime, timedelta
 
+from fresh import fresh_database
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnvironment
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import event, func, select, text
+from sqlalchemy import event, func, select
 
-from engine import appeals, clock, deadlines, definitions, demo, forms, migrate, serializer, tasks, users
+from engine import appeals, clock, deadlines, definitions, forms, serializer, tasks
 from engine.calendar import TZ
 from engine.db import Database
 from engine.models import Appeal, OrganizerUnit, ProcessInstance, User, UserTask
@@ -79,15 +80,7 @@ class SqlCounter:
 
 def setup(url: str) -> Database:
     db = Database(url)
-    if db.is_postgres:
-        with db.engine.begin() as conn:
-            conn.execute(text("DROP SCHEMA public CASCADE"))
-            conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(db)
-    users.use_fast_hashing()
-    with db.transaction() as session:
-        definitions.deploy(session)
-        demo.load(session)
+    fresh_database(db)
     return db
 
 
@@ -128,7 +121,8 @@ class CannedServices(TaskDataEnvironment):
     """Answers every service task with JSON shaped like engine.services' answers: the deadline
     operators return the `deadlines` dict (each stage's due time and its "_warning" time as ISO
     strings with the +08:00 offset, in the future, plus "basis" and "provisional"), stages whose
-    limit is "none" left out; assign_fallback_unit returns a unit id; the rest return null.
+    limit is "none" left out; assign_fallback_unit returns a unit id; send_evaluation_link the
+    link's expiry; the rest return null.
     Times are rough (N working days ~ N calendar days, warning 4 h before): nothing fires here."""
 
     def call_service(self, context, operation_name=None, operation_params=None, **_kwargs):
@@ -151,6 +145,8 @@ class CannedServices(TaskDataEnvironment):
                 result = _canned_stage(current, "handling", datetime.fromisoformat(start), f"{days}wd")
         elif operation_name == "assign_fallback_unit":
             result = 6  # a unit id
+        elif operation_name == "send_evaluation_link":  # when the appellant's link expires
+            result = (now + timedelta(days=3)).astimezone(TZ).isoformat()
         else:
             result = None
         return json.dumps(result)

@@ -25,9 +25,10 @@ import sys
 import time
 from datetime import timedelta
 
+from fresh import fresh_database
 from sqlalchemy import func, select, text
 
-from engine import clock, definitions, demo, migrate, monitor
+from engine import clock, monitor
 from engine.db import Database
 from engine.models import Appeal, OrganizerUnit, ProcessInstance, UserTask
 
@@ -75,13 +76,8 @@ WHERE a.status NOT IN ('archived', 'not_accepted', 'terminated')
 
 
 def fill(db: Database, n: int) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(text("DROP SCHEMA public CASCADE"))
-        conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(db)
+    deployment = fresh_database(db)
     with db.transaction() as session:
-        deployment, _ = definitions.deploy(session)
-        demo.load(session)
         unit0, units = session.execute(select(func.min(OrganizerUnit.id), func.count()).select_from(OrganizerUnit)).one()
         deployment_id = deployment.id
     started = time.perf_counter()
