@@ -54,8 +54,16 @@ def evaluate_table(appeal_type: str, convenience_list: bool = False, urgent: boo
                    table: Path = TABLE) -> dict[str, str]:
     """The table's limits for an appeal, evaluated by SpiffWorkflow's DMN engine (the same
     table the diagram's business rule task uses). Keys: dispatch, sign_for, first_contact, handling."""
+    return evaluate_xml(table.read_bytes(), appeal_type, convenience_list, urgent)
+
+
+def evaluate_xml(xml: str | bytes, appeal_type: str, convenience_list: bool = False,
+                 urgent: bool = False) -> dict[str, str]:
+    """evaluate_table over the text of a table (a deployed version's time_limits.dmn)."""
     parser = BpmnDmnParser()
-    parser.add_dmn_xml(etree.parse(str(table)).getroot(), filename=table.name)
+    text = xml.encode() if isinstance(xml, str) else xml
+    parser.add_dmn_xml(etree.fromstring(text, etree.XMLParser(resolve_entities=False, no_network=True)),
+                       filename=TABLE.name)
     task = SimpleNamespace(data={"appeal_type": appeal_type, "convenience_list": convenience_list,
                                  "urgent": urgent}, workflow=SimpleNamespace(script_engine=PythonScriptEngine()))
     result = parser.get_engine(DECISION, None).result(task)

@@ -16,22 +16,30 @@ from .errors import InvalidInput, NotFound
 FORMS_DIR = Path(__file__).resolve().parent.parent / "forms"
 
 
-@cache
 def load(name: str) -> tuple[dict, dict]:
     """(schema, ui_schema) of a form, by schema file name. Raises NotFound."""
+    return _cached(name)[:2]
+
+
+def _validator(name: str) -> Draft202012Validator:
+    return _cached(name)[2]
+
+
+def _cached(name: str):
+    """Cached per file modification time, so a form saved in the form editor is used by every
+    process at once."""
     path = FORMS_DIR / name
     if not name.endswith(".schema.json") or path.parent != FORMS_DIR or not path.is_file():
         raise NotFound(f"form '{name}' does not exist")
-    schema = json.loads(path.read_text(encoding="utf-8"))
     ui_path = FORMS_DIR / name.replace(".schema.json", ".uischema.json")
-    ui = json.loads(ui_path.read_text(encoding="utf-8")) if ui_path.is_file() else {}
-    return schema, ui
+    return _read(path, ui_path, path.stat().st_mtime_ns, ui_path.stat().st_mtime_ns if ui_path.is_file() else 0)
 
 
 @cache
-def _validator(name: str) -> Draft202012Validator:
-    schema, _ = load(name)
-    return Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+def _read(path: Path, ui_path: Path, _mtime: int, _ui_mtime: int):
+    schema = json.loads(path.read_text(encoding="utf-8"))
+    ui = json.loads(ui_path.read_text(encoding="utf-8")) if ui_path.is_file() else {}
+    return schema, ui, Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
 
 
 def validate(name: str, data) -> dict:

@@ -5,6 +5,10 @@ tasks, in the main process or in a subprocess it is inside) was removed or chang
 version: SpiffWorkflow's diff utilities align the old specs with the new ones, and
 migrate_workflow swaps them and re-predicts what lies ahead. The state before the move is
 kept in InstanceMigration so the move can be reverted while the instance has not moved on.
+
+A new version may also bring a new time-limit table. The preview lists, per instance, the
+stages still ahead or in progress whose limit the new table changes; the process owner decides
+whether a migration applies them (from the same starts) or leaves them to the next stage start.
 """
 from copy import deepcopy
 from dataclasses import dataclass, field
@@ -14,7 +18,7 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
 
-from . import clock, definitions, history, instances, serializer
+from . import clock, deadlines, definitions, history, instances, recompute, serializer
 from .errors import Conflict, EngineError, NotFound
 from .models import Appeal, Deployment, InstanceMigration, ProcessInstance, User
 from .services import ScriptEngine, ServiceContext
@@ -35,6 +39,7 @@ class Candidate:
     from_version: int
     current: list[str] = field(default_factory=list)  # names of the steps the instance is in
     problems: list[tuple[str, str]] = field(default_factory=list)  # (kind, step name), kinds of PROBLEM_TEXT
+    limit_changes: dict[str, tuple[str, str]] = field(default_factory=dict)  # stage: (limit now, new limit)
 
     @property
     def eligible(self) -> bool:
@@ -100,20 +105,34 @@ def preview(session, to_deployment_id: int, instance_ids=None) -> list[Candidate
     query = _older_running(target).order_by(ProcessInstance.id)
     if instance_ids is not None:
         query = query.where(ProcessInstance.id.in_(list(instance_ids)))
+    table = _table_text(target)
     result = []
     for row, number, version in session.execute(query):
         old_spec, old_subs = definitions.specs_for(row.deployment)
         workflow = serializer.state_from_dict(row.state, old_spec, old_subs, None)
         candidate = Candidate(row.id, row.appeal_id, number, version, _current(workflow))
         candidate.problems = _diff(workflow, spec, subs)[2]
+        if table is not None:
+            appeal = session.get(Appeal, row.appeal_id)
+            candidate.limit_changes = recompute.limit_changes(workflow, appeal, _limits(table, appeal))
         result.append(candidate)
     return result
 
 
-def migrate(db, to_deployment_id: int, instance_ids, actor) -> tuple[list[int], dict[int, str]]:
+def _table_text(target: Deployment) -> str | None:
+    return (target.files or {}).get(deadlines.TABLE.name)
+
+
+def _limits(table: str, appeal) -> dict[str, str]:
+    return deadlines.evaluate_xml(table, appeal.appeal_type, appeal.convenience_list, appeal.urgent)
+
+
+def migrate(db, to_deployment_id: int, instance_ids, actor, apply_limits: bool = False
+            ) -> tuple[list[int], dict[int, str]]:
     """Move each instance to the deployment (instance_ids None: every eligible one), each in its
-    own transaction. Returns (ids moved, {id: zh-CN reason} of those refused: not running, not on
-    an older version of the same process, or a current step removed or changed).
+    own transaction; with apply_limits, the new version's time-limit table also applies to the
+    stages in progress or ahead. Returns (ids moved, {id: zh-CN reason} of those refused: not
+    running, not on an older version of the same process, or a current step removed or changed).
     Raises NotFound (no such deployment)."""
     with db.read() as session:
         if instance_ids is None:
@@ -124,14 +143,14 @@ def migrate(db, to_deployment_id: int, instance_ids, actor) -> tuple[list[int], 
     for instance_id in dict.fromkeys(instance_ids):
         try:
             with db.transaction() as session:
-                _migrate_one(session, _target(session, to_deployment_id), instance_id, actor)
+                _migrate_one(session, _target(session, to_deployment_id), instance_id, actor, apply_limits)
             moved.append(instance_id)
         except EngineError as err:
             refused[instance_id] = str(err)
     return moved, refused
 
 
-def _migrate_one(session, target: Deployment, instance_id: int, actor) -> None:
+def _migrate_one(session, target: Deployment, instance_id: int, actor, apply_limits: bool) -> None:
     loaded = instances.load(session, instance_id, actor)
     row, workflow = loaded.row, loaded.workflow
     source = row.deployment
@@ -148,11 +167,17 @@ def _migrate_one(session, target: Deployment, instance_id: int, actor) -> None:
     for sp_id, sub in list(workflow.subprocesses.items()):
         migrate_workflow(sp_diffs[sp_id], sub, subs[sub.spec.name])
     workflow.subprocess_specs = subs
+    changes, before = {}, recompute.current_deadlines(workflow)
+    if apply_limits and (table := _table_text(target)) is not None:
+        limits = _limits(table, loaded.appeal)
+        changes = recompute.limit_changes(workflow, loaded.appeal, limits)
+        if changes:
+            recompute.apply_limits(session, loaded, limits, changes)
     instances.advance(loaded)  # timers reset by the move are due again; re-arm them
     row.deployment = target
     instances.save(session, loaded)
     session.flush()  # bumps the version column: recorded to tell later whether it moved on
-    previous[RESERVED] = {"version": row.version}
+    previous[RESERVED] = {"version": row.version, "limits_applied": bool(changes)}
     migration = InstanceMigration(instance_id=row.id, from_deployment_id=source.id, to_deployment_id=target.id,
                                   previous_state=previous, migrated_at=loaded.ctx.now,
                                   migrated_by_id=getattr(actor, "id", None))
@@ -161,8 +186,14 @@ def _migrate_one(session, target: Deployment, instance_id: int, actor) -> None:
     history.record(session, "process_migrated", appeal_id=row.appeal_id, instance_id=row.id,
                    actor_id=getattr(actor, "id", None),
                    detail={"migration_id": migration.id, "from_version": source.version,
-                           "to_version": target.version},
-                   before={"deployment_version": source.version}, after={"deployment_version": target.version})
+                           "to_version": target.version, "limits": {k: list(v) for k, v in changes.items()}},
+                   before={"deployment_version": source.version, **_due_times(before, changes)},
+                   after={"deployment_version": target.version,
+                          **_due_times(recompute.current_deadlines(workflow), changes)})
+
+
+def _due_times(deadlines_: dict, stages) -> dict:
+    return {f"{stage}_due_at": deadlines_.get(stage) for stage in stages}
 
 
 def revert(db, migration_id: int, actor) -> InstanceMigration:
@@ -186,7 +217,10 @@ def revert(db, migration_id: int, actor) -> InstanceMigration:
         ctx = ServiceContext(session, session.get(Appeal, row.appeal_id), row.id, actor, now)
         workflow = serializer.state_from_dict(state, *definitions.specs_for(source), ScriptEngine(ctx))
         row.deployment = source
-        instances.save(session, instances.Loaded(row, workflow, ctx))
+        loaded = instances.Loaded(row, workflow, ctx)
+        if migration.previous_state.get(RESERVED, {}).get("limits_applied"):
+            recompute.put_in_force(session, loaded, recompute.current_deadlines(workflow))
+        instances.save(session, loaded)
         migration.reverted_at, migration.reverted_by_id = now, getattr(actor, "id", None)
         history.record(session, "process_migration_reverted", appeal_id=row.appeal_id, instance_id=row.id,
                        actor_id=getattr(actor, "id", None),

@@ -1,20 +1,23 @@
-"""Recomputing deadlines after the calendar changed (a year loaded, a day overridden).
+"""Recomputing deadlines after the calendar or the time-limit table changed.
 
-Every running appeal whose deadlines are provisional, or fall on or after the first changed
-day, gets each stage computed again from the start and limit it was computed from (kept in
-`deadlines["basis"]`), one instance per transaction. The appeal's columns, the open tasks'
-due times and the waiting timers follow.
+Calendar: every running appeal whose deadlines are provisional, or fall on or after the first
+changed day, gets each stage computed again from the start and limit it was computed from (kept
+in `deadlines["basis"]`), one instance per transaction.
+Table: an instance migrated to a version with a new time-limit table may take the new limits
+for the stages still ahead of it or in progress, from the same starts (engine/migration.py).
+Either way the appeal's columns, the open tasks' due times and the waiting timers follow.
 """
 from datetime import date, datetime, time
 
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import or_, select, update
 
-from . import calendar, history, instances, services
+from . import calendar, deadlines, history, instances, services
 from .models import Appeal, ProcessInstance, UserTask
 from .timers import waiting_timers
 
 ACTIVE = TaskState.NOT_FINISHED_MASK
+STAGES = deadlines.LIMIT_NAMES
 
 
 def affected(session, since: date | None) -> list[int]:
@@ -33,23 +36,15 @@ def recompute_instance(db, instance_id: int, actor=None) -> bool:
     """Recompute one instance's deadlines; returns True if any moved."""
     with db.transaction() as session:
         loaded = instances.load(session, instance_id, actor)
-        before = _current(loaded.workflow)
-        if not before or not before.get("basis"):
+        before = current_deadlines(loaded.workflow)
+        if not before.get("basis"):
             return False
         after = before
         for stage, (start, limit) in before["basis"].items():
             after = services.set_stage(loaded.ctx, after, stage, datetime.fromisoformat(start), limit)
         if after == before:
             return False
-        for task in loaded.workflow.get_tasks(state=ACTIVE):
-            if "deadlines" in task.data:
-                task.data["deadlines"] = after
-        _rearm_timers(loaded.workflow)
-        for stage in ("dispatch", "sign_for", "first_contact", "handling"):
-            if stage in after:
-                session.execute(update(UserTask).where(
-                    UserTask.instance_id == instance_id, UserTask.state == "open", UserTask.deadline_stage == stage)
-                    .values(due_at=datetime.fromisoformat(after[stage])))
+        put_in_force(session, loaded, after)
         instances.save(session, loaded)
         history.record(session, "deadlines_recomputed", appeal_id=loaded.appeal.id, instance_id=instance_id,
                        actor_id=getattr(actor, "id", None),
@@ -64,11 +59,71 @@ def recompute_all(db, since: date | None, actor=None) -> int:
     return sum(recompute_instance(db, instance_id, actor) for instance_id in ids)
 
 
-def _current(workflow) -> dict | None:
+def put_in_force(session, loaded, after: dict) -> None:
+    """Make `after` the instance's deadlines: in the workflow's data, the waiting timers, the
+    open user tasks' due times and the appeal's columns."""
+    for task in loaded.workflow.get_tasks(state=ACTIVE):
+        if "deadlines" in task.data:
+            task.data["deadlines"] = after
+    _rearm_timers(loaded.workflow)
+    for stage in after.get("basis", {}):
+        due = datetime.fromisoformat(after[stage])
+        setattr(loaded.appeal, f"{stage}_due_at", due)
+        session.execute(update(UserTask).where(
+            UserTask.instance_id == loaded.row.id, UserTask.state == "open", UserTask.deadline_stage == stage)
+            .values(due_at=due))
+    loaded.appeal.deadlines_provisional = bool(after.get("provisional"))
+
+
+def pending_stages(workflow) -> set[str]:
+    """Stages an unfinished task still refers to (its `deadline` property, or a timer on
+    deadlines["<stage>…"]): stages in progress or still ahead, whose limit may still change."""
+    stages = set()
+    for task in workflow.get_tasks(state=ACTIVE):
+        spec = task.task_spec
+        stage = getattr(spec, "extensions", {}).get("properties", {}).get("deadline")
+        if stage:
+            stages.add(stage)
+        expression = getattr(getattr(spec, "event_definition", None), "expression", None) or ""
+        stages.update(s for s in STAGES if f'"{s}' in expression)
+    return stages
+
+
+def limit_changes(workflow, appeal, table: dict[str, str]) -> dict[str, tuple[str, str]]:
+    """{stage: (limit in force, limit from `table`)} for each pending stage whose limit the
+    table changes. Extension days already granted stay on top of a new handling limit."""
+    basis = current_deadlines(workflow).get("basis", {})
+    changes = {}
+    for stage in sorted(pending_stages(workflow) & basis.keys()):
+        limit = table.get(stage, "none")
+        if stage == "handling" and appeal.extension_days and deadlines.working_days(limit):
+            limit = f"{deadlines.working_days(limit) + appeal.extension_days}wd"
+        if limit != basis[stage][1]:
+            changes[stage] = (basis[stage][1], limit)
+    return changes
+
+
+def apply_limits(session, loaded, table: dict[str, str], changes: dict[str, tuple[str, str]]) -> dict:
+    """Recompute the changed stages from their starts; the table's limits also replace the
+    `<stage>_limit` variables later steps read (extensions, re-handling). Returns the deadlines."""
+    before = current_deadlines(loaded.workflow)
+    after = before
+    for stage, (_old, limit) in changes.items():
+        start = datetime.fromisoformat(before["basis"][stage][0])
+        after = services.set_stage(loaded.ctx, after, stage, start, limit)
+    for task in loaded.workflow.get_tasks(state=ACTIVE):
+        for stage in STAGES:
+            if f"{stage}_limit" in task.data:
+                task.data[f"{stage}_limit"] = table[stage]
+    put_in_force(session, loaded, after)
+    return after
+
+
+def current_deadlines(workflow) -> dict:
     for task in workflow.get_tasks(state=ACTIVE):
         if task.data.get("deadlines"):
             return task.data["deadlines"]
-    return None
+    return {}
 
 
 def _rearm_timers(workflow) -> None:

@@ -17,6 +17,7 @@ OWNERS = ("process_owner",)
 PROBLEM_LABELS = {"removed": _l("当前环节「%(name)s」在新版本中已删除"),
                   "changed": _l("当前环节「%(name)s」在新版本中已修改"),
                   "subprocess_removed": _l("所在子流程「%(name)s」在新版本中已删除")}
+STAGE_LABELS = {"dispatch": _l("派单"), "sign_for": _l("签收"), "first_contact": _l("首次联系"), "handling": _l("办理")}
 
 
 def _int(value) -> int | None:
@@ -36,7 +37,7 @@ def _render(to_id: int | None, status: int = 200, errors: dict | None = None, ch
         past = migration.list_migrations(session)
     return render_template("migration/index.html", targets=targets, target=target, candidates=candidates,
                            past=past, errors=errors or {}, chosen={str(c) for c in chosen},
-                           problem_labels=PROBLEM_LABELS), status
+                           problem_labels=PROBLEM_LABELS, stage_labels=STAGE_LABELS), status
 
 
 @bp.get("")
@@ -60,7 +61,8 @@ def migrate():
     if not every and not chosen:
         return _render(to_id, 400, {"instance": _("请勾选要迁移的流程实例，或选择“全部可迁移实例”")}, chosen)
     try:
-        moved, refused = migration.migrate(get_db(), to_id, None if every else chosen, current_user())
+        moved, refused = migration.migrate(get_db(), to_id, None if every else chosen, current_user(),
+                                           apply_limits=request.form.get("apply_limits") == "1")
     except NotFound:
         abort(404)
     if moved:

@@ -165,7 +165,24 @@ def dmn_js(filename):
 @bp.get("/forms")
 @page_login_required(*EDITORS)
 def forms():
-    return render_template("modeler/forms.html", forms=form_files.names())
+    return render_template("modeler/forms.html", forms=form_files.names(), may_write=_may_write())
+
+
+@bp.post("/forms/new")
+@page_login_required(*EDITORS)
+def new_form():
+    """Start a form for a new user task; the editor opens on it."""
+    stem, title = request.form.get("stem", ""), request.form.get("title", "")
+    if not _may_write():
+        flash(_("本环境不允许写回 forms/ 目录，请下载文件后提交"), "error")
+        return render_template("modeler/forms.html", forms=form_files.names(), may_write=False), 409
+    try:
+        name = form_files.create(stem, title, Path(current_app.config["WRITE_FORMS_DIR"]))
+    except InvalidInput as err:
+        return render_template("modeler/forms.html", forms=form_files.names(), may_write=True, errors=err.fields,
+                               stem=stem, title=title), 400
+    flash(_("已新建表单 %(name)s，可在流程图中作为人工任务的表单文件", name=name), "success")
+    return redirect(url_for("modeler.form", name=name))
 
 
 @bp.get("/forms/<name>")

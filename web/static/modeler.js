@@ -129,6 +129,8 @@
       form.hidden = false; empty.hidden = true;
       var bo = element.businessObject;
       form.querySelector("[data-prop=id]").textContent = bo.id;
+      form.elements.id.value = bo.id;
+      idError("");
       form.querySelector("[data-prop=type]").textContent = element.type.replace("bpmn:", "");
       form.querySelector("[data-prop=lane]").textContent = laneOf(element);
       form.elements.name.value = bo.name || "";
@@ -156,6 +158,12 @@
         if (!selected) { return; }
         var modeling = modeler.get("modeling");
         var bo = selected.businessObject;
+        var id = form.elements.id.value.trim();
+        if (id !== bo.id) {  // IDs name the step in history, links and migrations: check before renaming
+          if (!/^[A-Za-z_][\w.-]*$/.test(id)) { idError(d.msgBadId); return; }
+          if (modeler.get("elementRegistry").get(id)) { idError(d.msgTakenId); return; }
+          modeling.updateProperties(selected, { id: id });
+        }
         modeling.updateProperties(selected, { name: form.elements.name.value });
         if (selected.type === "bpmn:ScriptTask") {
           modeling.updateProperties(selected, { script: form.elements.script.value });
@@ -183,10 +191,20 @@
       });
     }
 
+    function idError(text) {
+      var box = form.querySelector("[data-prop=id-error]");
+      box.textContent = text;
+      box.hidden = !text;
+    }
+
     function select(id) {
       if (d.kind !== "bpmn") { return; }
       var element = modeler.get("elementRegistry").get(id);
-      if (element) { modeler.get("selection").select(element); modeler.get("canvas").scrollToElement(element); }
+      if (!element) { return; }
+      var canvas = modeler.get("canvas");
+      canvas.zoom(1);  // readable, then bring the element into view
+      canvas.scrollToElement(element);
+      modeler.get("selection").select(element);
     }
 
     function showProblems(problems) {
