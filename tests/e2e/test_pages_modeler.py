@@ -221,3 +221,57 @@ def test_form_save_writes_both_files_when_enabled(analyst, writable):
     assert (forms / "sign_for.uischema.json").read_text(encoding="utf-8") == "{}"
     bad = analyst.post("/modeler/forms/sign_for.schema.json", data={"schema": "{bad", "ui": "{}"})
     assert bad.status_code == 400 and "JSON 格式错误" in bad.get_data(as_text=True) and "{bad" in bad.get_data(as_text=True)
+
+
+@pytest.fixture
+def own_forms(writable, monkeypatch):
+    """forms/ copied to a scratch folder that the runtime reads and the editor writes."""
+    from engine import forms as runtime_forms
+    _processes, folder = writable
+    for path in runtime_forms.FORMS_DIR.glob("*.json"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    monkeypatch.setattr(runtime_forms, "FORMS_DIR", folder)
+    return folder
+
+
+def test_new_form_starts_a_schema_the_runtime_can_use(analyst, own_forms):
+    from engine import forms as runtime_forms
+    resp = analyst.post("/modeler/forms/new", data={"stem": "rehandle_briefing", "title": "重办交办"})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith("/modeler/forms/rehandle_briefing.schema.json")
+    schema = json.loads((own_forms / "rehandle_briefing.schema.json").read_text(encoding="utf-8"))
+    assert schema["title"] == "重办交办" and schema["$id"] == "rehandle_briefing.schema.json"
+    html = analyst.get(resp.headers["Location"]).get_data(as_text=True)
+    assert "已新建表单" in html and "重办交办" in html
+    assert runtime_forms.validate("rehandle_briefing.schema.json", {"note": "请重点核实"}) == {"note": "请重点核实"}
+    assert "rehandle_briefing.schema.json" in analyst.get("/modeler/forms").get_data(as_text=True)
+
+
+@pytest.mark.parametrize("stem, title, field, message", [
+    ("sign_for", "签收", "stem", "已存在"),
+    ("Bad-Name", "标题", "stem", "小写字母开头"),
+    ("ok_name", "", "title", "请填写表单标题"),
+])
+def test_new_form_refuses_a_bad_or_taken_name_and_keeps_the_input(analyst, own_forms, stem, title, field, message):
+    before = sorted(p.name for p in own_forms.iterdir())
+    resp = analyst.post("/modeler/forms/new", data={"stem": stem, "title": title})
+    html = resp.get_data(as_text=True)
+    assert resp.status_code == 400 and message in html and f'value="{stem}"' in html
+    assert sorted(p.name for p in own_forms.iterdir()) == before
+
+
+def test_new_form_is_refused_where_forms_may_not_be_written(analyst):
+    resp = analyst.post("/modeler/forms/new", data={"stem": "rehandle_briefing", "title": "重办交办"})
+    assert resp.status_code == 409 and "不允许写回" in resp.get_data(as_text=True)
+    assert "rehandle_briefing.schema.json" not in analyst.get("/modeler/forms").get_data(as_text=True)
+
+
+def test_a_saved_form_is_used_at_once(analyst, own_forms):
+    """The runtime caches forms by file modification time, not until a restart."""
+    from engine import forms as runtime_forms
+    assert "approved_days" in runtime_forms.load("extension_approval.schema.json")[0]["properties"]
+    schema = json.loads((own_forms / "extension_approval.schema.json").read_text(encoding="utf-8"))
+    schema["properties"]["comment"]["title"] = "审批意见（必填）"
+    resp = analyst.post("/modeler/forms/extension_approval.schema.json",
+                        data={"schema": json.dumps(schema, ensure_ascii=False), "ui": "{}"})
+    assert resp.status_code == 302
+    assert runtime_forms.load("extension_approval.schema.json")[0]["properties"]["comment"]["title"] == "审批意见（必填）"

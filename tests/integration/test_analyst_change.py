@@ -1,13 +1,14 @@
 """An analyst changes the complaint handling limit in the time-limit table, deploys, and
 migrates a running appeal: new appeals and the migrated one (when it is re-handled) follow
-the new limit; an appeal left on the old version keeps the old one."""
+the new limit; an appeal left on the old version keeps the old one. A migration may also apply
+the new limit to the stage in progress, and a revert takes it back."""
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 
 from engine import clock, definitions, drafts, migration
 from engine.calendar import TZ
-from engine.models import Appeal, Job, ProcessInstance
+from engine.models import Appeal, Job, ProcessInstance, UserTask
 
 DISSATISFIED = {"visit_method": "phone", "evaluation": "dissatisfied", "resolved": False}
 
@@ -26,6 +27,29 @@ def _due(db, appeal_id):
         return session.get(Appeal, appeal_id).handling_due_at
 
 
+def _deploy_twelve_days(db, files, analyst):
+    table = files["time_limits.dmn"].replace('<outputEntry id="rule_complaint_handling"><text>"10wd"</text>',
+                                             '<outputEntry id="rule_complaint_handling"><text>"12wd"</text>')
+    assert table != files["time_limits.dmn"]
+    drafts.save_draft(db, "time_limits.dmn", table, analyst)
+    deployment, created = drafts.deploy(db, analyst)
+    assert created
+    return deployment
+
+
+def _restore(db, files):
+    """Later tests expect the repository's rules: deploy them again as a newer version."""
+    with db.transaction() as session:
+        restored = dict(files)
+        restored["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace('name="办结"', 'name="办结 "', 1)
+        definitions.deploy(session, restored, deployed_by="test")
+
+
+def _instance(db, appeal_id):
+    with db.read() as session:
+        return session.scalar(select(ProcessInstance.id).where(ProcessInstance.appeal_id == appeal_id))
+
+
 def test_a_new_complaint_limit_reaches_new_and_migrated_appeals(walk, unit_id, db, user):
     with db.transaction() as session:
         session.execute(delete(Job))
@@ -36,16 +60,10 @@ def test_a_new_complaint_limit_reaches_new_and_migrated_appeals(walk, unit_id, d
         for appeal_id in (migrated, untouched):
             walk.to_replied(appeal_id)
 
-        analyst = user("analyst1")
-        table = files["time_limits.dmn"].replace('<outputEntry id="rule_complaint_handling"><text>"10wd"</text>',
-                                                 '<outputEntry id="rule_complaint_handling"><text>"12wd"</text>')
-        assert table != files["time_limits.dmn"]
-        drafts.save_draft(db, "time_limits.dmn", table, analyst)
-        deployment, created = drafts.deploy(db, analyst)
-        assert created
+        deployment = _deploy_twelve_days(db, files, user("analyst1"))
 
+        instance_id = _instance(db, migrated)
         with db.read() as session:
-            instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.appeal_id == migrated))
             plan = {c.instance_id: c for c in migration.preview(session, deployment.id, [instance_id])}
         assert plan[instance_id].eligible
         moved, refused = migration.migrate(db, deployment.id, [instance_id], user("owner1"))
@@ -59,7 +77,50 @@ def test_a_new_complaint_limit_reaches_new_and_migrated_appeals(walk, unit_id, d
         assert _due(db, untouched) == at("2026-03-16 17:30")
     finally:
         clock.set_now(None)
-        with db.transaction() as session:  # later tests expect the repository's rules
-            restored = dict(files)
-            restored["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace('name="办结"', 'name="办结 "', 1)
-            definitions.deploy(session, restored, deployed_by="test")
+        _restore(db, files)
+
+
+def _handling_due(db, appeal_id):
+    """(the appeal's handling deadline, its open task's due time, its latest timer: overdue)"""
+    instance_id = _instance(db, appeal_id)
+    with db.read() as session:
+        task_due = session.scalar(select(UserTask.due_at).where(UserTask.appeal_id == appeal_id,
+                                                                UserTask.state == "open"))
+        timer_due = session.scalar(select(func.max(Job.due_at)).where(Job.instance_id == instance_id))
+    return _due(db, appeal_id), task_due, timer_due
+
+
+def test_a_migration_can_apply_the_new_limit_to_the_stage_in_progress_and_a_revert_takes_it_back(
+        walk, unit_id, db, user):
+    with db.transaction() as session:
+        session.execute(delete(Job))
+    clock.set_now(at("2026-03-02 10:00"))  # Monday
+    files = definitions.read_bundle()
+    try:
+        handling = walk.to_signed(unit_id=unit_id)  # handling from today: 10 working days
+        visiting = walk.to_signed(unit_id=unit_id)
+        walk.to_replied(visiting)  # handled already: waits for the return visit
+        old_due = at("2026-03-16 17:30")
+        assert _handling_due(db, handling) == (old_due, old_due, old_due)
+
+        deployment = _deploy_twelve_days(db, files, user("analyst1"))
+        ids = [_instance(db, handling), _instance(db, visiting)]
+        with db.read() as session:
+            plan = {c.appeal_id: c for c in migration.preview(session, deployment.id, ids)}
+        assert plan[handling].limit_changes == {"handling": ("10wd", "12wd")}
+        assert plan[visiting].limit_changes == {}  # its handling stage is over
+
+        moved, refused = migration.migrate(db, deployment.id, ids, user("owner1"), apply_limits=True)
+        assert moved == ids and not refused
+        new_due = at("2026-03-18 17:30")
+        assert _handling_due(db, handling) == (new_due, new_due, new_due)
+        with db.read() as session:
+            assert session.get(Appeal, visiting).handling_due_at == old_due
+
+        with db.read() as session:
+            record = next(m for m in migration.list_migrations(session) if m.instance_id == ids[0])
+        migration.revert(db, record.id, user("owner1"))
+        assert _handling_due(db, handling) == (old_due, old_due, old_due)
+    finally:
+        clock.set_now(None)
+        _restore(db, files)

@@ -70,6 +70,7 @@
             modeler.get("eventBus").on("elements.changed", function () { if (selected) { show(selected); } });
             // a link may name the element to show: /modeler/appeal_handling.bpmn#ut_sign_for
             if (window.location.hash) { select(decodeURIComponent(window.location.hash.slice(1))); }
+            window.addEventListener("hashchange", function () { select(decodeURIComponent(window.location.hash.slice(1))); });
           }
           root.dataset.ready = "1";
         });
@@ -156,37 +157,40 @@
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         if (!selected) { return; }
+        // read every field first: each update below re-renders this form from the diagram
+        var values = { id: form.elements.id.value.trim(), name: form.elements.name.value,
+                       script: form.elements.script.value, timer: form.elements.timer.value.trim(), spiff: {} };
+        form.querySelectorAll("[data-spiff]").forEach(function (input) { values.spiff[input.dataset.spiff] = input.value.trim(); });
+        var element = selected, bo = element.businessObject;
         var modeling = modeler.get("modeling");
-        var bo = selected.businessObject;
-        var id = form.elements.id.value.trim();
-        if (id !== bo.id) {  // IDs name the step in history, links and migrations: check before renaming
-          if (!/^[A-Za-z_][\w.-]*$/.test(id)) { idError(d.msgBadId); return; }
-          if (modeler.get("elementRegistry").get(id)) { idError(d.msgTakenId); return; }
-          modeling.updateProperties(selected, { id: id });
+        if (values.id !== bo.id) {  // IDs name the step in history, links and migrations: check before renaming
+          if (!/^[A-Za-z_][\w.-]*$/.test(values.id)) { idError(d.msgBadId); return; }
+          if (modeler.get("elementRegistry").get(values.id)) { idError(d.msgTakenId); return; }
+          modeling.updateProperties(element, { id: values.id });
         }
-        modeling.updateProperties(selected, { name: form.elements.name.value });
-        if (selected.type === "bpmn:ScriptTask") {
-          modeling.updateProperties(selected, { script: form.elements.script.value });
+        modeling.updateProperties(element, { name: values.name });
+        if (element.type === "bpmn:ScriptTask") {
+          modeling.updateProperties(element, { script: values.script });
         }
         var timerDef = timerDefinition(bo);
         if (timerDef) {  // the runtime reads the timer's expression text; keep its kind (date/duration/cycle)
           var expr = timerDef.timeDate || timerDef.timeDuration || timerDef.timeCycle;
-          if (expr) { modeling.updateModdleProperties(selected, expr, { body: form.elements.timer.value.trim() }); }
+          if (expr) { modeling.updateModdleProperties(element, expr, { body: values.timer }); }
         }
-        if (selected.type === "bpmn:UserTask") {
+        if (element.type === "bpmn:UserTask") {
           var moddle = modeler.get("moddle");
           var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
           var props = spiffProperties(bo);
           if (!props) { props = moddle.create("spiffworkflow:Properties", { properties: [] }); ext.get("values").push(props); }
-          form.querySelectorAll("[data-spiff]").forEach(function (input) {
-            var key = input.dataset.spiff, value = input.value.trim();
+          Object.keys(values.spiff).forEach(function (key) {
+            var value = values.spiff[key];
             var list = props.get("properties");
             var p = list.filter(function (x) { return x.name === key; })[0];
             if (p && value) { p.value = value; }
             else if (p) { list.splice(list.indexOf(p), 1); }
             else if (value) { list.push(moddle.create("spiffworkflow:Property", { name: key, value: value })); }
           });
-          modeling.updateProperties(selected, { extensionElements: ext });
+          modeling.updateProperties(element, { extensionElements: ext });
         }
       });
     }
