@@ -28,7 +28,9 @@ ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
 # column right after the move, so a revert can tell whether it has moved on since.
 RESERVED = "_migration"
 PROBLEM_TEXT = {"removed": "当前环节「{}」在新版本中已删除", "changed": "当前环节「{}」在新版本中已修改",
-                "subprocess_removed": "所在子流程「{}」在新版本中已删除"}
+                "subprocess_removed": "所在子流程「{}」在新版本中已删除",
+                "history_removed": "已办理的环节「{}」在新版本中已删除"}
+RESET = TaskState.READY | TaskState.WAITING  # what migrate_workflow resets and predicts again
 
 
 @dataclass
@@ -58,23 +60,30 @@ def _name(task) -> str:
 def _diff(workflow, spec, subs):
     """(top diff, subprocess diffs, problems)."""
     top, sp_diffs = diff_workflow(serializer._serializer.registry, workflow, spec, subs)
+    problems = _problems(workflow, top)
+    for sp_id, sub in workflow.subprocesses.items():
+        if sp_diffs[sp_id] is None:
+            problems.append(("subprocess_removed", sub.spec.description or sub.spec.name))
+        else:
+            problems.extend(_problems(sub, sp_diffs[sp_id]))
+    return top, sp_diffs, problems
+
+
+def _problems(workflow, diff) -> list[tuple[str, str]]:
+    """The steps it is in must be unchanged. Steps done (or predicted after a step in progress)
+    stay in the instance's tree: their specs must still exist, or it could not be loaded again;
+    only what follows a READY or WAITING step is predicted anew."""
     problems = []
     for task in workflow.get_tasks(state=ACTIVE, skip_subprocesses=True):
-        if task in top.removed:
+        if task in diff.removed:
             problems.append(("removed", _name(task)))
-        elif task in top.changed:
+        elif task in diff.changed:
             problems.append(("changed", _name(task)))
-    for sp_id, sub in workflow.subprocesses.items():
-        diff = sp_diffs[sp_id]
-        if diff is None:
-            problems.append(("subprocess_removed", sub.spec.description or sub.spec.name))
-            continue
-        for task in sub.get_tasks(state=ACTIVE, skip_subprocesses=True):
-            if task in diff.removed:
-                problems.append(("removed", _name(task)))
-            elif task in diff.changed:
-                problems.append(("changed", _name(task)))
-    return top, sp_diffs, problems
+    repredicted = {t.id for ready in workflow.get_tasks(state=RESET, skip_subprocesses=True) for t in ready}
+    for task in diff.removed:
+        if task.id not in repredicted and not task.has_state(ACTIVE):
+            problems.append(("history_removed", _name(task)))
+    return list(dict.fromkeys(problems))
 
 
 def _current(workflow) -> list[str]:
@@ -167,6 +176,10 @@ def _migrate_one(session, target: Deployment, instance_id: int, actor, apply_lim
     for sp_id, sub in list(workflow.subprocesses.items()):
         migrate_workflow(sp_diffs[sp_id], sub, subs[sub.spec.name])
     workflow.subprocess_specs = subs
+    try:  # the moved tree must load on the new version, or the instance would be lost
+        serializer.state_from_dict(serializer.state_to_dict(workflow), spec, subs, None)
+    except Exception as err:  # SpiffWorkflow raises assorted errors for a tree its spec cannot hold
+        raise Conflict("迁移后的流程状态无法按新版本载入，未迁移") from err
     changes, before = {}, recompute.current_deadlines(workflow)
     if apply_limits and (table := _table_text(target)) is not None:
         limits = _limits(table, loaded.appeal)

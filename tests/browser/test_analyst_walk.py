@@ -4,6 +4,7 @@ with the bpmn-js palette and lets supervisors review returns too, validates and 
 process owner migrates every eligible appeal and applies the new limits. New and migrated
 appeals follow the new rules; the appeal refused (its current step changed) keeps the old ones."""
 import json
+import uuid
 from datetime import datetime
 
 import pytest
@@ -45,7 +46,8 @@ def monday(db):
     clock.set_now(None)
     with db.transaction() as session:  # later tests expect the repository's rules as the latest version
         restored = dict(files)
-        restored["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace('name="办结"', 'name="办结  "', 1)
+        restored["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace(  # a label: a new version each time
+            'name="办结"', f'name="办结 {uuid.uuid4().hex[:8]}"', 1)
         definitions.deploy(session, restored, deployed_by="test")
 
 

@@ -2,6 +2,7 @@
 migrates a running appeal: new appeals and the migrated one (when it is re-handled) follow
 the new limit; an appeal left on the old version keeps the old one. A migration may also apply
 the new limit to the stage in progress, and a revert takes it back."""
+import uuid
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -41,7 +42,8 @@ def _restore(db, files):
     """Later tests expect the repository's rules: deploy them again as a newer version."""
     with db.transaction() as session:
         restored = dict(files)
-        restored["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace('name="办结"', 'name="办结 "', 1)
+        restored["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace(  # a label: a new version each time
+            'name="办结"', f'name="办结 {uuid.uuid4().hex[:8]}"', 1)
         definitions.deploy(session, restored, deployed_by="test")
 
 

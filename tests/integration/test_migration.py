@@ -138,3 +138,43 @@ def test_a_removed_step_blocks_the_move_and_a_migration_can_be_reverted(db, walk
             HistoryEvent.appeal_id == back).order_by(HistoryEvent.id))]
         assert session.get(Appeal, back).status == "archived"
     assert actions.count("process_migrated") == 1 and actions.count("process_migration_reverted") == 1
+
+
+def with_a_first_step(files: dict) -> dict:
+    """A version with a script step right after the start event (as an analyst would draw it)."""
+    return variant(files, "办结（加登记备注）", **{
+        '<bpmn:sequenceFlow id="f_start" sourceRef="start_registered" targetRef="br_time_limits" />':
+            '<bpmn:sequenceFlow id="f_start" sourceRef="start_registered" targetRef="script_noted" />'
+            '<bpmn:scriptTask id="script_noted" name="登记备注" scriptFormat="python">'
+            '<bpmn:incoming>f_start</bpmn:incoming><bpmn:outgoing>f_noted</bpmn:outgoing>'
+            '<bpmn:script>noted = True</bpmn:script></bpmn:scriptTask>'
+            '<bpmn:sequenceFlow id="f_noted" sourceRef="script_noted" targetRef="br_time_limits" />',
+        "<bpmn:incoming>f_start</bpmn:incoming>": "<bpmn:incoming>f_noted</bpmn:incoming>",
+        "<bpmn:flowNodeRef>start_registered</bpmn:flowNodeRef>":
+            "<bpmn:flowNodeRef>start_registered</bpmn:flowNodeRef><bpmn:flowNodeRef>script_noted</bpmn:flowNodeRef>",
+        '<bpmndi:BPMNShape id="start_registered_di" bpmnElement="start_registered">':
+            '<bpmndi:BPMNShape id="script_noted_di" bpmnElement="script_noted"><dc:Bounds x="280" y="20" '
+            'width="60" height="40" /></bpmndi:BPMNShape><bpmndi:BPMNEdge id="f_noted_di" bpmnElement="f_noted">'
+            '<di:waypoint x="340" y="40" /><di:waypoint x="350" y="110" /></bpmndi:BPMNEdge>'
+            '<bpmndi:BPMNShape id="start_registered_di" bpmnElement="start_registered">'})
+
+
+def test_a_step_already_done_that_the_new_version_removes_blocks_the_move(db, walk, user):
+    """The instance's tree keeps the steps it passed; were their specs gone it could not be
+    loaded again, so it stays where it is (and keeps running there)."""
+    base = latest_files(db)
+    deploy(db, with_a_first_step(base))
+    try:
+        dispatching = at_dispatch(walk)  # passed 登记备注
+    finally:
+        without = deploy(db, variant(base, "办结（去掉登记备注）"))
+    old = instance(db, dispatching)
+    with db.read() as session:
+        (candidate,) = migration.preview(session, without, [old.id])
+    assert not candidate.eligible and candidate.problems == [("history_removed", "登记备注")]
+    assert candidate.reason == "已办理的环节「登记备注」在新版本中已删除"
+    moved, refused = migration.migrate(db, without, [old.id], user("owner1"))
+    assert not moved and refused == {old.id: candidate.reason}
+    assert instance(db, dispatching).deployment_id == old.deployment_id
+    walk.complete(dispatching, "dispatcher1", "ut_dispatch", {"co_unit_ids": []}, expect=400)
+    assert walk.open_tasks(dispatching) == ["ut_dispatch"]
