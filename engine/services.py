@@ -6,6 +6,7 @@ notifications to the outbox, and returns a JSON value that the diagram stores in
 variable. It never decides what happens next: the diagram does. Raising InvalidInput
 rejects the user's step as a whole (the transaction rolls back).
 """
+import inspect
 import json
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -34,6 +35,19 @@ STAGE_LABELS = {"dispatch": "派单", "sign_for": "签收", "first_contact": "�
 def operator(fn):
     OPERATORS[fn.__name__] = fn
     return fn
+
+
+def signature(name: str) -> tuple[list[str], list[str]]:
+    """(required, optional) parameter names of an operator: what a service task must pass."""
+    params = list(inspect.signature(OPERATORS[name]).parameters.values())[1:]  # after ctx
+    return ([p.name for p in params if p.default is p.empty], [p.name for p in params if p.default is not p.empty])
+
+
+def catalogue() -> dict[str, dict]:
+    """Every operator with its parameters and the first line of its description, for the modeler."""
+    return {name: {"required": signature(name)[0], "optional": signature(name)[1],
+                   "doc": (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""}
+            for name, fn in sorted(OPERATORS.items())}
 
 
 @dataclass

@@ -143,6 +143,30 @@ def service_operator(file, tree):
             found.append(problem(file, task, "service_operator",
                                  f"{{what}} 调用的服务 {op.get('id')} 在系统中不存在",
                                  f"{{what}} calls service operator {op.get('id')}, which the engine does not provide"))
+        else:
+            found.extend(_parameter_problems(file, task, op))
+    return found
+
+
+def _parameter_problems(file, task, op):
+    """The parameters a service task passes must be the ones its operator takes."""
+    from .services import signature
+
+    required, optional = signature(op.get("id"))
+    given = [p.get("id") for p in op.iter(SPIFF + "parameter")]
+    missing = [name for name in required if name not in given]
+    unknown = [name for name in given if name not in required + optional]
+    found = []
+    if missing:
+        found.append(problem(file, task, "service_operator",
+                             f"{{what}} 调用 {op.get('id')} 缺少参数：{'、'.join(missing)}",
+                             f"{{what}} calls {op.get('id')} without parameters: {', '.join(missing)}"))
+    if unknown:
+        found.append(problem(file, task, "service_operator",
+                             f"{{what}} 调用 {op.get('id')} 时传入了它不接受的参数：{'、'.join(unknown)}"
+                             f"（可用参数：{'、'.join(required + optional)}）",
+                             f"{{what}} passes {op.get('id')} parameters it does not take: {', '.join(unknown)} "
+                             f"(it takes: {', '.join(required + optional)})"))
     return found
 
 

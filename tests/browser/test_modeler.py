@@ -53,3 +53,75 @@ def test_analyst_edits_a_timer_expression_in_the_properties_panel(open_as, live_
         assert 'deadlines["sign_for"]</bpmn:timeDate>' in text.replace("&quot;", '"')
     finally:
         drafts.discard(db, "appeal_handling.bpmn", user("analyst1"))
+
+
+def _draft(db, name="appeal_handling.bpmn"):
+    with db.read() as session:
+        text, source = drafts.open_file(session, name)
+    assert source == "draft"
+    return text.replace("&quot;", '"').replace("&#34;", '"')
+
+
+def test_analyst_edits_a_service_tasks_parameters(open_as, live_url, db, user):
+    page = open_as("analyst1")
+    page.goto(f"{live_url}/modeler/appeal_handling.bpmn#svc_rehandle")
+    page.wait_for_selector("#modeler[data-ready='1']", timeout=20000)
+    page.wait_for_selector("#properties [data-group=service]:not([hidden])")
+    assert page.input_value("#p-operator") == "start_rehandle" and page.input_value("#p-result") == "deadlines"
+    assert "rehandle_count (int) = rehandle_count" in page.input_value("#p-parameters")
+    assert "rehandle_count" in page.inner_text("[data-prop=operator-help]")  # what the operator takes
+    lines = page.input_value("#p-parameters").replace("handling_limit (str) = handling_limit",
+                                                      'handling_limit (str) = "15wd"')
+    page.fill("#p-parameters", lines + "\n这一行不对")
+    page.click("#properties-form button[type=submit]")
+    assert "第 5 行" in page.inner_text("[data-prop=parameters-error]")
+    page.fill("#p-parameters", lines)
+    page.click("#properties-form button[type=submit]")
+    page.click("[data-action=validate]")
+    page.wait_for_selector("#modeler-output :text('校验通过')")
+    try:
+        assert '<spiffworkflow:parameter id="handling_limit" type="str" value=""15wd"" />' in _draft(db)
+    finally:
+        drafts.discard(db, "appeal_handling.bpmn", user("analyst1"))
+
+
+def test_analyst_reroutes_a_gateway_and_validation_points_at_the_flow_left_without_a_rule(open_as, live_url, db, user):
+    page = open_as("analyst1")
+    page.goto(f"{live_url}/modeler/appeal_handling.bpmn#f_rehandle")
+    page.wait_for_selector("#modeler[data-ready='1']", timeout=20000)
+    page.wait_for_selector("#properties [data-group=flow]:not([hidden])")
+    assert page.input_value("#p-condition").startswith('evaluation == "dissatisfied"')
+    assert not page.is_checked("input[name=default_flow]")
+    page.fill("#p-condition", 'evaluation == "dissatisfied" and organizer_fault')
+    page.click("#properties-form button[type=submit]")
+    page.click("[data-action=save]")
+    page.wait_for_selector("#modeler-output .ok")
+    try:
+        assert 'evaluation == "dissatisfied" and organizer_fault</bpmn:conditionExpression>' in _draft(db)
+        page.check("input[name=default_flow]")  # the re-handle branch becomes the default: 办结 has no rule left
+        page.click("#properties-form button[type=submit]")
+        page.click("[data-action=validate]")
+        page.wait_for_selector("#modeler-output .problems")
+        assert "f_close" in page.inner_text("#modeler-output .problems")
+        page.click("#modeler-output .problems a:has-text('f_close')")  # the problem selects the flow
+        page.wait_for_selector("#properties [data-prop=id]:text-is('f_close')")
+        assert not page.is_checked("input[name=default_flow]")
+        draft = _draft(db)
+        assert 'default="f_rehandle"' in draft  # and a default flow carries no condition (BPMN)
+        assert 'targetRef="script_count" />' in draft
+    finally:
+        drafts.discard(db, "appeal_handling.bpmn", user("analyst1"))
+
+
+def test_analyst_cannot_give_an_element_a_bad_or_taken_id(open_as, live_url):
+    page = open_as("analyst1")
+    page.goto(f"{live_url}/modeler/appeal_handling.bpmn#ut_sign_for")
+    page.wait_for_selector("#modeler[data-ready='1']", timeout=20000)
+    page.wait_for_selector("#properties [data-prop=id]:text-is('ut_sign_for')")
+    page.fill("#p-id", "1 bad id")
+    page.click("#properties-form button[type=submit]")
+    assert "ID 须以字母或下划线开头" in page.inner_text("[data-prop=id-error]")
+    page.fill("#p-id", "ut_dispatch")
+    page.click("#properties-form button[type=submit]")
+    assert "已被其他元素使用" in page.inner_text("[data-prop=id-error]")
+    assert page.inner_text("#properties [data-prop=id]") == "ut_sign_for"

@@ -156,3 +156,12 @@ def test_cli_deploy_refuses_with_the_same_messages(tmp_path, monkeypatch):
     refused = runner.invoke(cli.main, ["deploy"])
     assert refused.exit_code == 1
     assert "f_rv_ok [gateway_default]" in refused.output and "未部署" in refused.output
+
+
+def test_service_task_missing_a_parameter_or_passing_an_unknown_one():
+    files = broken("appeal_handling.bpmn", '<spiffworkflow:parameter id="rehandle_count" type="int" value="rehandle_count" />',
+                   '<spiffworkflow:parameter id="rehandle_no" type="int" value="rehandle_count" />')
+    problems = [p for p in validation.check(files) if p.element_id == "svc_rehandle"]
+    assert [p.rule for p in problems] == ["service_operator", "service_operator"]
+    assert "缺少参数：rehandle_count" in problems[0].message
+    assert "不接受的参数：rehandle_no" in problems[1].message and "handling_limit" in problems[1].message

@@ -19,7 +19,7 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine import drafts, form_files
+from engine import drafts, form_files, services
 from engine.errors import InvalidInput, NotFound
 from engine.validation import BundleInvalid
 
@@ -66,7 +66,7 @@ def index():
 def edit(name):
     entry = _entry(name)
     return render_template("modeler/edit.html", entry=entry, kind="dmn" if name.endswith(".dmn") else "bpmn",
-                           may_write=_may_write())
+                           may_write=_may_write(), operators=services.catalogue())
 
 
 @bp.get("/<name>/content")

@@ -111,13 +111,39 @@
       }).join("\n");
     }
 
-    function describeService(bo) {
+    function serviceOperator(bo) {
       var values = (bo.extensionElements && bo.extensionElements.values) || [];
-      return values.filter(function (v) { return v.$type === "spiffworkflow:ServiceTaskOperator"; }).map(function (op) {
-        var params = (op.parameterList && op.parameterList.parameters) || [];
-        return op.id + (op.resultVariable ? " → " + op.resultVariable : "") + "\n" +
-          params.map(function (p) { return "  " + p.id + " (" + p.type + ") = " + p.value; }).join("\n");
-      }).join("\n");
+      return values.filter(function (v) { return v.$type === "spiffworkflow:ServiceTaskOperator"; })[0] || null;
+    }
+
+    var operators = JSON.parse(d.operators || "{}");
+
+    function operatorHelp() {
+      var op = operators[form.elements.operator.value];
+      form.querySelector("[data-prop=operator-help]").textContent = op
+        ? op.doc + (op.required.length ? " · " + op.required.join(", ") : "") +
+          (op.optional.length ? " (" + op.optional.join(", ") + ")" : "")
+        : "";
+    }
+
+    function parameterLines(op) {
+      var params = (op && op.parameterList && op.parameterList.parameters) || [];
+      return params.map(function (p) { return p.id + " (" + p.type + ") = " + p.value; }).join("\n");
+    }
+
+    // "name (type) = expression" per line -> [{id, type, value}], or the number of the first bad line
+    function parseParameters(text) {
+      var result = [], bad = 0;
+      text.split("\n").forEach(function (line, i) {
+        if (bad || !line.trim()) { return; }
+        var m = /^\s*([A-Za-z_]\w*)\s*\((\w+)\)\s*=\s*(.+?)\s*$/.exec(line);
+        if (m) { result.push({ id: m[1], type: m[2], value: m[3] }); } else { bad = i + 1; }
+      });
+      return bad ? bad : result;
+    }
+
+    function isBranching(element) {
+      return element && /^bpmn:(ExclusiveGateway|InclusiveGateway)$/.test(element.type);
     }
 
     function show(element) {
@@ -144,16 +170,28 @@
           input.value = p ? p.value : "";
         });
       }
-      var timer = describeTimer(bo), service = describeService(bo), script = bo.script || "";
+      var timer = describeTimer(bo), script = bo.script || "";
       form.querySelector("[data-group=timer]").hidden = !timerDefinition(bo);
       form.elements.timer.value = timer;
-      form.querySelector("[data-group=service]").hidden = !service;
-      form.querySelector("[data-prop=service]").textContent = service;
+      var op = serviceOperator(bo);
+      form.querySelector("[data-group=service]").hidden = !op && element.type !== "bpmn:ServiceTask";
+      form.elements.operator.value = op ? op.id : "";
+      form.elements.result_variable.value = (op && op.resultVariable) || "";
+      form.elements.parameters.value = parameterLines(op);
+      parameterError("");
+      operatorHelp();
+      var flow = element.type === "bpmn:SequenceFlow";
+      form.querySelector("[data-group=flow]").hidden = !flow;
+      form.elements.condition.value = flow && bo.conditionExpression ? bo.conditionExpression.body : "";
+      var branching = flow && isBranching(element.source);
+      form.querySelector("[data-group=default-flow]").hidden = !branching;
+      form.elements.default_flow.checked = branching && element.source.businessObject.default === bo;
       form.querySelector("[data-group=script]").hidden = element.type !== "bpmn:ScriptTask";
       form.elements.script.value = script;
     }
 
     if (form) {
+      form.elements.operator.addEventListener("change", operatorHelp);
       form.addEventListener("submit", function (event) {
         event.preventDefault();
         if (!selected) { return; }
@@ -161,7 +199,16 @@
         var values = { id: form.elements.id.value.trim(), name: form.elements.name.value,
                        script: form.elements.script.value, timer: form.elements.timer.value.trim(), spiff: {} };
         form.querySelectorAll("[data-spiff]").forEach(function (input) { values.spiff[input.dataset.spiff] = input.value.trim(); });
+        values.operator = form.elements.operator.value;
+        values.resultVariable = form.elements.result_variable.value.trim();
+        values.parameters = parseParameters(form.elements.parameters.value);
+        values.condition = form.elements.condition.value.trim();
+        values.defaultFlow = form.elements.default_flow.checked;
         var element = selected, bo = element.businessObject;
+        var service = !form.querySelector("[data-group=service]").hidden;
+        if (service && typeof values.parameters === "number") {
+          parameterError(d.msgBadParameter.replace("{n}", values.parameters)); return;
+        }
         var modeling = modeler.get("modeling");
         if (values.id !== bo.id) {  // IDs name the step in history, links and migrations: check before renaming
           if (!/^[A-Za-z_][\w.-]*$/.test(values.id)) { idError(d.msgBadId); return; }
@@ -192,7 +239,42 @@
           });
           modeling.updateProperties(element, { extensionElements: ext });
         }
+        if (service) { updateService(element, values); }
+        if (element.type === "bpmn:SequenceFlow") { updateFlow(element, values); }
       });
+    }
+
+    function updateService(element, values) {
+      var moddle = modeler.get("moddle"), bo = element.businessObject;
+      var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
+      var op = serviceOperator(bo);
+      if (!op) { op = moddle.create("spiffworkflow:ServiceTaskOperator", {}); ext.get("values").push(op); }
+      op.id = values.operator;
+      op.resultVariable = values.resultVariable || undefined;
+      op.parameterList = moddle.create("spiffworkflow:Parameters", { parameters: values.parameters.map(function (p) {
+        return moddle.create("spiffworkflow:Parameter", p);
+      }) });
+      modeler.get("modeling").updateProperties(element, { extensionElements: ext });
+    }
+
+    function updateFlow(element, values) {
+      var modeling = modeler.get("modeling"), moddle = modeler.get("moddle"), bo = element.businessObject;
+      var current = bo.conditionExpression ? bo.conditionExpression.body : "";
+      if (values.condition !== current) {
+        modeling.updateProperties(element, { conditionExpression: values.condition
+          ? moddle.create("bpmn:FormalExpression", { body: values.condition }) : undefined });
+      }
+      var gateway = element.source;
+      if (!isBranching(gateway)) { return; }
+      var isDefault = gateway.businessObject.default === bo;
+      if (values.defaultFlow && !isDefault) { modeling.updateProperties(gateway, { "default": bo }); }
+      if (!values.defaultFlow && isDefault) { modeling.updateProperties(gateway, { "default": undefined }); }
+    }
+
+    function parameterError(text) {
+      var box = form.querySelector("[data-prop=parameters-error]");
+      box.textContent = text;
+      box.hidden = !text;
     }
 
     function idError(text) {
