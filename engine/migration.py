@@ -190,7 +190,8 @@ def _migrate_one(session, target: Deployment, instance_id: int, actor, apply_lim
     row.deployment = target
     instances.save(session, loaded)
     session.flush()  # bumps the version column: recorded to tell later whether it moved on
-    previous[RESERVED] = {"version": row.version, "limits_applied": bool(changes)}
+    previous[RESERVED] = {"version": row.version, "limits_applied": bool(changes),
+                          "limits": {k: list(v) for k, v in changes.items()}}
     migration = InstanceMigration(instance_id=row.id, from_deployment_id=source.id, to_deployment_id=target.id,
                                   previous_state=previous, migrated_at=loaded.ctx.now,
                                   migrated_by_id=getattr(actor, "id", None))
@@ -254,14 +255,16 @@ class MigrationRecord:
     migrated_by: str | None
     reverted_at: object
     reverted_by: str | None
+    limits: dict  # stage: [limit before, limit applied] when the migration applied a new table
 
 
 def list_migrations(session, limit: int = 100) -> list[MigrationRecord]:
-    """The latest migrations, newest first."""
+    """The latest migrations, newest first (without the kept states, which are large)."""
     source, target = aliased(Deployment), aliased(Deployment)
     mover, reverter = aliased(User), aliased(User)
-    query = (select(InstanceMigration, Appeal.number, source.version, target.version,
-                    mover.display_name, reverter.display_name)
+    m = InstanceMigration
+    query = (select(m.id, m.instance_id, m.migrated_at, m.reverted_at, m.previous_state[RESERVED],
+                    Appeal.number, source.version, target.version, mover.display_name, reverter.display_name)
              .join(ProcessInstance, InstanceMigration.instance_id == ProcessInstance.id)
              .join(Appeal, ProcessInstance.appeal_id == Appeal.id)
              .join(source, InstanceMigration.from_deployment_id == source.id)
@@ -269,8 +272,9 @@ def list_migrations(session, limit: int = 100) -> list[MigrationRecord]:
              .outerjoin(mover, InstanceMigration.migrated_by_id == mover.id)
              .outerjoin(reverter, InstanceMigration.reverted_by_id == reverter.id)
              .order_by(InstanceMigration.id.desc()).limit(limit))
-    return [MigrationRecord(m.id, m.instance_id, number, v_from, v_to, m.migrated_at, by, m.reverted_at, rby)
-            for m, number, v_from, v_to, by, rby in session.execute(query)]
+    return [MigrationRecord(mid, instance_id, number, v_from, v_to, at, by, reverted_at, rby,
+                            (reserved or {}).get("limits") or {})
+            for mid, instance_id, at, reverted_at, reserved, number, v_from, v_to, by, rby in session.execute(query)]
 
 
 def targets(session) -> list[Deployment]:

@@ -178,6 +178,8 @@ def test_analyst_changes_the_limit_and_the_rehandle_path_and_appeals_follow(
     owner.click("button:has-text('迁移到新版本')")
     owner.wait_for_selector(".flash:has-text('已迁移')")
     screenshot(owner, "analyst-walk-migrated")
+    record = owner.locator("section:has-text('迁移记录') tr", has_text=_number(db, handling))
+    assert "办理 10wd → 12wd" in record.inner_text()
 
     # migrated: on the new version, the handling limit is 12 working days from its dispatch
     assert _instance(db, handling) == (handling_instance, new_version.id)

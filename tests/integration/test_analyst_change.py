@@ -120,8 +120,9 @@ def test_a_migration_can_apply_the_new_limit_to_the_stage_in_progress_and_a_reve
             assert session.get(Appeal, visiting).handling_due_at == old_due
 
         with db.read() as session:
-            record = next(m for m in migration.list_migrations(session) if m.instance_id == ids[0])
-        migration.revert(db, record.id, user("owner1"))
+            records = {m.instance_id: m for m in migration.list_migrations(session) if m.instance_id in ids}
+        assert records[ids[0]].limits == {"handling": ["10wd", "12wd"]} and records[ids[1]].limits == {}
+        migration.revert(db, records[ids[0]].id, user("owner1"))
         assert _handling_due(db, handling) == (old_due, old_due, old_due)
     finally:
         clock.set_now(None)
