@@ -1,8 +1,9 @@
 """Process definitions: parse and validate the diagrams, deploy versions, cache specs.
 
-A deployment is the whole bundle of .bpmn/.dmn files (the main process calls the others),
-keyed by a hash of their contents: deploying unchanged files is a no-op, a change makes the
-next version. Running instances stay on the version they started on.
+A deployment is the whole bundle of .bpmn/.dmn files (the main process calls the others) and
+the task forms (`forms/<name>.schema.json` and `.uischema.json`), keyed by a hash of their
+contents: deploying unchanged files is a no-op, a change makes the next version. Running
+instances stay on the version they started on, forms included.
 """
 import hashlib
 import json
@@ -10,20 +11,27 @@ from pathlib import Path
 
 from sqlalchemy import func, select
 
-from . import serializer, validation
+from . import forms, serializer, validation
 from .errors import NotFound
 from .models import Deployment
 
 MAIN_PROCESS = validation.MAIN_PROCESS
 PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
 
+FORMS = forms.BUNDLE_PREFIX
+
 _spec_cache: dict[str, tuple] = {}
+_forms_cache: dict[int, dict[str, str]] = {}
 
 
-def read_bundle(folder: Path = PROCESSES_DIR) -> dict[str, str]:
-    """All .bpmn and .dmn files of a folder, name -> text."""
+def read_bundle(folder: Path = PROCESSES_DIR, with_forms: bool = True) -> dict[str, str]:
+    """All .bpmn and .dmn files of a folder, name -> text, and the task forms in forms/ as
+    "forms/<file name>" -> text."""
     files = sorted(list(folder.glob("*.bpmn")) + list(folder.glob("*.dmn")))
-    return {f.name: f.read_text(encoding="utf-8") for f in files}
+    bundle = {f.name: f.read_text(encoding="utf-8") for f in files}
+    if with_forms:
+        bundle.update({FORMS + f.name: f.read_text(encoding="utf-8") for f in sorted(forms.FORMS_DIR.glob("*.json"))})
+    return bundle
 
 
 def content_hash(files: dict[str, str]) -> str:
@@ -78,6 +86,16 @@ def specs_for(deployment: Deployment):
     if cached is None:
         cached = _spec_cache[deployment.content_hash] = serializer.specs_from_dict(deployment.spec)
     return cached
+
+
+def forms_of(session, deployment_id: int) -> dict[str, str]:
+    """The task forms deployed with a version ("forms/<file name>" -> text); deployments never
+    change, so once per process."""
+    found = _forms_cache.get(deployment_id)
+    if found is None:
+        files = session.scalar(select(Deployment.files).where(Deployment.id == deployment_id)) or {}
+        found = _forms_cache[deployment_id] = {k: v for k, v in files.items() if k.startswith(FORMS)}
+    return found
 
 
 def list_deployments(session) -> list[Deployment]:

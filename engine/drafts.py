@@ -1,6 +1,6 @@
-"""Diagram drafts edited in the browser: open a .bpmn/.dmn file, save a draft, compare it with the
-deployed version, validate and deploy the bundle with the drafts in it, and write files back
-to processes/ so that they are committed and reviewed like code.
+"""Drafts edited in the browser: open a .bpmn/.dmn file or a task form ("forms/<file>"), save a
+draft, compare it with the deployed version, validate and deploy the bundle with the drafts in
+it, and write files back to processes/ or forms/ so that they are committed and reviewed like code.
 
 A deployment is the whole bundle (definitions.py): validating or deploying takes the latest
 deployment's files with every draft substituted; a successful deployment deletes the drafts.
@@ -36,6 +36,12 @@ def _is_diagram(name: str) -> bool:
         and not name.startswith(".")
 
 
+def _is_form(name: str) -> bool:
+    rest = name.removeprefix(definitions.FORMS)
+    return name.startswith(definitions.FORMS) and rest.endswith((".schema.json", ".uischema.json")) \
+        and "/" not in rest and "\\" not in rest and not rest.startswith(".")
+
+
 def _latest(session) -> Deployment | None:
     try:
         return definitions.latest(session)
@@ -47,10 +53,23 @@ def list_files(session, folder: Path = definitions.PROCESSES_DIR) -> list[FileEn
     """Every diagram and decision table: processes/ and the latest deployment, with its draft if any."""
     latest = _latest(session)
     deployed = latest.files if latest else {}
-    in_repo = set(definitions.read_bundle(folder))
+    in_repo = set(definitions.read_bundle(folder, with_forms=False))
     drafts = {d.file_name: d for d in session.scalars(select(ProcessDraft))}
     return [FileEntry(name, name in in_repo, latest.version if name in deployed else None, drafts.get(name))
-            for name in sorted(in_repo | set(deployed) | set(drafts))]
+            for name in sorted(in_repo | set(deployed) | set(drafts)) if _is_diagram(name)]
+
+
+def form_names(session) -> dict[str, bool]:
+    """Every task form's schema file name (forms/, the latest deployment, drafts) -> has a draft."""
+    latest = _latest(session)
+    names = set(definitions.read_bundle(with_forms=True)) | set(latest.files if latest else ())
+    drafted = set(session.scalars(select(ProcessDraft.file_name)))
+    found = {}
+    for name in names | drafted:
+        if _is_form(name) and name.endswith(".schema.json"):
+            stem = name.removesuffix(".schema.json")
+            found[name.removeprefix(definitions.FORMS)] = bool({name, stem + ".uischema.json"} & drafted)
+    return dict(sorted(found.items()))
 
 
 def open_file(session, name: str, folder: Path = definitions.PROCESSES_DIR) -> tuple[str, str]:
@@ -62,7 +81,7 @@ def open_file(session, name: str, folder: Path = definitions.PROCESSES_DIR) -> t
     deployed = deployed_content(session, name)
     if deployed is not None:
         return deployed, "deployed"
-    repo = definitions.read_bundle(folder).get(name) if _is_diagram(name) else None
+    repo = definitions.read_bundle(folder).get(name) if _is_diagram(name) or _is_form(name) else None
     if repo is None:
         raise NotFound(f"process file '{name}' does not exist")
     return repo, "repository"
@@ -76,28 +95,38 @@ def deployed_content(session, name: str) -> str | None:
 def save_draft(db, name: str, content: str, user: User) -> ProcessDraft:
     """Keep `content` as the draft of file `name`. Raises InvalidInput for a bad name, empty or
     oversized content or text that is not XML (the full rules run on validate)."""
-    _check_content(name, content)
+    return save_drafts(db, {name: content}, user)[0]
+
+
+def save_drafts(db, contents: dict[str, str], user: User) -> list[ProcessDraft]:
+    """save_draft of several files in one transaction (a form's schema and UI schema)."""
+    for name, content in contents.items():
+        _check_content(name, content)
     with db.transaction() as session:
-        draft = session.scalar(select(ProcessDraft).where(ProcessDraft.file_name == name))
-        latest = _latest(session)
-        if draft is None:
-            draft = ProcessDraft(file_name=name)
-            session.add(draft)
-        draft.content, draft.updated_by_id = content, user.id
-        draft.based_on_deployment_id = latest.id if latest else None
-        draft.updated_at = clock.now()
-        history.record(session, "process_draft_saved", actor_id=user.id, detail={"file": name})
+        latest, saved = _latest(session), []
+        for name, content in contents.items():
+            draft = session.scalar(select(ProcessDraft).where(ProcessDraft.file_name == name))
+            if draft is None:
+                draft = ProcessDraft(file_name=name)
+                session.add(draft)
+            draft.content, draft.updated_by_id = content, user.id
+            draft.based_on_deployment_id = latest.id if latest else None
+            draft.updated_at = clock.now()
+            saved.append(draft)
+        history.record(session, "process_draft_saved", actor_id=user.id, detail={"files": list(contents)})
         session.flush()
-        session.expunge(draft)
-        return draft
+        for draft in saved:
+            session.expunge(draft)
+        return saved
 
 
-def discard(db, name: str, user: User) -> None:
-    """Delete the draft of `name`. Raises NotFound if there is none."""
+def discard(db, name: str, user: User, *others: str) -> None:
+    """Delete the draft of `name` (and of `others`, if any). Raises NotFound if `name` has none."""
     with db.transaction() as session:
         if not session.execute(delete(ProcessDraft).where(ProcessDraft.file_name == name)).rowcount:
             raise NotFound(f"no draft of '{name}'")
-        history.record(session, "process_draft_discarded", actor_id=user.id, detail={"file": name})
+        session.execute(delete(ProcessDraft).where(ProcessDraft.file_name.in_(others)))
+        history.record(session, "process_draft_discarded", actor_id=user.id, detail={"files": [name, *others]})
 
 
 def compare(session, name: str) -> dict:
@@ -122,6 +151,8 @@ def bundle(session) -> dict[str, str]:
     """The latest deployment's files with every draft substituted."""
     latest = _latest(session)
     files = dict(latest.files) if latest else definitions.read_bundle()
+    if not any(name.startswith(definitions.FORMS) for name in files):  # deployed before forms were versioned
+        files.update({k: v for k, v in definitions.read_bundle().items() if k.startswith(definitions.FORMS)})
     files.update({d.file_name: d.content for d in session.scalars(select(ProcessDraft))})
     return files
 
@@ -148,13 +179,15 @@ def deploy(db, user: User) -> tuple[Deployment, bool]:
 def write_back(session, name: str, folder: Path) -> Path:
     """Write what open_file shows for `name` to `folder` (processes/ in development), so it can be
     committed. Raises NotFound."""
-    content, _source = open_file(session, name, folder)
-    path = folder / name
+    content, _source = open_file(session, name)
+    path = folder / name.removeprefix(definitions.FORMS)
     path.write_text(content, encoding="utf-8")
     return path
 
 
 def _check_content(name: str, content: str) -> None:
+    if _is_form(name):
+        return  # form_files.check() has parsed it (JSON Schema and UI schema)
     if not _is_diagram(name):
         raise InvalidInput(f"'{name}' is not a diagram file name", {"file": ["文件名应以 .bpmn 或 .dmn 结尾"]})
     if not content.strip():

@@ -1,5 +1,6 @@
-"""Task forms edited in the browser: list forms/, check an edited JSON Schema and UI schema, and
-write them back (forms/ in development) so they are committed and reviewed like code."""
+"""Task forms edited in the browser. An edited form is a draft (engine/drafts.py), deployed with
+the diagrams as part of the next version, so running appeals keep the forms of their version;
+it can also be written back to forms/ to be committed and reviewed like code."""
 import json
 import re
 from pathlib import Path
@@ -7,7 +8,7 @@ from pathlib import Path
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from . import forms
+from . import definitions, drafts
 from .errors import InvalidInput, NotFound
 
 SUFFIX = ".schema.json"
@@ -15,22 +16,29 @@ MAX_CHARS = 200_000
 STEM = re.compile(r"^[a-z][a-z0-9_]{2,59}$")
 
 
-def names(folder: Path | None = None) -> list[str]:
-    """The schema file names of every form."""
-    return sorted(p.name for p in (folder or forms.FORMS_DIR).glob(f"*{SUFFIX}"))
-
-
-def read(name: str, folder: Path | None = None) -> tuple[str, str]:
-    """(schema text, UI schema text) as stored. Raises NotFound."""
-    folder = folder or forms.FORMS_DIR
-    if name not in names(folder):
-        raise NotFound(f"form '{name}' does not exist")
-    ui = folder / ui_name(name)
-    return (folder / name).read_text(encoding="utf-8"), ui.read_text(encoding="utf-8") if ui.is_file() else "{}"
+def names(session) -> dict[str, bool]:
+    """The schema file name of every form -> whether it has a draft."""
+    return drafts.form_names(session)
 
 
 def ui_name(name: str) -> str:
     return name.removesuffix(SUFFIX) + ".uischema.json"
+
+
+def _keys(name: str) -> tuple[str, str]:
+    return definitions.FORMS + name, definitions.FORMS + ui_name(name)
+
+
+def read(session, name: str) -> tuple[str, str, str]:
+    """(schema text, UI schema text, source: "draft", "deployed" or "repository"). Raises NotFound."""
+    if name not in names(session):
+        raise NotFound(f"form '{name}' does not exist")
+    schema, source = drafts.open_file(session, _keys(name)[0])
+    try:
+        ui, _ = drafts.open_file(session, _keys(name)[1])
+    except NotFound:
+        ui = "{}"
+    return schema, ui, source
 
 
 def check(schema_text: str, ui_text: str) -> tuple[dict, dict]:
@@ -39,6 +47,9 @@ def check(schema_text: str, ui_text: str) -> tuple[dict, dict]:
     errors: dict[str, list[str]] = {}
     parsed = {}
     for key, text in (("schema", schema_text), ("ui", ui_text)):
+        if key == "schema" and not text.strip():
+            errors[key] = ["内容为空"]
+            continue
         if len(text) > MAX_CHARS:
             errors[key] = [f"内容过大（最多 {MAX_CHARS} 字符）"]
             continue
@@ -62,26 +73,42 @@ def check(schema_text: str, ui_text: str) -> tuple[dict, dict]:
     return parsed["schema"], parsed["ui"]
 
 
-def write(name: str, schema_text: str, ui_text: str, folder: Path) -> None:
-    """Check and write both files of form `name` (one of forms/) into `folder`. Raises NotFound,
-    InvalidInput."""
-    if name not in names():
-        raise NotFound(f"form '{name}' does not exist")
+def save(db, name: str, schema_text: str, ui_text: str, user) -> None:
+    """Check both texts and keep them as the form's draft. Raises NotFound, InvalidInput."""
+    with db.read() as session:
+        if name not in names(session):
+            raise NotFound(f"form '{name}' does not exist")
     check(schema_text, ui_text)
-    (folder / name).write_text(schema_text, encoding="utf-8")
-    (folder / ui_name(name)).write_text(ui_text, encoding="utf-8")
+    drafts.save_drafts(db, dict(zip(_keys(name), (schema_text, ui_text or "{}"))), user)
 
 
-def create(stem: str, title: str, folder: Path) -> str:
-    """Start a new form `<stem>.schema.json` in `folder` for a new user task: one optional note
-    field the analyst then edits. Returns its file name. Raises InvalidInput (bad or taken name,
-    no title)."""
+def discard(db, name: str, user) -> None:
+    """Drop the form's draft. Raises NotFound if it has none."""
+    schema_key, ui_key = _keys(name)
+    try:
+        drafts.discard(db, schema_key, user, ui_key)
+    except NotFound:
+        drafts.discard(db, ui_key, user)
+
+
+def write_back(session, name: str, folder: Path) -> None:
+    """Write both files as open_file shows them into `folder` (forms/ in development)."""
+    schema, ui, _source = read(session, name)
+    (folder / name).write_text(schema, encoding="utf-8")
+    (folder / ui_name(name)).write_text(ui, encoding="utf-8")
+
+
+def create(db, stem: str, title: str, user) -> str:
+    """Start a draft form `<stem>.schema.json` for a new user task: one optional note field the
+    analyst then edits. Returns its file name. Raises InvalidInput (bad or taken name, no title)."""
     stem, title = (stem or "").strip(), (title or "").strip()
     errors: dict[str, list[str]] = {}
     if not STEM.match(stem):
         errors["stem"] = ["文件名须以小写字母开头，只含小写字母、数字和下划线（3–60 个字符）"]
-    elif stem + SUFFIX in names() or (folder / (stem + SUFFIX)).exists():
-        errors["stem"] = [f"表单 {stem}{SUFFIX} 已存在"]
+    else:
+        with db.read() as session:
+            if stem + SUFFIX in names(session):
+                errors["stem"] = [f"表单 {stem}{SUFFIX} 已存在"]
     if not title or len(title) > 100:
         errors["title"] = ["请填写表单标题（最多 100 个字符）"]
     if errors:
@@ -90,7 +117,7 @@ def create(stem: str, title: str, folder: Path) -> str:
     schema = {"$schema": "https://json-schema.org/draft/2020-12/schema", "$id": name, "title": title,
               "type": "object", "additionalProperties": False,
               "properties": {"note": {"type": "string", "title": "说明", "maxLength": 1000}}}
-    text = json.dumps(schema, ensure_ascii=False, indent=2) + "\n"
-    (folder / name).write_text(text, encoding="utf-8")
-    (folder / ui_name(name)).write_text('{\n  "note": {"ui:widget": "textarea"}\n}\n', encoding="utf-8")
+    ui = {"note": {"ui:widget": "textarea"}}
+    drafts.save_drafts(db, {definitions.FORMS + name: json.dumps(schema, ensure_ascii=False, indent=2) + "\n",
+                            definitions.FORMS + ui_name(name): json.dumps(ui, indent=2) + "\n"}, user)
     return name

@@ -6,9 +6,9 @@ organizer unit's task, who belongs to that unit. A task claimed by someone else 
 from sqlalchemy import or_, select
 from sqlalchemy.orm.exc import StaleDataError
 
-from . import attachments, clock, forms, history, instances
+from . import attachments, clock, definitions, forms, history, instances
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import Appeal, OrganizerUnit, UserTask
+from .models import Appeal, OrganizerUnit, ProcessInstance, UserTask
 
 # Appeal columns a form may write through `x-appeal-fields`.
 WRITABLE_APPEAL_FIELDS = {"not_accepted_reason", "guidance", "answer", "handling_result", "reply_content"}
@@ -45,6 +45,23 @@ def get(session, task_id: str, user) -> UserTask:
     if not may_work(user, task):
         raise Forbidden("this task belongs to another role or organizer unit")
     return task
+
+
+def form_bundle(session, task: UserTask) -> dict[str, str]:
+    """The forms of the version the task's instance runs on."""
+    deployment_id = session.scalar(select(ProcessInstance.deployment_id)
+                                   .where(ProcessInstance.id == task.instance_id))
+    return definitions.forms_of(session, deployment_id)
+
+
+def form_of(session, task: UserTask) -> tuple[dict, dict]:
+    """(schema, ui schema) of the task's form as deployed with its instance's version."""
+    return forms.load(task.form, form_bundle(session, task)) if task.form else ({}, {})
+
+
+def validate_form(session, task: UserTask, data) -> dict:
+    """forms.validate against the task's form as deployed with its version. Raises InvalidInput."""
+    return forms.validate(task.form, data, form_bundle(session, task)) if task.form else data
 
 
 def claim(db, task_id: str, user) -> UserTask:
@@ -111,15 +128,16 @@ def _complete(db, find, data, user) -> UserTask:
     try:
         with db.transaction() as session:
             task = find(session)
+            bundle = form_bundle(session, task)
             if task.form:
-                forms.validate(task.form, data)
+                forms.validate(task.form, data, bundle)
             loaded = instances.load(session, task.instance_id, user)
             if loaded.row.status != "running":
                 raise Conflict(f"the process is {loaded.row.status}; nothing can be completed now")
             spiff_task = instances.ready_task(loaded, task.id)
             appeal = loaded.appeal
             _check_references(session, appeal, data)
-            variables, fields = forms.split(task.form, data, spiff_task.data) if task.form else ({}, {})
+            variables, fields = forms.split(task.form, data, spiff_task.data, bundle) if task.form else ({}, {})
             before = {"status": appeal.status}
             spiff_task.data.update(variables)
             for column, value in fields.items():

@@ -21,6 +21,7 @@ from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 
 from .errors import InvalidInput
+from .forms import BUNDLE_PREFIX as FORMS
 
 MAIN_PROCESS = "appeal_handling"
 _NAMESPACES = {
@@ -89,7 +90,8 @@ def inspect(files: dict[str, str], process_key: str = MAIN_PROCESS):
     from .validation_rules import RULES  # the rules use label()/problem() from this module
 
     problems, trees = [], {}
-    for name, text in files.items():
+    diagrams = {name: text for name, text in files.items() if not name.startswith(FORMS)}
+    for name, text in diagrams.items():
         tree, found = _load(name, text)
         problems += found
         if tree is not None and not found:
@@ -97,9 +99,9 @@ def inspect(files: dict[str, str], process_key: str = MAIN_PROCESS):
     for name, tree in trees.items():
         if name.endswith(".bpmn"):
             for rule in RULES:
-                problems += rule(name, tree)
+                problems += rule(name, tree, files)
     spec = subs = None
-    if len(trees) == len(files):  # SpiffWorkflow parses the bundle as a whole
+    if len(trees) == len(diagrams):  # SpiffWorkflow parses the bundle as a whole
         spec, subs, found = _parse(trees, process_key)
         # SpiffWorkflow stops at the first error, often one a rule above already explains better
         flagged = {p.key for p in problems}

@@ -24,7 +24,7 @@ _ISO_LITERAL = re.compile(rf"(?:R\d*/)?(?:{_DURATION}|{_DATE})(?:/(?:{_DURATION}
 _ISO_NAME = re.compile(_DURATION)
 
 
-def timer_expression(file, tree):
+def timer_expression(file, tree, _bundle):
     """Every timeDate/timeDuration/timeCycle compiles as a Python expression and is not a bare ISO literal."""
     found = []
     for timer in tree.iter(BPMN + "timerEventDefinition"):
@@ -59,8 +59,9 @@ def timer_expression(file, tree):
     return found
 
 
-def user_task_form(file, tree):
-    """Every user task names a form (formJsonSchemaFilename) whose file exists and is a Draft 2020-12 schema."""
+def user_task_form(file, tree, bundle):
+    """Every user task names a form (formJsonSchemaFilename) that the bundle holds (deployed with
+    it from forms/) and that is a Draft 2020-12 schema."""
     found = []
     for task in tree.iter(BPMN + "userTask"):
         props = _properties(task)
@@ -70,23 +71,23 @@ def user_task_form(file, tree):
                                  "{what} has no form (extension property formJsonSchemaFilename)"))
         for key in FORM_PROPERTIES:
             if props.get(key):
-                message = _form_file_problem(key, props[key])
+                message = _form_file_problem(key, props[key], bundle)
                 if message:
                     found.append(problem(file, task, "user_task_form", *message))
     return found
 
 
-def _form_file_problem(key: str, name: str):
+def _form_file_problem(key: str, name: str, bundle: dict):
     """(zh, en) of what is wrong with a form file, or None."""
     suffix = ".schema.json" if key == "formJsonSchemaFilename" else ".uischema.json"
-    path = forms.FORMS_DIR / name
-    if not name.endswith(suffix) or path.parent != forms.FORMS_DIR:
+    if not name.endswith(suffix) or "/" in name or "\\" in name:
         return (f"{{what}} 的表单文件名 {name} 不对：应是 forms/ 目录下以 {suffix} 结尾的文件名",
                 f"{{what}}: form file name {name} must be a file in forms/ ending in {suffix}")
-    if not path.is_file():
+    text = bundle.get(forms.BUNDLE_PREFIX + name)
+    if text is None:
         return f"{{what}} 的表单文件 {name} 不存在", f"{{what}}: form file {name} does not exist"
     try:
-        schema = json.loads(path.read_text(encoding="utf-8"))
+        schema = json.loads(text)
     except json.JSONDecodeError as err:
         return (f"{{what}} 的表单文件 {name} 不是有效的 JSON（第 {err.lineno} 行：{err.msg}）",
                 f"{{what}}: form file {name} is not valid JSON (line {err.lineno}: {err.msg})")
@@ -101,7 +102,7 @@ def _form_file_problem(key: str, name: str):
     return None
 
 
-def lane_roles(file, tree):
+def lane_roles(file, tree, _bundle):
     """Every user task gets its roles: its own candidateRoles, or its lane's in instances.LANE_ROLES."""
     from .instances import LANE_ROLES  # instances imports definitions, which imports validation
 
@@ -128,7 +129,7 @@ def lane_roles(file, tree):
     return found
 
 
-def service_operator(file, tree):
+def service_operator(file, tree, _bundle):
     """Every service task names an operator the engine registers (engine.services.OPERATORS)."""
     # complete: engine/__init__.py, which runs before any engine module, imports every module that registers one
     from .services import OPERATORS
@@ -170,7 +171,7 @@ def _parameter_problems(file, task, op):
     return found
 
 
-def gateway_default(file, tree):
+def gateway_default(file, tree, _bundle):
     """An exclusive/inclusive gateway with several outgoing flows: each has a condition or is the default."""
     found = []
     for gw in tree.iter(BPMN + "exclusiveGateway", BPMN + "inclusiveGateway"):
@@ -198,7 +199,7 @@ DRAWN = {
 }
 
 
-def missing_di(file, tree):
+def missing_di(file, tree, _bundle):
     """Every drawn element has a BPMNShape or BPMNEdge, or a modeler would not show it."""
     drawn = {el.get("bpmnElement") for el in tree.iter(BPMNDI + "BPMNShape", BPMNDI + "BPMNEdge")}
     return [problem(file, el, "missing_di",

@@ -1,5 +1,5 @@
 """The issue-6 walk in the browser: an analyst changes the complaint handling limit in the
-decision table (dmn-js), starts a form for a new step, adds that step to the re-handle path
+decision table (dmn-js), starts a form (a draft deployed with the diagrams) for a new step, adds that step to the re-handle path
 with the bpmn-js palette and lets supervisors review returns too, validates and deploys; the
 process owner migrates every eligible appeal and applies the new limits. New and migrated
 appeals follow the new rules; the appeal refused (its current step changed) keeps the old ones."""
@@ -11,7 +11,6 @@ import pytest
 from sqlalchemy import delete, select
 
 from engine import clock, definitions
-from engine import forms as runtime_forms
 from engine.calendar import TZ
 from engine.models import Appeal, Job, ProcessInstance
 
@@ -22,18 +21,6 @@ DISSATISFIED = {"visit_method": "phone", "evaluation": "dissatisfied", "resolved
 
 def at(text):
     return datetime.fromisoformat(text).replace(tzinfo=TZ)
-
-
-@pytest.fixture
-def own_forms(app, tmp_path, monkeypatch):
-    """forms/ copied to a scratch folder the runtime reads and the form editor writes."""
-    for path in runtime_forms.FORMS_DIR.glob("*.json"):
-        (tmp_path / path.name).write_bytes(path.read_bytes())
-    monkeypatch.setattr(runtime_forms, "FORMS_DIR", tmp_path)
-    saved = {k: app.config[k] for k in ("ALLOW_WRITE_PROCESSES", "WRITE_FORMS_DIR")}
-    app.config.update(ALLOW_WRITE_PROCESSES=True, WRITE_FORMS_DIR=str(tmp_path))
-    yield tmp_path
-    app.config.update(saved)
 
 
 @pytest.fixture
@@ -81,7 +68,7 @@ def start_a_form(page, live_url):
     page.fill("#f-schema", json.dumps(schema, ensure_ascii=False, indent=2))
     page.wait_for_selector("#form-preview :text('交办要求')")  # the live preview follows the edit
     page.click("#form-editor button[type=submit]")
-    page.wait_for_selector(".flash.success, .flash-success, [role=status]:has-text('已写回')")
+    page.wait_for_selector(":text('表单草稿已保存')")  # deployed with the diagram below
 
 
 def add_the_briefing_step(page, live_url):
@@ -148,7 +135,7 @@ def _handling_due(db, appeal_id):
 
 
 def test_analyst_changes_the_limit_and_the_rehandle_path_and_appeals_follow(
-        open_as, live_url, db, walk, unit_id, own_forms, monday):
+        open_as, live_url, db, walk, unit_id, monday):
     handling = walk.to_signed(unit_id=unit_id)  # being handled: 10 working days from today
     returned = walk.register()["id"]
     walk.complete(returned, "intake1", "ut_assess", {"assessment": "dispatch"})
@@ -166,6 +153,7 @@ def test_analyst_changes_the_limit_and_the_rehandle_path_and_appeals_follow(
         new_version = definitions.latest(session)
         assert '"12wd"' in new_version.files["time_limits.dmn"]
         assert 'id="ut_rehandle_briefing"' in new_version.files["appeal_handling.bpmn"]
+        assert "交办要求" in new_version.files["forms/rehandle_briefing.schema.json"]  # the form went with it
 
     owner = open_as("owner1")
     owner.goto(f"{live_url}/monitor/migrations?to={new_version.id}")

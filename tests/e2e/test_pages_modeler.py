@@ -4,10 +4,10 @@ import json
 import uuid
 
 import pytest
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
-from engine import definitions, drafts
-from engine.models import ProcessInstance
+from engine import definitions, drafts, form_files, forms
+from engine.models import ProcessDraft, ProcessInstance
 
 ROUTES = ["/modeler", "/modeler/appeal_handling.bpmn", "/modeler/time_limits.dmn",
           "/modeler/appeal_handling.bpmn/content", "/modeler/appeal_handling.bpmn/diff",
@@ -206,72 +206,99 @@ def test_form_preview_reports_bad_json_and_bad_schema(analyst):
     assert resp.status_code == 400 and "不是有效的 JSON Schema" in resp.json["errors"]["schema"][0]
 
 
-def test_form_save_is_refused_in_tests_and_keeps_the_text(analyst):
-    resp = analyst.post("/modeler/forms/sign_for.schema.json", data={"schema": '{"type": "object"}', "ui": "{}"})
-    html = resp.get_data(as_text=True)
-    assert resp.status_code == 409 and "不允许写回" in html and "下载 JSON Schema" in html
-    assert "{&#34;type&#34;: &#34;object&#34;}" in html
-
-
-def test_form_save_writes_both_files_when_enabled(analyst, writable):
-    _processes, forms = writable
-    resp = analyst.post("/modeler/forms/sign_for.schema.json", data={"schema": '{"type": "object"}', "ui": "{}"})
-    assert resp.status_code == 302
-    assert (forms / "sign_for.schema.json").read_text(encoding="utf-8") == '{"type": "object"}'
-    assert (forms / "sign_for.uischema.json").read_text(encoding="utf-8") == "{}"
-    bad = analyst.post("/modeler/forms/sign_for.schema.json", data={"schema": "{bad", "ui": "{}"})
-    assert bad.status_code == 400 and "JSON 格式错误" in bad.get_data(as_text=True) and "{bad" in bad.get_data(as_text=True)
-
-
 @pytest.fixture
-def own_forms(writable, monkeypatch):
-    """forms/ copied to a scratch folder that the runtime reads and the editor writes."""
-    from engine import forms as runtime_forms
-    _processes, folder = writable
-    for path in runtime_forms.FORMS_DIR.glob("*.json"):
-        (folder / path.name).write_bytes(path.read_bytes())
-    monkeypatch.setattr(runtime_forms, "FORMS_DIR", folder)
-    return folder
+def form_drafts(db, user):
+    """Form drafts saved by a test are dropped after it: a later deployment would take them."""
+    yield
+    with db.transaction() as session:
+        session.execute(delete(ProcessDraft).where(ProcessDraft.file_name.startswith("forms/")))
 
 
-def test_new_form_starts_a_schema_the_runtime_can_use(analyst, own_forms):
-    from engine import forms as runtime_forms
+def test_form_save_keeps_a_draft_until_deployed_and_bad_input_keeps_the_text(analyst, db, form_drafts):
+    with db.read() as session:
+        schema = json.loads(form_files.read(session, "extension_approval.schema.json")[0])
+    schema["properties"]["comment"]["title"] = "审批意见（草稿）"
+    text = json.dumps(schema, ensure_ascii=False)
+    resp = analyst.post("/modeler/forms/extension_approval.schema.json", data={"schema": text, "ui": "{}"})
+    assert resp.status_code == 302
+    html = analyst.get("/modeler/forms/extension_approval.schema.json").get_data(as_text=True)
+    assert "表单草稿已保存" in html and "审批意见（草稿）" in html and "有草稿" in html
+    assert "extension_approval.schema.json" in analyst.get("/modeler").get_data(as_text=True)  # goes with the next deployment
+    with db.read() as session:
+        assert drafts.open_file(session, "forms/extension_approval.schema.json") == (text, "draft")
+        assert "审批意见（草稿）" in drafts.bundle(session)["forms/extension_approval.schema.json"]
+    bad = analyst.post("/modeler/forms/extension_approval.schema.json", data={"schema": "{bad", "ui": "{}"})
+    assert bad.status_code == 400 and "JSON 格式错误" in bad.get_data(as_text=True) and "{bad" in bad.get_data(as_text=True)
+    with db.read() as session:
+        assert drafts.open_file(session, "forms/extension_approval.schema.json")[0] == text  # the draft is kept
+    assert analyst.post("/modeler/forms/extension_approval.schema.json/discard").status_code == 302
+    with db.read() as session:
+        assert drafts.open_file(session, "forms/extension_approval.schema.json")[1] == "deployed"
+    assert analyst.post("/modeler/forms/extension_approval.schema.json/discard").status_code == 404
+
+
+def test_form_write_back_is_off_in_tests_and_writes_both_files_when_enabled(analyst, app, tmp_path):
+    resp = analyst.post("/modeler/forms/sign_for.schema.json/write")
+    assert resp.status_code == 409 and "不允许写回" in resp.get_data(as_text=True)
+    saved = {k: app.config[k] for k in ("ALLOW_WRITE_PROCESSES", "WRITE_FORMS_DIR")}
+    app.config.update(ALLOW_WRITE_PROCESSES=True, WRITE_FORMS_DIR=str(tmp_path))
+    try:
+        assert analyst.post("/modeler/forms/sign_for.schema.json/write").status_code == 302
+    finally:
+        app.config.update(saved)
+    assert json.loads((tmp_path / "sign_for.schema.json").read_text(encoding="utf-8"))["title"] == "签收或退回"
+    assert (tmp_path / "sign_for.uischema.json").is_file()
+
+
+def test_new_form_starts_a_draft_a_new_step_can_use(analyst, db, form_drafts):
     resp = analyst.post("/modeler/forms/new", data={"stem": "rehandle_briefing", "title": "重办交办"})
     assert resp.status_code == 302 and resp.headers["Location"].endswith("/modeler/forms/rehandle_briefing.schema.json")
-    schema = json.loads((own_forms / "rehandle_briefing.schema.json").read_text(encoding="utf-8"))
-    assert schema["title"] == "重办交办" and schema["$id"] == "rehandle_briefing.schema.json"
     html = analyst.get(resp.headers["Location"]).get_data(as_text=True)
-    assert "已新建表单" in html and "重办交办" in html
-    assert runtime_forms.validate("rehandle_briefing.schema.json", {"note": "请重点核实"}) == {"note": "请重点核实"}
+    assert "已新建表单草稿" in html and "重办交办" in html
     assert "rehandle_briefing.schema.json" in analyst.get("/modeler/forms").get_data(as_text=True)
+    with db.read() as session:
+        bundle = drafts.bundle(session)
+    schema = json.loads(bundle["forms/rehandle_briefing.schema.json"])
+    assert schema["title"] == "重办交办" and schema["$id"] == "rehandle_briefing.schema.json"
+    assert forms.validate("rehandle_briefing.schema.json", {"note": "请重点核实"}, bundle) == {"note": "请重点核实"}
 
 
-@pytest.mark.parametrize("stem, title, field, message", [
-    ("sign_for", "签收", "stem", "已存在"),
-    ("Bad-Name", "标题", "stem", "小写字母开头"),
-    ("ok_name", "", "title", "请填写表单标题"),
+@pytest.mark.parametrize("stem, title, message", [
+    ("sign_for", "签收", "已存在"),
+    ("Bad-Name", "标题", "小写字母开头"),
+    ("ok_name", "", "请填写表单标题"),
 ])
-def test_new_form_refuses_a_bad_or_taken_name_and_keeps_the_input(analyst, own_forms, stem, title, field, message):
-    before = sorted(p.name for p in own_forms.iterdir())
+def test_new_form_refuses_a_bad_or_taken_name_and_keeps_the_input(analyst, db, stem, title, message):
     resp = analyst.post("/modeler/forms/new", data={"stem": stem, "title": title})
     html = resp.get_data(as_text=True)
     assert resp.status_code == 400 and message in html and f'value="{stem}"' in html
-    assert sorted(p.name for p in own_forms.iterdir()) == before
+    with db.read() as session:
+        assert not session.scalars(select(ProcessDraft)).all()
 
 
-def test_new_form_is_refused_where_forms_may_not_be_written(analyst):
-    resp = analyst.post("/modeler/forms/new", data={"stem": "rehandle_briefing", "title": "重办交办"})
-    assert resp.status_code == 409 and "不允许写回" in resp.get_data(as_text=True)
-    assert "rehandle_briefing.schema.json" not in analyst.get("/modeler/forms").get_data(as_text=True)
+def test_a_deployed_form_change_reaches_new_appeals_and_running_ones_keep_their_versions_form(
+        analyst, api, walk, db, user, form_drafts):
+    before = walk.register()["id"]
+    with db.read() as session:
+        text, ui, _source = form_files.read(session, "assess_appeal.schema.json")
+    changed = text.replace('"title": "受理研判"', '"title": "受理研判（新版）"', 1)
+    assert changed != text
+    assert analyst.post("/modeler/forms/assess_appeal.schema.json", data={"schema": changed, "ui": ui}).status_code == 302
+    deployment, created = drafts.deploy(db, user("analyst1"))
+    try:
+        assert created
+        after = walk.register()["id"]
 
-
-def test_a_saved_form_is_used_at_once(analyst, own_forms):
-    """The runtime caches forms by file modification time, not until a restart."""
-    from engine import forms as runtime_forms
-    assert "approved_days" in runtime_forms.load("extension_approval.schema.json")[0]["properties"]
-    schema = json.loads((own_forms / "extension_approval.schema.json").read_text(encoding="utf-8"))
-    schema["properties"]["comment"]["title"] = "审批意见（必填）"
-    resp = analyst.post("/modeler/forms/extension_approval.schema.json",
-                        data={"schema": json.dumps(schema, ensure_ascii=False), "ui": "{}"})
-    assert resp.status_code == 302
-    assert runtime_forms.load("extension_approval.schema.json")[0]["properties"]["comment"]["title"] == "审批意见（必填）"
+        def form_title(appeal_id):
+            task = walk.task(appeal_id, "intake1", "ut_assess")
+            return api.as_("intake1").get(f"/tasks/{task['id']}").get_json()["form_schema"]["title"]
+        assert form_title(before) == "受理研判" and form_title(after) == "受理研判（新版）"
+        walk.complete(before, "intake1", "ut_assess", {"assessment": "dispatch"})  # each checked by its own form
+        walk.complete(after, "intake1", "ut_assess", {"assessment": "dispatch"})
+    finally:
+        with db.transaction() as session:  # later tests expect the repository's forms
+            files = dict(deployment.files)
+            files["forms/assess_appeal.schema.json"] = text
+            files["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace(
+                'name="办结"', f'name="办结 {uuid.uuid4().hex[:8]}"', 1)
+            definitions.deploy(session, files, deployed_by="test")

@@ -1,7 +1,7 @@
 """The inbox over HTTP: list my tasks, read one with its form, claim, unclaim, complete."""
 from flask import g, request
 
-from engine import forms, tasks
+from engine import tasks
 
 from .. import get_db
 from . import bp, check_storable
@@ -22,7 +22,7 @@ def list_tasks():
 def get_task(task_id):
     with get_db().read() as session:
         task = tasks.get(session, task_id, g.user)
-    schema, ui = forms.load(task.form) if task.form else ({}, {})
+        schema, ui = tasks.form_of(session, task)
     return TaskDetailSchema().dump({"task": task, "form_schema": schema, "ui_schema": ui})
 
 

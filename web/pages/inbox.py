@@ -10,7 +10,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug import exceptions as http
 
-from engine import casefile, comments, forms, inbox, tasks
+from engine import casefile, comments, inbox, tasks
 from engine.errors import Conflict, InvalidInput, ProcessError
 from engine.models import APPEAL_TYPES
 from engine.status import STATUS_LABELS
@@ -86,11 +86,15 @@ def complete(task_id):
     user, values = current_user(), request.form.to_dict(flat=False)
     with get_db().read() as session:
         found = tasks.get(session, task_id, user)
-    schema, ui = forms.load(found.form) if found.form else ({}, {})
-    data, unconverted = form_render.parse(schema, ui, request.form)
+        schema, ui = tasks.form_of(session, found)
+        data, unconverted = form_render.parse(schema, ui, request.form)
+        try:
+            if unconverted:
+                tasks.validate_form(session, found, data)  # report every other problem at the same time
+        except InvalidInput as err:
+            unconverted = form_render.merge_errors(err.fields, unconverted)
     try:
-        if unconverted and found.form:
-            forms.validate(found.form, data)  # report every other problem at the same time
+        if unconverted:
             raise InvalidInput("values that cannot be converted", unconverted)
         tasks.complete(get_db(), task_id, check_storable(data), user)
     except InvalidInput as err:
@@ -147,7 +151,8 @@ def user_limit() -> int:
 def _render_task(task_id, values=None, errors=None, status=200, new_file=None, **extra):
     page = casefile.task_page(get_db(), task_id, current_user())
     task = page["task"]
-    schema, ui = forms.load(task.form) if task.form else ({}, {})
+    with get_db().read() as session:
+        schema, ui = tasks.form_of(session, task)
     fields, form_errors = form_render.build(schema, ui, values, errors, page["unit_choices"], page["attachments"])
     evidence = [f for f in form_render.flatten(fields) if f.widget == "attachments"]
     for f in evidence if new_file else ():  # a file just uploaded is ticked as evidence

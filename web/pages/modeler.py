@@ -57,8 +57,9 @@ def _messages(err: InvalidInput) -> list[str]:
 @page_login_required(*EDITORS)
 def index():
     with get_db().read() as session:
-        files = drafts.list_files(session)
-    return render_template("modeler/index.html", files=files, forms=form_files.names())
+        files, forms_found = drafts.list_files(session), form_files.names(session)
+    return render_template("modeler/index.html", files=files, forms=forms_found,
+                           drafted_forms=[name for name, drafted in forms_found.items() if drafted])
 
 
 @bp.get("/<name>")
@@ -162,35 +163,42 @@ def dmn_js(filename):
 
 # -- task forms --------------------------------------------------------------------------------
 
+def _forms_page(status=200, **extra):
+    with get_db().read() as session:
+        found = form_files.names(session)
+    return render_template("modeler/forms.html", forms=found, **extra), status
+
+
 @bp.get("/forms")
 @page_login_required(*EDITORS)
 def forms():
-    return render_template("modeler/forms.html", forms=form_files.names(), may_write=_may_write())
+    return _forms_page()
 
 
 @bp.post("/forms/new")
 @page_login_required(*EDITORS)
 def new_form():
-    """Start a form for a new user task; the editor opens on it."""
+    """Start a draft form for a new user task; the editor opens on it."""
     stem, title = request.form.get("stem", ""), request.form.get("title", "")
-    if not _may_write():
-        flash(_("本环境不允许写回 forms/ 目录，请下载文件后提交"), "error")
-        return render_template("modeler/forms.html", forms=form_files.names(), may_write=False), 409
     try:
-        name = form_files.create(stem, title, Path(current_app.config["WRITE_FORMS_DIR"]))
+        name = form_files.create(get_db(), stem, title, current_user())
     except InvalidInput as err:
-        return render_template("modeler/forms.html", forms=form_files.names(), may_write=True, errors=err.fields,
-                               stem=stem, title=title), 400
-    flash(_("已新建表单 %(name)s，可在流程图中作为人工任务的表单文件", name=name), "success")
+        return _forms_page(400, errors=err.fields, stem=stem, title=title)
+    flash(_("已新建表单草稿 %(name)s：在流程图中把它设为人工任务的表单文件，随流程一起部署", name=name), "success")
     return redirect(url_for("modeler.form", name=name))
+
+
+def _form_page(name, schema, ui, source, status=200, errors=None):
+    return render_template("modeler/form.html", name=name, ui_name=form_files.ui_name(name), schema=schema, ui=ui,
+                           source=source, errors=errors, may_write=_may_write()), status
 
 
 @bp.get("/forms/<name>")
 @page_login_required(*EDITORS)
 def form(name):
-    schema, ui = form_files.read(name)  # NotFound: 404
-    return render_template("modeler/form.html", name=name, ui_name=form_files.ui_name(name), schema=schema, ui=ui,
-                           may_write=_may_write())
+    with get_db().read() as session:
+        schema, ui, source = form_files.read(session, name)  # NotFound: 404
+    return _form_page(name, schema, ui, source)
 
 
 @bp.post("/forms/preview")
@@ -210,19 +218,36 @@ def form_preview():
 @page_login_required(*EDITORS)
 def save_form(name):
     schema, ui = request.form.get("schema", ""), request.form.get("ui", "")
-    status = 200
-    if not _may_write():
-        flash(_("本环境不允许写回 forms/ 目录，请下载文件后提交"), "error")
-        status = 409
-    else:
-        try:
-            form_files.write(name, schema, ui, Path(current_app.config["WRITE_FORMS_DIR"]))
-        except InvalidInput as err:
-            flash(_("表单有错误，未保存"), "error")
-            return render_template("modeler/form.html", name=name, ui_name=form_files.ui_name(name), schema=schema,
-                                   ui=ui, errors=err.fields, may_write=True), 400
-        flash(_("表单已写回 forms/，请提交代码评审"), "success")
-        return redirect(url_for("modeler.form", name=name))
-    form_files.read(name)  # NotFound: 404
-    return render_template("modeler/form.html", name=name, ui_name=form_files.ui_name(name), schema=schema, ui=ui,
-                           may_write=False), status
+    try:
+        form_files.save(get_db(), name, schema, ui, current_user())  # NotFound: 404
+    except InvalidInput as err:
+        flash(_("表单有错误，未保存"), "error")
+        return _form_page(name, schema, ui, "draft", 400, err.fields)
+    flash(_("表单草稿已保存：部署后新启动的诉求使用新表单，运行中的诉求仍用原版本的表单"), "success")
+    return redirect(url_for("modeler.form", name=name))
+
+
+@bp.post("/forms/<name>/discard")
+@page_login_required(*EDITORS)
+def discard_form(name):
+    try:
+        form_files.discard(get_db(), name, current_user())
+    except NotFound:
+        abort(404)
+    flash(_("草稿已放弃"), "success")
+    with get_db().read() as session:
+        exists = name in form_files.names(session)
+    return redirect(url_for("modeler.form", name=name) if exists else url_for("modeler.forms"))
+
+
+@bp.post("/forms/<name>/write")
+@page_login_required(*EDITORS)
+def write_form(name):
+    with get_db().read() as session:
+        schema, ui, source = form_files.read(session, name)  # NotFound: 404
+        if not _may_write():
+            flash(_("本环境不允许写回 forms/ 目录，请下载文件后提交"), "error")
+            return _form_page(name, schema, ui, source, 409)
+        form_files.write_back(session, name, Path(current_app.config["WRITE_FORMS_DIR"]))
+    flash(_("表单已写回 forms/，请提交代码评审"), "success")
+    return redirect(url_for("modeler.form", name=name))
