@@ -128,10 +128,10 @@ def _complete(db, find, data, user) -> UserTask:
     try:
         with db.transaction() as session:
             task = find(session)
-            bundle = form_bundle(session, task)
+            loaded = instances.load(session, task.instance_id, user)
+            bundle = definitions.forms_of(session, loaded.row.deployment_id)  # the forms of its version
             if task.form:
                 forms.validate(task.form, data, bundle)
-            loaded = instances.load(session, task.instance_id, user)
             if loaded.row.status != "running":
                 raise Conflict(f"the process is {loaded.row.status}; nothing can be completed now")
             spiff_task = instances.ready_task(loaded, task.id)
