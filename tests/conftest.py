@@ -2,6 +2,7 @@
 (CI runs the suite a second time on PostgreSQL). One database per test session: migrated,
 deployed and loaded with the demo data once; tests create their own appeals."""
 import os
+import uuid
 
 import pytest
 from sqlalchemy import select, text
@@ -30,6 +31,17 @@ def app(tmp_path_factory):
         demo.load(session)
     yield app
     db.dispose()
+
+
+def redeploy_repository(db, files=None):
+    """Deploy the repository's bundle (or `files`) as the newest version after a test deployed its
+    own: later tests expect the repository's rules. An end event's label differs each time, so
+    it is a new version even when the same content was deployed before."""
+    files = dict(files or definitions.read_bundle())
+    files["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace(
+        'name="办结"', f'name="办结 {uuid.uuid4().hex[:8]}"', 1)
+    with db.transaction() as session:
+        definitions.deploy(session, files, deployed_by="test")
 
 
 @pytest.fixture

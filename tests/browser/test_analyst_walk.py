@@ -4,7 +4,6 @@ with the bpmn-js palette and lets supervisors review returns too, validates and 
 process owner migrates every eligible appeal and applies the new limits. New and migrated
 appeals follow the new rules; the appeal refused (its current step changed) keeps the old ones."""
 import json
-import uuid
 from datetime import datetime
 
 import pytest
@@ -14,6 +13,7 @@ from engine import clock, definitions
 from engine.calendar import TZ
 from engine.models import Appeal, Job, ProcessInstance
 
+from ..conftest import redeploy_repository
 from .conftest import screenshot
 
 DISSATISFIED = {"visit_method": "phone", "evaluation": "dissatisfied", "resolved": False}
@@ -31,11 +31,7 @@ def monday(db):
     clock.set_now(at("2026-03-02 10:00"))
     yield
     clock.set_now(None)
-    with db.transaction() as session:  # later tests expect the repository's rules as the latest version
-        restored = dict(files)
-        restored["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace(  # a label: a new version each time
-            'name="办结"', f'name="办结 {uuid.uuid4().hex[:8]}"', 1)
-        definitions.deploy(session, restored, deployed_by="test")
+    redeploy_repository(db, files)
 
 
 def _edit_cell(page, selector, text):

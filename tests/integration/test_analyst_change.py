@@ -2,7 +2,6 @@
 migrates a running appeal: new appeals and the migrated one (when it is re-handled) follow
 the new limit; an appeal left on the old version keeps the old one. A migration may also apply
 the new limit to the stage in progress, and a revert takes it back."""
-import uuid
 from datetime import datetime
 
 from sqlalchemy import delete, func, select
@@ -10,6 +9,8 @@ from sqlalchemy import delete, func, select
 from engine import clock, definitions, drafts, migration
 from engine.calendar import TZ
 from engine.models import Appeal, Job, ProcessInstance, UserTask
+
+from ..conftest import redeploy_repository
 
 DISSATISFIED = {"visit_method": "phone", "evaluation": "dissatisfied", "resolved": False}
 
@@ -36,15 +37,6 @@ def _deploy_twelve_days(db, files, analyst):
     deployment, created = drafts.deploy(db, analyst)
     assert created
     return deployment
-
-
-def _restore(db, files):
-    """Later tests expect the repository's rules: deploy them again as a newer version."""
-    with db.transaction() as session:
-        restored = dict(files)
-        restored["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace(  # a label: a new version each time
-            'name="办结"', f'name="办结 {uuid.uuid4().hex[:8]}"', 1)
-        definitions.deploy(session, restored, deployed_by="test")
 
 
 def _instance(db, appeal_id):
@@ -79,7 +71,7 @@ def test_a_new_complaint_limit_reaches_new_and_migrated_appeals(walk, unit_id, d
         assert _due(db, untouched) == at("2026-03-16 17:30")
     finally:
         clock.set_now(None)
-        _restore(db, files)
+        redeploy_repository(db, files)
 
 
 def _handling_due(db, appeal_id):
@@ -126,4 +118,4 @@ def test_a_migration_can_apply_the_new_limit_to_the_stage_in_progress_and_a_reve
         assert _handling_due(db, handling) == (old_due, old_due, old_due)
     finally:
         clock.set_now(None)
-        _restore(db, files)
+        redeploy_repository(db, files)
