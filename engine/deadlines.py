@@ -36,6 +36,12 @@ def working_days(limit: str | None) -> int:
     return int(match.group(1)) if match else 0
 
 
+def is_limit(text: str) -> bool:
+    """Whether `text` is in the grammar above."""
+    return text in ("none", "same_day") or bool(_WORKING_DAYS.match(text)) \
+        or bool((match := _DURATION.match(text)) and any(match.groups()))
+
+
 def due(calendar: WorkingCalendar, start: datetime, limit: str | None) -> Deadline | None:
     """When a limit that starts at `start` runs out; None for "none"."""
     if limit in (None, "", "none"):

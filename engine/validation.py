@@ -87,7 +87,7 @@ def check(files: dict[str, str], process_key: str = MAIN_PROCESS) -> list[Proble
 
 def inspect(files: dict[str, str], process_key: str = MAIN_PROCESS):
     """(problems, spec, subprocess_specs); the specs are None unless every file passed the XSD and parsed."""
-    from .validation_rules import RULES  # the rules use label()/problem() from this module
+    from .validation_rules import DMN_RULES, RULES  # the rules use label()/problem() from this module
 
     problems, trees = [], {}
     diagrams = {name: text for name, text in files.items() if not name.startswith(FORMS)}
@@ -97,9 +97,8 @@ def inspect(files: dict[str, str], process_key: str = MAIN_PROCESS):
         if tree is not None and not found:
             trees[name] = tree
     for name, tree in trees.items():
-        if name.endswith(".bpmn"):
-            for rule in RULES:
-                problems += rule(name, tree, files)
+        for rule in RULES if name.endswith(".bpmn") else DMN_RULES:
+            problems += rule(name, tree, files)
     spec = subs = None
     if len(trees) == len(diagrams):  # SpiffWorkflow parses the bundle as a whole
         spec, subs, found = _parse(trees, process_key)

@@ -1,5 +1,5 @@
-"""The diagram rules of validation.check(): each takes (file name, lxml tree of an XSD-valid .bpmn)
-and returns Problems. They read the XML rather than the parsed specs so they run even when
+"""The diagram rules of validation.check(): each takes (file name, lxml tree of an XSD-valid .bpmn
+or, for DMN_RULES, .dmn, the whole bundle) and returns Problems. They read the XML rather than the parsed specs so they run even when
 SpiffWorkflow cannot parse the bundle, and point at the element as the modeler shows it."""
 import ast
 import json
@@ -8,7 +8,7 @@ import re
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
-from . import forms
+from . import deadlines, forms
 from .validation import label, problem
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
@@ -212,4 +212,38 @@ def _properties(task) -> dict:
     return {p.get("name"): p.get("value") for p in task.iter(SPIFF + "property")}
 
 
+def time_limit_entries(file, tree, _bundle):
+    """Every cell of a decision table column named `<stage>_limit` is a quoted limit the deadline
+    grammar knows ("10wd", "PT1H", "same_day", "none"): the engine evaluates cells as Python, and
+    a limit it cannot read would stop appeals at the stage it governs."""
+    found = []
+    ns = "{" + etree_namespace(tree) + "}"
+    for table in tree.iter(ns + "decisionTable"):
+        outputs = table.findall(ns + "output")
+        columns = [i for i, out in enumerate(outputs) if (out.get("name") or "").endswith("_limit")]
+        for row, rule in enumerate(table.findall(ns + "rule"), start=1):
+            entries = rule.findall(ns + "outputEntry")
+            for i in columns:
+                if i >= len(entries):
+                    continue
+                text = (entries[i].findtext(ns + "text") or "").strip()
+                try:
+                    value = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    value = None
+                if not isinstance(value, str) or not deadlines.is_limit(value):
+                    column = outputs[i].get("label") or outputs[i].get("name")
+                    found.append(problem(file, entries[i], "time_limit",
+                                         f"第 {row} 行「{column}」的值 {text or '（空）'} 不是有效的时限："
+                                         "应写成带引号的 \"10wd\"（工作日）、\"PT1H\"（小时）、\"same_day\" 或 \"none\"",
+                                         f"row {row}, {column}: {text or '(empty)'} is not a time limit; write a quoted "
+                                         '"10wd" (working days), "PT1H" (hours), "same_day" or "none"'))
+    return found
+
+
+def etree_namespace(tree) -> str:
+    return tree.tag[1:].split("}")[0] if tree.tag.startswith("{") else ""
+
+
 RULES = (timer_expression, user_task_form, lane_roles, service_operator, gateway_default, missing_di)
+DMN_RULES = (time_limit_entries,)

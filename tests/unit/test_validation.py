@@ -49,9 +49,11 @@ def test_parse_a_call_activity_to_a_missing_process():
     assert "「回访核实」(call_revisit)" in problem.message and "revisit_v2" in problem.message
 
 
-def test_parse_a_malformed_dmn_output():
+def test_a_malformed_dmn_output_is_reported_at_its_cell():
+    """SpiffWorkflow's parser would reject it too; the time-limit rule says what to write instead."""
     files = broken("time_limits.dmn", '<text>"PT1H"</text>', '<text>"PT1H</text>')
-    only(validation.check(files), "parse", "rule_urgent_help_dispatch", "time_limits.dmn")
+    problem = only(validation.check(files), "time_limit", "rule_urgent_help_dispatch", "time_limits.dmn")
+    assert "第 1 行「派单时限」" in problem.message
 
 
 @pytest.mark.parametrize("expression", ["PT1H", "P3D", "2026-01-01T00:00", "R3/PT1H", "now + PT2H"])
@@ -161,3 +163,18 @@ def test_service_task_missing_a_parameter_or_passing_an_unknown_one():
     assert [p.rule for p in problems] == ["service_operator", "service_operator"]
     assert "缺少参数：rehandle_count" in problems[0].message
     assert "不接受的参数：rehandle_no" in problems[1].message and "handling_limit" in problems[1].message
+
+
+@pytest.mark.parametrize("cell", ['12wd', '"12 days"', '""', '"10wd" + 2'])
+def test_time_limit_cell_the_deadline_grammar_cannot_read(cell):
+    files = broken("time_limits.dmn", '<outputEntry id="rule_complaint_handling"><text>"10wd"</text>',
+                   f'<outputEntry id="rule_complaint_handling"><text>{cell}</text>')
+    problem = only(validation.check(files), "time_limit", "rule_complaint_handling", "time_limits.dmn")
+    assert problem.message.startswith("第 5 行「办理时限」的值") and "不是有效的时限" in problem.message
+
+
+def test_time_limit_cells_in_the_grammar_pass():
+    for cell in ('"12wd"', '"PT2H"', '"PT30M"', '"same_day"', '"none"'):
+        files = broken("time_limits.dmn", '<outputEntry id="rule_complaint_handling"><text>"10wd"</text>',
+                       f'<outputEntry id="rule_complaint_handling"><text>{cell}</text>')
+        assert validation.check(files) == [], cell
