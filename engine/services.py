@@ -44,10 +44,8 @@ def signature(name: str) -> tuple[list[str], list[str]]:
 
 
 def catalogue() -> dict[str, dict]:
-    """Every operator with its parameters and the first line of its description, for the modeler."""
-    return {name: {"required": signature(name)[0], "optional": signature(name)[1],
-                   "doc": (fn.__doc__ or "").strip().splitlines()[0] if fn.__doc__ else ""}
-            for name, fn in sorted(OPERATORS.items())}
+    """Every operator with the parameters it takes, for the modeler."""
+    return {name: dict(zip(("required", "optional"), signature(name))) for name in sorted(OPERATORS)}
 
 
 @dataclass

@@ -58,7 +58,9 @@ def deploy(by, check_only):
         with db.transaction() as session:
             deployment, created = definitions.deploy(session, files, deployed_by=by)
             click.echo(f"{deployment.process_key} v{deployment.version} "
-                       f"({'deployed' if created else 'unchanged'}; {', '.join(files)})")
+                       f"({'deployed' if created else 'unchanged'}; "
+                       f"{', '.join(n for n in files if not n.startswith(definitions.FORMS))}, "
+                       f"{sum(n.endswith('.schema.json') for n in files)} forms)")
     except validation.BundleInvalid as err:
         for problem in err.problems:
             click.echo(str(problem), err=True)

@@ -69,7 +69,8 @@ def test_analyst_edits_a_service_tasks_parameters(open_as, live_url, db, user):
     page.wait_for_selector("#properties [data-group=service]:not([hidden])")
     assert page.input_value("#p-operator") == "start_rehandle" and page.input_value("#p-result") == "deadlines"
     assert "rehandle_count (int) = rehandle_count" in page.input_value("#p-parameters")
-    assert "rehandle_count" in page.inner_text("[data-prop=operator-help]")  # what the operator takes
+    assert "需要的参数：appeal_id、rehandle_count、handling_limit；可选：current" == page.inner_text(
+        "[data-prop=operator-help]")  # what the operator takes
     lines = page.input_value("#p-parameters").replace("handling_limit (str) = handling_limit",
                                                       'handling_limit (str) = "15wd"')
     page.fill("#p-parameters", lines + "\n这一行不对")

@@ -121,8 +121,8 @@
     function operatorHelp() {
       var op = operators[form.elements.operator.value];
       form.querySelector("[data-prop=operator-help]").textContent = op
-        ? op.doc + (op.required.length ? " · " + op.required.join(", ") : "") +
-          (op.optional.length ? " (" + op.optional.join(", ") + ")" : "")
+        ? d.msgParameters + (op.required.join("、") || "—") +
+          (op.optional.length ? d.msgOptional + op.optional.join("、") : "")
         : "";
     }
 
