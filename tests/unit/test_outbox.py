@@ -88,3 +88,13 @@ def test_the_sender_comes_from_configuration():
     assert isinstance(outbox.sender_from_config({}), outbox.LoggingSender)
     sender = outbox.sender_from_config({"NOTIFICATION_SENDER": "http", "SMS_GATEWAY_URL": "http://gw/sms"})
     assert isinstance(sender, outbox.HttpSender) and sender.url == "http://gw/sms"
+
+
+def test_a_sent_message_keeps_no_one_time_link(db, gateway):
+    note_id = _pending(db)
+    link = "http://127.0.0.1:5000/e/Qm9xZXJfdG9rZW5fZm9yX3Rlc3Q"
+    with db.transaction() as session:
+        session.get(Notification, note_id).body = f"请评价办理结果：{link}"
+    assert outbox.deliver_pending(db, outbox.HttpSender(gateway)) == 1
+    assert Gateway.received[0]["body"] == f"请评价办理结果：{link}"  # the appellant gets the link
+    assert _row(db, note_id).body == "请评价办理结果：http://127.0.0.1:5000/e/…"  # the table keeps none
