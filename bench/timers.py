@@ -20,8 +20,14 @@ Printed per phase: fired/expected, pending jobs, lateness p50/p90/p99/max in sec
 within 2 s, the median duration of a poll that found nothing due (the claim query on its
 own) and of a poll that fired timers, per timer fired; then one JSON line. Exits 1 if any benchmark timer did not fire.
 
+--burst: working-day deadlines all fall at 17:30, so --n timers come due at the same second.
+Two phases, no padding: one timer loop (baseline), then --threads loops in the worker, as
+`hotline worker` runs WORKER_THREADS of them on PostgreSQL; the max lateness is how long the
+burst takes to drain.
+
     .venv/bin/python bench/timers.py                  # fresh SQLite file in a temp dir
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_timers .venv/bin/python bench/timers.py
+    DATABASE_URL=… .venv/bin/python bench/timers.py --burst --n 500 --threads 2
 
 On PostgreSQL the database's public schema is DROPPED and recreated first.
 """
@@ -104,18 +110,20 @@ def pad(db, target: int, reserved: int, rng: random.Random) -> int:
     return count
 
 
-def run_worker(db, ids: list[int], until: float) -> list[tuple[float, int]]:
-    """Run the job loop until every instance in `ids` completed or `until` (epoch seconds)
+def run_worker(db, ids: list[int], until: float, loops: int = 1) -> list[tuple[float, int]]:
+    """Run `loops` job loops until every instance in `ids` completed or `until` (epoch seconds)
     passed. Returns (duration s, timers fired) of every poll."""
     polls = []
 
-    def poll():
+    def poll(owner):
         started = time.perf_counter()
-        fired = jobs.run_due(db, OWNER)
+        fired = jobs.run_due(db, owner)
         polls.append((time.perf_counter() - started, fired))
 
     scheduler = BackgroundScheduler(timezone="Asia/Shanghai")
-    scheduler.add_job(poll, "interval", seconds=1, id="timers", max_instances=1, coalesce=True)
+    for n in range(loops):  # as web/cli.py _scheduler: one job per loop, each its own lock owner
+        scheduler.add_job(poll, "interval", seconds=1, args=[f"{OWNER}:{n}"], id=f"timers-{n}",
+                          max_instances=1, coalesce=True)
     scheduler.start()
     try:
         while time.time() < until:
@@ -134,7 +142,7 @@ def percentile(values: list[float], p: float) -> float:
     return values[max(0, math.ceil(p / 100 * len(values)) - 1)]
 
 
-def phase(db, name: str, args, rng: random.Random) -> dict:
+def phase(db, name: str, args, rng: random.Random, loops: int = 1) -> dict:
     first_due = clock.now() + timedelta(seconds=args.lead)
     due = {}
     for _ in range(args.n):  # one transaction per instance, as appeals.register does
@@ -146,7 +154,7 @@ def phase(db, name: str, args, rng: random.Random) -> dict:
         sys.exit(f"{name}: creating {args.n} instances took longer than --lead {args.lead}s; raise --lead")
     print(f"{name}: {args.n} timers due over {args.window:g}s, {jobs_pending} jobs pending; worker running",
           flush=True)
-    polls = run_worker(db, list(due), time.time() + args.lead + args.window + args.grace)
+    polls = run_worker(db, list(due), time.time() + args.lead + args.window + args.grace, loops)
     with db.read() as session:
         fired = session.execute(select(HistoryEvent.instance_id, HistoryEvent.at).where(
             HistoryEvent.action == "timer_fired", HistoryEvent.instance_id.in_(list(due)))).all()
@@ -173,8 +181,12 @@ def main():
     parser.add_argument("--lead", type=float, default=8, help="seconds from creation to the first due time")
     parser.add_argument("--grace", type=float, default=15, help="seconds to wait after the window")
     parser.add_argument("--seed", type=int, default=12345)
+    parser.add_argument("--burst", action="store_true", help="all --n timers due at the same second")
+    parser.add_argument("--threads", type=int, default=2, help="timer loops in the --burst comparison")
     args = parser.parse_args()
     rng = random.Random(args.seed)
+    if args.burst:
+        return burst(args, rng)
     with tempfile.TemporaryDirectory() as tmp:
         db = setup(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db")
         with db.transaction() as session:
@@ -196,6 +208,28 @@ def main():
         print(f"{key:22} {baseline[key]!s:>10} {padded[key]!s:>10}")
     print(json.dumps(result))
     if baseline["fired"] < args.n or padded["fired"] < args.n:
+        sys.exit(1)
+
+
+def burst(args, rng: random.Random):
+    args.window = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        db = setup(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db")
+        with db.transaction() as session:
+            definitions.deploy(session, definitions.read_bundle(DATA), process_key=PROCESS)
+        one = phase(db, "1 loop", args, rng, loops=1)
+        many = phase(db, f"{args.threads} loops", args, rng, loops=args.threads)
+        backend = db.engine.dialect.name
+        db.dispose()
+    print(f"\nburst of {args.n} timers due at the same second on {backend}: seconds late")
+    print(f"{'':22} {'1 loop':>10} {f'{args.threads} loops':>10}")
+    for key in ("fired", "expected", "p50_s", "p90_s", "p99_s", "max_s", "within_2s", "poll_ms_per_fired_p50"):
+        print(f"{key:22} {one[key]!s:>10} {many[key]!s:>10}")
+    ratio = round(many["max_s"] / one["max_s"], 2) if one["max_s"] and many["max_s"] else None
+    print(f"drain time ratio ({args.threads} loops / 1 loop): {ratio}")
+    print(json.dumps({"backend": backend, "n": args.n, "threads": args.threads, "one_loop": one,
+                      "loops": many, "drain_ratio": ratio}))
+    if one["fired"] < args.n or many["fired"] < args.n:
         sys.exit(1)
 
 
