@@ -21,7 +21,7 @@ PROCESSES_DIR = Path(__file__).resolve().parent.parent / "processes"
 FORMS = forms.BUNDLE_PREFIX
 
 _spec_cache: dict[str, tuple] = {}
-_forms_cache: dict[int, dict[str, str]] = {}
+_forms_cache: dict[str, dict[str, str]] = {}
 
 
 def read_bundle(folder: Path = PROCESSES_DIR, with_forms: bool = True) -> dict[str, str]:
@@ -88,13 +88,13 @@ def specs_for(deployment: Deployment):
     return cached
 
 
-def forms_of(session, deployment_id: int) -> dict[str, str]:
-    """The task forms deployed with a version ("forms/<file name>" -> text); deployments never
-    change, so once per process."""
-    found = _forms_cache.get(deployment_id)
+def forms_of(deployment: Deployment) -> dict[str, str]:
+    """The task forms deployed with a version ("forms/<file name>" -> text), read once per
+    process: a deployment's content never changes."""
+    found = _forms_cache.get(deployment.content_hash)
     if found is None:
-        files = session.scalar(select(Deployment.files).where(Deployment.id == deployment_id)) or {}
-        found = _forms_cache[deployment_id] = {k: v for k, v in files.items() if k.startswith(FORMS)}
+        found = _forms_cache[deployment.content_hash] = {
+            k: v for k, v in (deployment.files or {}).items() if k.startswith(FORMS)}
     return found
 
 

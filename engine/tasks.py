@@ -8,7 +8,7 @@ from sqlalchemy.orm.exc import StaleDataError
 
 from . import attachments, clock, definitions, forms, history, instances
 from .errors import Conflict, Forbidden, InvalidInput, NotFound
-from .models import Appeal, OrganizerUnit, ProcessInstance, UserTask
+from .models import Appeal, Deployment, OrganizerUnit, ProcessInstance, UserTask
 
 # Appeal columns a form may write through `x-appeal-fields`.
 WRITABLE_APPEAL_FIELDS = {"not_accepted_reason", "guidance", "answer", "handling_result", "reply_content"}
@@ -49,9 +49,8 @@ def get(session, task_id: str, user) -> UserTask:
 
 def form_bundle(session, task: UserTask) -> dict[str, str]:
     """The forms of the version the task's instance runs on."""
-    deployment_id = session.scalar(select(ProcessInstance.deployment_id)
-                                   .where(ProcessInstance.id == task.instance_id))
-    return definitions.forms_of(session, deployment_id)
+    return definitions.forms_of(session.scalar(select(Deployment).join(ProcessInstance)
+                                               .where(ProcessInstance.id == task.instance_id)))
 
 
 def form_of(session, task: UserTask) -> tuple[dict, dict]:
@@ -129,7 +128,7 @@ def _complete(db, find, data, user) -> UserTask:
         with db.transaction() as session:
             task = find(session)
             loaded = instances.load(session, task.instance_id, user)
-            bundle = definitions.forms_of(session, loaded.row.deployment_id)  # the forms of its version
+            bundle = definitions.forms_of(loaded.row.deployment)  # the forms of its version
             if task.form:
                 forms.validate(task.form, data, bundle)
             if loaded.row.status != "running":
