@@ -299,3 +299,15 @@ def test_a_deployed_form_change_reaches_new_appeals_and_running_ones_keep_their_
         walk.complete(after, "intake1", "ut_assess", {"assessment": "dispatch"})
     finally:
         redeploy_repository(db, {**deployment.files, "forms/assess_appeal.schema.json": text})
+
+
+def test_modeler_pages_in_english(browser_as):
+    analyst = browser_as("analyst1")
+    analyst.get("/lang/en")
+    page = analyst.get("/modeler/appeal_handling.bpmn").get_data(as_text=True)
+    assert "Service operator" in page and "Sequence flow" in page and "default flow" in page
+    assert "Parameters: " in page and "An ID starts with a letter" in page
+    page = analyst.get("/modeler/forms").get_data(as_text=True)
+    assert "New form" in page and "deployed with the process" in page
+    page = analyst.get("/modeler/forms/sign_for.schema.json").get_data(as_text=True)
+    assert "You save a draft" in page and "Save draft" in page
