@@ -66,8 +66,8 @@ def put_in_force(session, loaded, after: dict) -> None:
         if "deadlines" in task.data:
             task.data["deadlines"] = after
     _rearm_timers(loaded.workflow)
-    for stage in after.get("basis", {}):
-        due = datetime.fromisoformat(after[stage])
+    for stage in STAGES:  # a stage left without a limit ("none") loses its due times too
+        due = datetime.fromisoformat(after[stage]) if stage in after else None
         setattr(loaded.appeal, f"{stage}_due_at", due)
         session.execute(update(UserTask).where(
             UserTask.instance_id == loaded.row.id, UserTask.state == "open", UserTask.deadline_stage == stage)
