@@ -5,14 +5,16 @@ it, and write files back to processes/ or forms/ so that they are committed and 
 A deployment is the whole bundle (definitions.py): validating or deploying takes the latest
 deployment's files with every draft substituted; a successful deployment deletes the drafts.
 """
+import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
 from lxml import etree
 from sqlalchemy import delete, select
+from sqlalchemy.exc import IntegrityError
 
 from . import clock, definitions, history, validation
-from .errors import InvalidInput, NotFound
+from .errors import Conflict, InvalidInput, NotFound
 from .models import Deployment, ProcessDraft, User
 
 MAX_CHARS = 2_000_000  # the largest diagram today is ~60 kB
@@ -92,20 +94,43 @@ def deployed_content(session, name: str) -> str | None:
     return latest.files.get(name) if latest else None
 
 
-def save_draft(db, name: str, content: str, user: User) -> ProcessDraft:
-    """Keep `content` as the draft of file `name`. Raises InvalidInput for a bad name, empty or
-    oversized content or text that is not XML (the full rules run on validate)."""
-    return save_drafts(db, {name: content}, user)[0]
+def fingerprint(text: str) -> str:
+    """What an editor sends back as `based_on`: the content it opened or last saved."""
+    return hashlib.sha256(text.encode("utf-8")).hexdigest()[:20]
 
 
-def save_drafts(db, contents: dict[str, str], user: User) -> list[ProcessDraft]:
+def save_draft(db, name: str, content: str, user: User, based_on: str | None = None) -> ProcessDraft:
+    """Keep `content` as the draft of file `name`. With `based_on` (the fingerprint of what the
+    editor opened), refuses with Conflict when someone saved or deployed the file since. Raises
+    InvalidInput for a bad name, empty or oversized content or text that is not XML (the full
+    rules run on validate)."""
+    return save_drafts(db, {name: content}, user, {name: based_on} if based_on else None)[0]
+
+
+def save_drafts(db, contents: dict[str, str], user: User, based_on: dict[str, str] | None = None
+                ) -> list[ProcessDraft]:
     """save_draft of several files in one transaction (a form's schema and UI schema)."""
     for name, content in contents.items():
         _check_content(name, content)
+    try:
+        return _save(db, contents, user, based_on or {})
+    except IntegrityError as err:  # two first drafts of one file at the same moment
+        raise Conflict("该文件刚被他人保存了草稿，请重新打开后再修改") from err
+
+
+def _save(db, contents, user, based_on) -> list[ProcessDraft]:
     with db.transaction() as session:
         latest, saved = _latest(session), []
         for name, content in contents.items():
-            draft = session.scalar(select(ProcessDraft).where(ProcessDraft.file_name == name))
+            draft = session.scalar(select(ProcessDraft).where(ProcessDraft.file_name == name).with_for_update())
+            if name in based_on:
+                try:
+                    current = draft.content if draft else open_file(session, name)[0]
+                except NotFound:
+                    current = None  # a new file: nothing to overwrite
+                if current is not None and fingerprint(current) not in (based_on[name], fingerprint(content)):
+                    raise Conflict("该文件在你打开后已被他人修改（保存了草稿或部署了新版本），"
+                                   "请重新打开后再修改，以免覆盖对方的修改")
             if draft is None:
                 draft = ProcessDraft(file_name=name)
                 session.add(draft)

@@ -73,13 +73,17 @@ def check(schema_text: str, ui_text: str) -> tuple[dict, dict]:
     return parsed["schema"], parsed["ui"]
 
 
-def save(db, name: str, schema_text: str, ui_text: str, user) -> None:
-    """Check both texts and keep them as the form's draft. Raises NotFound, InvalidInput."""
+def save(db, name: str, schema_text: str, ui_text: str, user, based_on: tuple[str, str] | None = None) -> None:
+    """Check both texts and keep them as the form's draft; `based_on` holds drafts.fingerprint()
+    of the schema and UI schema the editor opened. Raises NotFound, InvalidInput, Conflict
+    (changed by someone else since)."""
     with db.read() as session:
         if name not in names(session):
             raise NotFound(f"form '{name}' does not exist")
     check(schema_text, ui_text)
-    drafts.save_drafts(db, dict(zip(_keys(name), (schema_text, ui_text or "{}"))), user)
+    keys = _keys(name)
+    drafts.save_drafts(db, dict(zip(keys, (schema_text, ui_text or "{}"))), user,
+                       dict(zip(keys, based_on)) if based_on else None)
 
 
 def discard(db, name: str, user) -> None:

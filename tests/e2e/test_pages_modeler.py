@@ -311,3 +311,41 @@ def test_modeler_pages_in_english(browser_as):
     assert "New form" in page and "deployed with the process" in page
     page = analyst.get("/modeler/forms/sign_for.schema.json").get_data(as_text=True)
     assert "You save a draft" in page and "Save draft" in page
+
+
+def test_a_draft_saved_over_someone_elses_change_is_refused(browser_as, db, deployed, user):
+    first, second = browser_as("analyst1"), browser_as("owner1")
+    opened = first.get("/modeler/appeal_handling.bpmn/content")
+    base = opened.headers["X-Content-Fingerprint"]
+    assert second.get("/modeler/appeal_handling.bpmn/content").headers["X-Content-Fingerprint"] == base
+    mine = deployed.replace('name="签收或退回"', 'name="签收或退回（甲）"')
+    theirs = deployed.replace('name="签收或退回"', 'name="签收或退回（乙）"')
+    try:
+        saved = second.post("/modeler/appeal_handling.bpmn/draft", json={"xml": theirs, "based_on": base})
+        assert saved.status_code == 200
+        refused = first.post("/modeler/appeal_handling.bpmn/draft", json={"xml": mine, "based_on": base})
+        assert refused.status_code == 409 and "已被他人修改" in refused.json["errors"][0]
+        with db.read() as session:
+            assert "签收或退回（乙）" in drafts.open_file(session, "appeal_handling.bpmn")[0]  # theirs is kept
+        again = second.post("/modeler/appeal_handling.bpmn/draft",  # saving on top of one's own save is fine
+                            json={"xml": theirs + " ", "based_on": saved.json["fingerprint"]})
+        assert again.status_code == 200
+    finally:
+        drafts.discard(db, "appeal_handling.bpmn", user("analyst1"))
+
+
+def test_a_form_saved_over_someone_elses_change_is_refused_and_keeps_the_text(browser_as, db, form_drafts):
+    first, second = browser_as("analyst1"), browser_as("owner1")
+    page = first.get("/modeler/forms/extension_approval.schema.json").get_data(as_text=True)
+    base = {key: page.split(f'name="{key}" value="', 1)[1].split('"', 1)[0] for key in ("based_on_schema", "based_on_ui")}
+    with db.read() as session:
+        schema, ui, _source = form_files.read(session, "extension_approval.schema.json")
+    theirs = schema.replace('"审批意见"', '"审批意见（乙）"')
+    mine = schema.replace('"审批意见"', '"审批意见（甲）"')
+    assert second.post("/modeler/forms/extension_approval.schema.json",
+                       data={"schema": theirs, "ui": ui, **base}).status_code == 302
+    refused = first.post("/modeler/forms/extension_approval.schema.json", data={"schema": mine, "ui": ui, **base})
+    html = refused.get_data(as_text=True)
+    assert refused.status_code == 409 and "已被他人修改" in html and "审批意见（甲）" in html
+    with db.read() as session:
+        assert "审批意见（乙）" in form_files.read(session, "extension_approval.schema.json")[0]

@@ -20,7 +20,7 @@ from flask import (
 from flask_babel import gettext as _
 
 from engine import drafts, form_files, services
-from engine.errors import InvalidInput, NotFound
+from engine.errors import Conflict, InvalidInput, NotFound
 from engine.validation import BundleInvalid
 
 from .. import form_render, get_db
@@ -75,7 +75,8 @@ def edit(name):
 def content(name):
     with get_db().read() as session:
         text, source = drafts.open_file(session, name)  # NotFound: 404
-    return Response(text, mimetype="application/xml", headers={"X-Content-Source": source})
+    return Response(text, mimetype="application/xml",
+                    headers={"X-Content-Source": source, "X-Content-Fingerprint": drafts.fingerprint(text)})
 
 
 @bp.post("/<name>/draft")
@@ -84,11 +85,14 @@ def save_draft(name):
     _entry(name)
     body = request.get_json(silent=True) or {}
     xml = body.get("xml") if isinstance(body.get("xml"), str) else request.form.get("xml", "")
+    based_on = body.get("based_on") if isinstance(body.get("based_on"), str) else None
     try:
-        drafts.save_draft(get_db(), name, xml, current_user())
+        drafts.save_draft(get_db(), name, xml, current_user(), based_on)
     except InvalidInput as err:
         return jsonify(errors=_messages(err)), 400
-    return jsonify(saved=True, message=_("草稿已保存"))
+    except Conflict:
+        return jsonify(errors=[_("该文件在你打开后已被他人修改（保存了草稿或部署了新版本），请重新打开后再修改，以免覆盖对方的修改")]), 409
+    return jsonify(saved=True, message=_("草稿已保存"), fingerprint=drafts.fingerprint(xml))
 
 
 @bp.post("/<name>/discard")
@@ -188,9 +192,10 @@ def new_form():
     return redirect(url_for("modeler.form", name=name))
 
 
-def _form_page(name, schema, ui, source, status=200, errors=None):
+def _form_page(name, schema, ui, source, status=200, errors=None, based_on=None):
+    based_on = based_on or (drafts.fingerprint(schema), drafts.fingerprint(ui))
     return render_template("modeler/form.html", name=name, ui_name=form_files.ui_name(name), schema=schema, ui=ui,
-                           source=source, errors=errors, may_write=_may_write()), status
+                           source=source, errors=errors, may_write=_may_write(), based_on=based_on), status
 
 
 @bp.get("/forms/<name>")
@@ -218,11 +223,15 @@ def form_preview():
 @page_login_required(*EDITORS)
 def save_form(name):
     schema, ui = request.form.get("schema", ""), request.form.get("ui", "")
+    based_on = (request.form.get("based_on_schema", ""), request.form.get("based_on_ui", ""))
     try:
-        form_files.save(get_db(), name, schema, ui, current_user())  # NotFound: 404
+        form_files.save(get_db(), name, schema, ui, current_user(), based_on if all(based_on) else None)  # 404
     except InvalidInput as err:
         flash(_("表单有错误，未保存"), "error")
-        return _form_page(name, schema, ui, "draft", 400, err.fields)
+        return _form_page(name, schema, ui, "draft", 400, err.fields, based_on)
+    except Conflict:
+        flash(_("该文件在你打开后已被他人修改（保存了草稿或部署了新版本），请重新打开后再修改，以免覆盖对方的修改"), "error")
+        return _form_page(name, schema, ui, "draft", 409, based_on=based_on)
     flash(_("表单草稿已保存：部署后新启动的诉求使用新表单，运行中的诉求仍用原版本的表单"), "success")
     return redirect(url_for("modeler.form", name=name))
 

@@ -44,6 +44,7 @@
     var Modeler = d.kind === "dmn" ? window.DmnJS : window.BpmnJS;
     var modeler = null;
     var selected = null;
+    var basedOn = null;  // what this editor opened or last saved: a save over someone else's change is refused
 
     function say(text, cls) {
       output.textContent = "";
@@ -61,7 +62,7 @@
       canvasEl.textContent = "";
       modeler = new Modeler(options);
       return fetch(d.contentUrl, { credentials: "same-origin" })
-        .then(function (r) { return r.text(); })
+        .then(function (r) { basedOn = r.headers.get("X-Content-Fingerprint"); return r.text(); })
         .then(function (xml) { return modeler.importXML(xml); })
         .then(function () {
           if (d.kind === "bpmn") {
@@ -313,10 +314,12 @@
     }
 
     function saveDraft() {
-      return saveXml().then(function (xml) { return post(d.draftUrl, d.csrf, { xml: xml }); }).then(function (r) {
-        if (!r.ok) { throw new Error((r.data.errors || []).join(" ")); }
-        return r;
-      });
+      return saveXml().then(function (xml) { return post(d.draftUrl, d.csrf, { xml: xml, based_on: basedOn }); })
+        .then(function (r) {
+          if (!r.ok) { throw new Error((r.data.errors || []).join(" ")); }
+          basedOn = r.data.fingerprint;
+          return r;
+        });
     }
 
     function fail(err) { say(d.msgFailed + " " + err.message, "error"); }
