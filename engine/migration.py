@@ -180,13 +180,13 @@ def _migrate_one(session, target: Deployment, instance_id: int, actor, apply_lim
         serializer.state_from_dict(serializer.state_to_dict(workflow), spec, subs, None)
     except Exception as err:  # SpiffWorkflow raises assorted errors for a tree its spec cannot hold
         raise Conflict("迁移后的流程状态无法按新版本载入，未迁移") from err
+    instances.advance(loaded)  # the steps reset by the move are reached again, their timers re-armed
     changes, before = {}, recompute.current_deadlines(workflow)
-    if apply_limits and (table := _table_text(target)) is not None:
+    if apply_limits and (table := _table_text(target)) is not None:  # on the re-reached steps' data
         limits = _limits(table, loaded.appeal)
         changes = recompute.limit_changes(workflow, loaded.appeal, limits)
         if changes:
             recompute.apply_limits(session, loaded, limits, changes)
-    instances.advance(loaded)  # timers reset by the move are due again; re-arm them
     row.deployment = target
     instances.save(session, loaded)
     session.flush()  # bumps the version column: recorded to tell later whether it moved on

@@ -61,8 +61,9 @@ def recompute_all(db, since: date | None, actor=None) -> int:
 
 def put_in_force(session, loaded, after: dict) -> None:
     """Make `after` the instance's deadlines: in the workflow's data, the waiting timers, the
-    open user tasks' due times and the appeal's columns."""
-    for task in loaded.workflow.get_tasks(state=ACTIVE):
+    open user tasks' due times and the appeal's columns. Done steps get them too: a step that
+    is reset (a later migration) takes its data from the step before it again."""
+    for task in loaded.workflow.get_tasks():
         if "deadlines" in task.data:
             task.data["deadlines"] = after
     _rearm_timers(loaded.workflow)
@@ -76,17 +77,21 @@ def put_in_force(session, loaded, after: dict) -> None:
 
 
 def pending_stages(workflow) -> set[str]:
-    """Stages an unfinished task still refers to (its `deadline` property, or a timer on
-    deadlines["<stage>…"]): stages in progress or still ahead, whose limit may still change."""
-    stages = set()
-    for task in workflow.get_tasks(state=ACTIVE):
+    """Stages in progress or still ahead: those no task refers to yet (the handling limit runs
+    from dispatch, before the handling steps exist) or that an unfinished task refers to (its
+    `deadline` property, or a timer on deadlines["<stage>…"]). A stage whose every such task
+    is done or cancelled is over."""
+    unfinished, seen = set(), set()
+    for task in workflow.get_tasks():
         spec = task.task_spec
+        stages = {s for s in STAGES if f'"{s}' in (getattr(getattr(spec, "event_definition", None), "expression", None) or "")}
         stage = getattr(spec, "extensions", {}).get("properties", {}).get("deadline")
         if stage:
             stages.add(stage)
-        expression = getattr(getattr(spec, "event_definition", None), "expression", None) or ""
-        stages.update(s for s in STAGES if f'"{s}' in expression)
-    return stages
+        seen |= stages
+        if task.has_state(ACTIVE):
+            unfinished |= stages
+    return unfinished | (set(STAGES) - seen)
 
 
 def limit_changes(workflow, appeal, table: dict[str, str]) -> dict[str, tuple[str, str]]:
@@ -111,7 +116,7 @@ def apply_limits(session, loaded, table: dict[str, str], changes: dict[str, tupl
     for stage, (_old, limit) in changes.items():
         start = datetime.fromisoformat(before["basis"][stage][0])
         after = services.set_stage(loaded.ctx, after, stage, start, limit)
-    for task in loaded.workflow.get_tasks(state=ACTIVE):
+    for task in loaded.workflow.get_tasks():  # done steps too, as in put_in_force
         for stage in STAGES:
             if f"{stage}_limit" in task.data:
                 task.data[f"{stage}_limit"] = table[stage]

@@ -92,28 +92,42 @@ def test_a_migration_can_apply_the_new_limit_to_the_stage_in_progress_and_a_reve
     files = definitions.read_bundle()
     try:
         handling = walk.to_signed(unit_id=unit_id)  # handling from today: 10 working days
+        signing = walk.register()["id"]  # dispatched: the handling limit already runs
+        walk.complete(signing, "intake1", "ut_assess", {"assessment": "dispatch"})
+        walk.complete(signing, "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban"), "co_unit_ids": []})
         visiting = walk.to_signed(unit_id=unit_id)
         walk.to_replied(visiting)  # handled already: waits for the return visit
         old_due = at("2026-03-16 17:30")
         assert _handling_due(db, handling) == (old_due, old_due, old_due)
 
         deployment = _deploy_twelve_days(db, files, user("analyst1"))
-        ids = [_instance(db, handling), _instance(db, visiting)]
+        ids = [_instance(db, handling), _instance(db, visiting), _instance(db, signing)]
         with db.read() as session:
             plan = {c.appeal_id: c for c in migration.preview(session, deployment.id, ids)}
         assert plan[handling].limit_changes == {"handling": ("10wd", "12wd")}
+        assert plan[signing].limit_changes == {"handling": ("10wd", "12wd")}
         assert plan[visiting].limit_changes == {}  # its handling stage is over
 
         moved, refused = migration.migrate(db, deployment.id, ids, user("owner1"), apply_limits=True)
         assert moved == ids and not refused
         new_due = at("2026-03-18 17:30")
         assert _handling_due(db, handling) == (new_due, new_due, new_due)
+        redeploy_repository(db, deployment.files)  # the same rules, another label: a newer version
+        with db.read() as session:
+            latest = definitions.latest(session).id
+        assert migration.migrate(db, latest, [ids[2]], user("owner1")) == ([ids[2]], {})  # moved again
+        with db.read() as session:  # the deadlines it was given stay with it
+            assert session.scalar(select(UserTask.due_at).where(UserTask.appeal_id == signing,
+                                                                UserTask.state == "open")) == at("2026-03-03 17:30")
+        walk.complete(signing, "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
+        assert _handling_due(db, signing) == (new_due, new_due, new_due)  # its timers start from it
         with db.read() as session:
             assert session.get(Appeal, visiting).handling_due_at == old_due
 
         with db.read() as session:
             records = {m.instance_id: m for m in migration.list_migrations(session) if m.instance_id in ids}
         assert records[ids[0]].limits == {"handling": ["10wd", "12wd"]} and records[ids[1]].limits == {}
+        assert records[ids[2]].limits == {"handling": ["10wd", "12wd"]}
         migration.revert(db, records[ids[0]].id, user("owner1"))
         assert _handling_due(db, handling) == (old_due, old_due, old_due)
     finally:
