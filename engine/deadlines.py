@@ -10,6 +10,7 @@ Dispatch runs from acceptance; sign-for, first contact and handling run from dis
 """
 import re
 from datetime import datetime, timedelta
+from functools import lru_cache
 from pathlib import Path
 from types import SimpleNamespace
 
@@ -66,6 +67,11 @@ def evaluate_table(appeal_type: str, convenience_list: bool = False, urgent: boo
 def evaluate_xml(xml: str | bytes, appeal_type: str, convenience_list: bool = False,
                  urgent: bool = False) -> dict[str, str]:
     """evaluate_table over the text of a table (a deployed version's time_limits.dmn)."""
+    return dict(_evaluate_xml(xml, appeal_type, bool(convenience_list), bool(urgent)))
+
+
+@lru_cache(maxsize=256)  # a migration preview asks the same few questions for every appeal
+def _evaluate_xml(xml, appeal_type, convenience_list, urgent) -> dict[str, str]:
     parser = BpmnDmnParser()
     text = xml.encode() if isinstance(xml, str) else xml
     parser.add_dmn_xml(etree.fromstring(text, etree.XMLParser(resolve_entities=False, no_network=True)),

@@ -12,8 +12,9 @@ whether a migration applies them (from the same starts) or leaves them to the ne
 """
 from copy import deepcopy
 from dataclasses import dataclass, field
+from functools import lru_cache
 
-from SpiffWorkflow.bpmn.util.diff import diff_workflow, migrate_workflow
+from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 from sqlalchemy.orm import aliased
@@ -59,7 +60,11 @@ def _name(task) -> str:
 
 def _diff(workflow, spec, subs):
     """(top diff, subprocess diffs, problems)."""
-    top, sp_diffs = diff_workflow(serializer._serializer.registry, workflow, spec, subs)
+    spec_diff, sub_diffs = _spec_diffs(workflow.spec, tuple(workflow.subprocess_specs.items()),
+                                       spec, tuple(subs.items()))
+    top = WorkflowDiff(workflow, spec_diff)
+    sp_diffs = {sp_id: WorkflowDiff(sub, sub_diffs[sub.spec.name]) if sub_diffs.get(sub.spec.name) else None
+                for sp_id, sub in workflow.subprocesses.items()}
     problems = _problems(workflow, top)
     for sp_id, sub in workflow.subprocesses.items():
         if sp_diffs[sp_id] is None:
@@ -67,6 +72,16 @@ def _diff(workflow, spec, subs):
         else:
             problems.extend(_problems(sub, sp_diffs[sp_id]))
     return top, sp_diffs, problems
+
+
+@lru_cache(maxsize=32)
+def _spec_diffs(old_spec, old_subs_key, spec, subs_key):
+    """How two versions' specs align, worked out once per pair (diff_workflow would do it for
+    every instance). The specs are the shared, cached objects of definitions.specs_for."""
+    registry = serializer._serializer.registry
+    old_subs, subs = dict(old_subs_key), dict(subs_key)
+    return SpecDiff(registry, old_spec, spec), {
+        name: SpecDiff(registry, old, subs[name]) if name in subs else None for name, old in old_subs.items()}
 
 
 def _problems(workflow, diff) -> list[tuple[str, str]]:
@@ -99,7 +114,7 @@ def _target(session, to_deployment_id: int) -> Deployment:
 
 
 def _older_running(target: Deployment):
-    return (select(ProcessInstance, Appeal.number, Deployment.version)
+    return (select(ProcessInstance, Appeal, Deployment.version)
             .join(Deployment, ProcessInstance.deployment_id == Deployment.id)
             .join(Appeal, ProcessInstance.appeal_id == Appeal.id)
             .where(Deployment.process_key == target.process_key, Deployment.version < target.version,
@@ -116,13 +131,12 @@ def preview(session, to_deployment_id: int, instance_ids=None) -> list[Candidate
         query = query.where(ProcessInstance.id.in_(list(instance_ids)))
     table = _table_text(target)
     result = []
-    for row, number, version in session.execute(query):
+    for row, appeal, version in session.execute(query):
         old_spec, old_subs = definitions.specs_for(row.deployment)
         workflow = serializer.state_from_dict(row.state, old_spec, old_subs, None)
-        candidate = Candidate(row.id, row.appeal_id, number, version, _current(workflow))
+        candidate = Candidate(row.id, row.appeal_id, appeal.number, version, _current(workflow))
         candidate.problems = _diff(workflow, spec, subs)[2]
         if table is not None:
-            appeal = session.get(Appeal, row.appeal_id)
             candidate.limit_changes = recompute.limit_changes(workflow, appeal, _limits(table, appeal))
         result.append(candidate)
     return result
