@@ -12,16 +12,17 @@ whether a migration applies them (from the same starts) or leaves them to the ne
 """
 from copy import deepcopy
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import lru_cache
 
 from SpiffWorkflow.bpmn.util.diff import SpecDiff, WorkflowDiff, migrate_workflow
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import and_, or_, select
 from sqlalchemy.orm import aliased
 
 from . import clock, deadlines, definitions, history, instances, recompute, serializer
 from .errors import Conflict, EngineError, NotFound
-from .models import Appeal, Deployment, InstanceMigration, ProcessInstance, User
+from .models import Appeal, Deployment, InstanceMigration, MigrationBatch, ProcessInstance, User
 from .services import ScriptEngine, ServiceContext
 
 ACTIVE = TaskState.READY | TaskState.WAITING | TaskState.STARTED
@@ -171,6 +172,95 @@ def migrate(db, to_deployment_id: int, instance_ids, actor, apply_limits: bool =
         except EngineError as err:
             refused[instance_id] = str(err)
     return moved, refused
+
+
+BATCH_CHUNK = 50  # instances between two progress updates (and heartbeats) of a batch
+BATCH_STALE = timedelta(minutes=5)  # a running batch not heard of for this long has lost its worker
+
+
+def request_all(db, to_deployment_id: int, actor, apply_limits: bool = False) -> MigrationBatch:
+    """Queue moving every eligible instance to the deployment; a worker runs it (run_batches).
+    Raises NotFound (no such deployment), Conflict (one is already queued or running for it)."""
+    with db.transaction() as session:
+        target = _target(session, to_deployment_id)
+        if session.scalar(select(MigrationBatch.id).where(MigrationBatch.to_deployment_id == target.id,
+                                                          MigrationBatch.status != "done")):
+            raise Conflict("迁移到该版本的批量任务已在排队或进行中")
+        batch = MigrationBatch(to_deployment_id=target.id, apply_limits=apply_limits, status="pending",
+                               refused={}, moved=0, requested_at=clock.now(),
+                               requested_by_id=getattr(actor, "id", None))
+        session.add(batch)
+        session.flush()
+        history.record(session, "process_migration_requested", actor_id=getattr(actor, "id", None),
+                       detail={"batch_id": batch.id, "to_version": target.version, "apply_limits": apply_limits})
+        session.expunge(batch)
+        return batch
+
+
+def run_batches(db, owner: str) -> int:
+    """The worker's part: run the oldest queued batch, or one whose worker stopped, to the end.
+    Returns how many instances it moved."""
+    now = clock.now()
+    with db.transaction() as session:
+        query = (select(MigrationBatch).where(or_(
+            MigrationBatch.status == "pending",
+            and_(MigrationBatch.status == "running", MigrationBatch.heartbeat_at < now - BATCH_STALE)))
+            .order_by(MigrationBatch.id).limit(1))
+        batch = session.scalar(query.with_for_update(skip_locked=True) if db.is_postgres else query)
+        if batch is None:
+            return 0
+        batch.status, batch.heartbeat_at = "running", now
+        batch_id, to_id, apply_limits = batch.id, batch.to_deployment_id, batch.apply_limits
+        actor = session.get(User, batch.requested_by_id) if batch.requested_by_id else None
+        if actor is not None:
+            session.expunge(actor)
+    with db.read() as session:  # each instance is checked again when it moves
+        ids = [c.instance_id for c in preview(session, to_id) if c.eligible]
+    _progress(db, batch_id, total=len(ids))
+    moved_total = 0
+    for start in range(0, len(ids), BATCH_CHUNK):
+        moved, refused = migrate(db, to_id, ids[start:start + BATCH_CHUNK], actor, apply_limits)
+        moved_total += len(moved)
+        _progress(db, batch_id, moved=len(moved), refused=refused)
+    _progress(db, batch_id, done=True)
+    return moved_total
+
+
+def _progress(db, batch_id: int, total=None, moved=0, refused=None, done=False) -> None:
+    with db.transaction() as session:
+        batch = session.get(MigrationBatch, batch_id)
+        batch.heartbeat_at = clock.now()
+        if total is not None:
+            batch.total = total
+        batch.moved += moved
+        if refused:
+            batch.refused = {**batch.refused, **{str(k): v for k, v in refused.items()}}
+        if done:
+            batch.status, batch.finished_at = "done", batch.heartbeat_at
+
+
+@dataclass
+class BatchRecord:
+    id: int
+    to_version: int
+    apply_limits: bool
+    status: str
+    total: int | None
+    moved: int
+    refused: dict
+    requested_at: object
+    requested_by: str | None
+    finished_at: object
+
+
+def list_batches(session, limit: int = 10) -> list[BatchRecord]:
+    """The latest batches, newest first."""
+    query = (select(MigrationBatch, Deployment.version, User.display_name)
+             .join(Deployment, MigrationBatch.to_deployment_id == Deployment.id)
+             .outerjoin(User, MigrationBatch.requested_by_id == User.id)
+             .order_by(MigrationBatch.id.desc()).limit(limit))
+    return [BatchRecord(b.id, version, b.apply_limits, b.status, b.total, b.moved, b.refused, b.requested_at, by,
+                        b.finished_at) for b, version, by in session.execute(query)]
 
 
 def _migrate_one(session, target: Deployment, instance_id: int, actor, apply_limits: bool) -> None:

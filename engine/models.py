@@ -450,3 +450,21 @@ class InstanceMigration(Base):
     migrated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     reverted_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     reverted_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class MigrationBatch(Base):
+    """"Migrate every eligible instance" as a job for the worker: thousands of instances do not
+    fit in one web request. Each instance still moves in its own transaction; `heartbeat_at`
+    lets another worker take over a batch whose worker died (moving again is a no-op)."""
+    __tablename__ = "migration_batch"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    to_deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"))
+    apply_limits: Mapped[bool] = mapped_column(Boolean, default=False)
+    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)  # pending | running | done
+    total: Mapped[int | None] = mapped_column(Integer)
+    moved: Mapped[int] = mapped_column(Integer, default=0)
+    refused: Mapped[dict] = mapped_column(JSON, default=dict)  # instance id -> zh-CN reason
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    requested_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

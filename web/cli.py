@@ -15,6 +15,7 @@ from engine import (
     demo,
     jobs,
     migrate,
+    migration,
     outbox,
     recompute,
     supervision,
@@ -212,6 +213,8 @@ def _scheduler(app, background: bool):
                       id="outbox", max_instances=1, coalesce=True)
     scheduler.add_job(supervision.check_overdue, "interval", seconds=60, args=[db],
                       id="supervision-overdue", max_instances=1, coalesce=True)  # Art. 24: long overdue
+    scheduler.add_job(migration.run_batches, "interval", seconds=5, args=[db, owner],
+                      id="migration-batches", max_instances=1, coalesce=True)  # "migrate all eligible"
     return scheduler
 
 

@@ -9,7 +9,7 @@ from datetime import datetime
 import pytest
 from sqlalchemy import delete, select
 
-from engine import clock, definitions
+from engine import clock, definitions, migration
 from engine.calendar import TZ
 from engine.models import Appeal, Job, ProcessInstance
 
@@ -160,7 +160,11 @@ def test_analyst_changes_the_limit_and_the_rehandle_path_and_appeals_follow(
     owner.check("input[name=all]")
     owner.check("input[name=apply_limits]")
     owner.click("button:has-text('迁移到新版本')")
-    owner.wait_for_selector(".flash:has-text('已迁移')")
+    owner.wait_for_selector(".flash:has-text('已开始在后台迁移')")
+    moved = migration.run_batches(db, "worker-1")  # the worker's turn: every eligible appeal moves
+    owner.reload()
+    assert moved >= 1 and f"已迁移 {moved} / {moved}" in owner.inner_text("#batches")
+    assert "已完成" in owner.inner_text("#batches")
     screenshot(owner, "analyst-walk-migrated")
     record = owner.locator("section:has-text('迁移记录') tr", has_text=_number(db, handling))
     assert "办理 10wd → 12wd" in record.inner_text()

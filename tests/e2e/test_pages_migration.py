@@ -1,10 +1,12 @@
 """The version migration page: who may use it, the preview (which instances may move and why
 not), migrating a selection or every eligible instance, and reverting."""
+from datetime import timedelta
+
 import pytest
 from sqlalchemy import select
 
-from engine import definitions
-from engine.models import InstanceMigration, ProcessInstance
+from engine import clock, definitions, migration
+from engine.models import InstanceMigration, MigrationBatch, ProcessInstance
 from web import get_db
 
 from ..conftest import Api, Walker
@@ -96,12 +98,30 @@ def test_migrate_a_selection_then_revert_it(browser_as, db, versions):
     assert again.status_code == 409 and "该迁移已撤销" in again.get_data(as_text=True)
 
 
-def test_migrate_every_eligible_instance(browser_as, db, versions):
+def test_migrate_every_eligible_instance_in_the_background(browser_as, db, versions):
     owner = browser_as("owner1")
     resp = owner.post("/monitor/migrations/migrate", data={"to": versions["same"], "all": "1"},
                       follow_redirects=True)
-    assert "个流程实例" in resp.get_data(as_text=True)
+    html = resp.get_data(as_text=True)
+    assert "已开始在后台迁移" in html and "排队中" in html  # the request itself moves nothing
+    again = owner.post("/monitor/migrations/migrate", data={"to": versions["same"], "all": "1"})
+    assert again.status_code == 409 and "已在排队或进行中" in again.get_data(as_text=True)
+
+    assert migration.run_batches(db, "worker-1") >= 2  # what `hotline worker` runs every few seconds
+    assert migration.run_batches(db, "worker-1") == 0
     with db.read() as session:
         moved = {i: session.get(ProcessInstance, i).deployment_id
                  for i in (versions["assessing"], versions["dispatching"])}
     assert moved == {versions["assessing"]: versions["same"], versions["dispatching"]: versions["same"]}
+    html = owner.get(f"/monitor/migrations?to={versions['same']}").get_data(as_text=True)
+    assert "已完成" in html and "已迁移" in html
+
+
+def test_a_batch_whose_worker_stopped_is_taken_over(db, user, versions):
+    batch = migration.request_all(db, versions["same"], user("owner1"))
+    with db.transaction() as session:  # a worker took it, then died
+        row = session.get(MigrationBatch, batch.id)
+        row.status, row.heartbeat_at = "running", clock.now() - timedelta(minutes=10)
+    migration.run_batches(db, "worker-2")
+    with db.read() as session:
+        assert session.get(MigrationBatch, batch.id).status == "done"

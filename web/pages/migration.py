@@ -35,9 +35,9 @@ def _render(to_id: int | None, status: int = 200, errors: dict | None = None, ch
         if to_id is not None and target is None:
             abort(404)
         candidates = migration.preview(session, to_id) if target else []
-        past = migration.list_migrations(session)
+        past, batches = migration.list_migrations(session), migration.list_batches(session)
     return render_template("migration/index.html", targets=targets, target=target, candidates=candidates,
-                           past=past, errors=errors or {}, chosen={str(c) for c in chosen},
+                           past=past, batches=batches, errors=errors or {}, chosen={str(c) for c in chosen},
                            problem_labels=PROBLEM_LABELS, stage_labels=STAGE_LABELS), status
 
 
@@ -61,11 +61,18 @@ def migrate():
         return _render(None, 400, {"to": _("请选择目标版本")})
     if not every and not chosen:
         return _render(to_id, 400, {"instance": _("请勾选要迁移的流程实例，或选择“全部可迁移实例”")}, chosen)
+    apply_limits = request.form.get("apply_limits") == "1"
     try:
-        moved, refused = migration.migrate(get_db(), to_id, None if every else chosen, current_user(),
-                                           apply_limits=request.form.get("apply_limits") == "1")
+        if every:  # thousands may be eligible: the worker moves them, the page shows the progress
+            migration.request_all(get_db(), to_id, current_user(), apply_limits)
+            flash(_("已开始在后台迁移全部可迁移实例，进度见下方“批量迁移”"), "success")
+            return redirect(url_for("migration.index", to=to_id))
+        moved, refused = migration.migrate(get_db(), to_id, chosen, current_user(), apply_limits=apply_limits)
     except NotFound:
         abort(404)
+    except Conflict as err:
+        flash(_("未开始：%(message)s", message=str(err)), "error")
+        return _render(to_id, 409)
     if moved:
         flash(_("已迁移 %(n)s 个流程实例", n=len(moved)), "success")
     for instance_id, reason in refused.items():
