@@ -125,3 +125,11 @@ def test_a_batch_whose_worker_stopped_is_taken_over(db, user, versions):
     migration.run_batches(db, "worker-2")
     with db.read() as session:
         assert session.get(MigrationBatch, batch.id).status == "done"
+
+
+def test_a_long_preview_lists_the_first_rows_and_counts_them_all(browser_as, versions, monkeypatch):
+    from web.pages import migration as page
+    monkeypatch.setattr(page, "SHOWN", 1)
+    html = browser_as("owner1").get(f"/monitor/migrations?to={versions['changed']}").get_data(as_text=True)
+    assert "只列出前 1 个" in html and html.count('href="/monitor/instances/') - html.split("迁移记录")[1].count(
+        'href="/monitor/instances/') == 1

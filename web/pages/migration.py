@@ -14,6 +14,7 @@ from ..auth import current_user, page_login_required
 bp = Blueprint("migration", __name__, url_prefix="/monitor/migrations")
 
 OWNERS = ("process_owner",)
+SHOWN = 500  # preview rows on the page; the summary and "all eligible" count every instance
 PROBLEM_LABELS = {"removed": _l("当前环节「%(name)s」在新版本中已删除"),
                   "changed": _l("当前环节「%(name)s」在新版本中已修改"),
                   "subprocess_removed": _l("所在子流程「%(name)s」在新版本中已删除"),
@@ -38,7 +39,7 @@ def _render(to_id: int | None, status: int = 200, errors: dict | None = None, ch
         past, batches = migration.list_migrations(session), migration.list_batches(session)
     return render_template("migration/index.html", targets=targets, target=target, candidates=candidates,
                            past=past, batches=batches, errors=errors or {}, chosen={str(c) for c in chosen},
-                           problem_labels=PROBLEM_LABELS, stage_labels=STAGE_LABELS), status
+                           problem_labels=PROBLEM_LABELS, stage_labels=STAGE_LABELS, shown=SHOWN), status
 
 
 @bp.get("")
