@@ -230,8 +230,8 @@ def _progress(db, batch_id: int, total=None, moved=0, refused=None, done=False) 
     with db.transaction() as session:
         batch = session.get(MigrationBatch, batch_id)
         batch.heartbeat_at = clock.now()
-        if total is not None:
-            batch.total = total
+        if total is not None:  # a batch taken over counts what its first worker moved too
+            batch.total = batch.moved + total
         batch.moved += moved
         if refused:
             batch.refused = {**batch.refused, **{str(k): v for k, v in refused.items()}}

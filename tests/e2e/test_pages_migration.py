@@ -124,7 +124,8 @@ def test_a_batch_whose_worker_stopped_is_taken_over(db, user, versions):
         row.status, row.heartbeat_at = "running", clock.now() - timedelta(minutes=10)
     migration.run_batches(db, "worker-2")
     with db.read() as session:
-        assert session.get(MigrationBatch, batch.id).status == "done"
+        done = session.get(MigrationBatch, batch.id)
+        assert done.status == "done" and done.total == done.moved + len(done.refused)
 
 
 def test_a_long_preview_lists_the_first_rows_and_counts_them_all(browser_as, db, walk, monkeypatch):
