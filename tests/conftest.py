@@ -7,7 +7,7 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
-from engine import definitions, demo, migrate, users
+from engine import clock, definitions, demo, migrate, users
 from engine.models import OrganizerUnit, User
 from web import create_app, get_db
 
@@ -29,6 +29,7 @@ def app(tmp_path_factory):
     with db.transaction() as session:
         definitions.deploy(session)
         demo.load(session)
+    app.config["DEMO_LOADED_AT"] = clock.now()  # the demo's month is the one before this
     yield app
     db.dispose()
 
