@@ -25,15 +25,12 @@ printed as a ratio. Both must agree.
 
 **The database's public schema is DROPPED and recreated first**: give it a database of its own.
 """
-import argparse
 import json
-import os
-import statistics
 import sys
 import time
 from datetime import timedelta
 
-from fresh import fresh_database
+from fresh import fresh_database, large_postgres_run, timed
 from sqlalchemy import func, select, text
 
 from engine import clock
@@ -115,28 +112,11 @@ def fill(db: Database, n: int) -> None:
     print(f"filled {n:,} appeals and {rows:,} history rows in {time.perf_counter() - started:.0f} s", flush=True)
 
 
-def timed(fn, repeat: int) -> tuple[float, float, object]:
-    samples, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))], result
-
-
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--baseline-repeat", type=int, default=3)
-    parser.add_argument("--no-fill", action="store_true", help="reuse the data of the previous run")
-    args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        print("set DATABASE_URL to a PostgreSQL database of its own (its public schema is dropped)")
+    run_args = large_postgres_run(__doc__)
+    if run_args is None:
         return 2
-    db = Database(url)
+    args, db = run_args
     if not args.no_fill:
         fill(db, args.n)
     config = ev.load_config()

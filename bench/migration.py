@@ -19,10 +19,10 @@ On PostgreSQL the database's public schema is DROPPED and recreated first.
 import argparse
 import json
 import os
-import statistics
 import tempfile
 import time
 
+from fresh import timed
 from lifecycle import INTAKE, happy_path, setup
 from sqlalchemy import select
 
@@ -66,16 +66,6 @@ def load_all(db, to_id: int) -> int:
         return len(rows)
 
 
-def timed(fn, repeat: int) -> tuple[float, object]:
-    """(median seconds, last result) of `repeat` runs."""
-    times, result = [], None
-    for _ in range(repeat):
-        started = time.perf_counter()
-        result = fn()
-        times.append(time.perf_counter() - started)
-    return statistics.median(times), result
-
-
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--n", type=int, default=300, help="running appeals (default 300)")
@@ -85,27 +75,27 @@ def main():
         db = setup(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db")
         running_appeals(db, args.n)
         to_id = new_version(db)
-        base_s, count = timed(lambda: load_all(db, to_id), args.repeat)
+        base_ms, _p95, count = timed(lambda: load_all(db, to_id), args.repeat)
 
         def preview():
             with db.read() as session:
                 return migration.preview(session, to_id)
-        preview_s, candidates = timed(preview, args.repeat)
+        preview_ms, _p95, candidates = timed(preview, args.repeat)
         with db.read() as session:
             owner = session.scalar(select(User).where(User.username == "owner1"))
         started = time.perf_counter()  # once: the instances move
         moved, refused = migration.migrate(db, to_id, None, owner, apply_limits=True)
-        migrate_s = time.perf_counter() - started
+        migrate_ms = (time.perf_counter() - started) * 1000
         backend = db.engine.dialect.name
         db.dispose()
     result = {"backend": backend, "instances": count, "eligible": sum(c.eligible for c in candidates),
               "limit_changes": sum(bool(c.limit_changes) for c in candidates),
-              "load_ms_per_instance": round(base_s / count * 1000, 2),
-              "preview_ms_per_instance": round(preview_s / count * 1000, 2),
-              "preview_s": round(preview_s, 2), "ratio_preview_over_load": round(preview_s / base_s, 2),
+              "load_ms_per_instance": round(base_ms / count, 2),
+              "preview_ms_per_instance": round(preview_ms / count, 2),
+              "preview_s": round(preview_ms / 1000, 2), "ratio_preview_over_load": round(preview_ms / base_ms, 2),
               "migrated": len(moved), "refused": len(refused),
-              "migrate_ms_per_instance": round(migrate_s / max(len(moved), 1) * 1000, 2),
-              "ratio_migrate_over_load": round(migrate_s / max(len(moved), 1) / (base_s / count), 2)}
+              "migrate_ms_per_instance": round(migrate_ms / max(len(moved), 1), 2),
+              "ratio_migrate_over_load": round(migrate_ms / max(len(moved), 1) / (base_ms / count), 2)}
     print(f"\nmigration preview on {backend}, {count} running instances on the older version")
     for key, value in result.items():
         print(f"{key:28} {value}")

@@ -17,15 +17,12 @@ In the same run, two baselines on the same data:
 
 **The database's public schema is DROPPED and recreated first**: give it a database of its own.
 """
-import argparse
 import json
-import os
-import statistics
 import sys
 import time
 from datetime import timedelta
 
-from fresh import fresh_database
+from fresh import fresh_database, large_postgres_run, timed
 from sqlalchemy import func, select, text
 
 from engine import clock, monitor
@@ -119,16 +116,6 @@ def offset_page(session, f, now, page: int, limit: int = 50):
     return rows
 
 
-def timed(fn, repeat: int) -> tuple[float, float]:
-    samples = []
-    for _ in range(repeat):
-        started = time.perf_counter()
-        fn()
-        samples.append((time.perf_counter() - started) * 1000)
-    samples.sort()
-    return statistics.median(samples), samples[min(len(samples) - 1, round(0.95 * (len(samples) - 1)))]
-
-
 def run(db: Database, label: str, repeat: int, offset: bool = False, pages=(1, 2, 50)) -> dict:
     results = {}
     now = clock.now()
@@ -143,9 +130,9 @@ def run(db: Database, label: str, repeat: int, offset: bool = False, pages=(1, 2
                     cursors[page] = cursor
             for page in pages:
                 if offset:
-                    p50, p95 = timed(lambda f=f, page=page: offset_page(session, f, now, page), repeat)
+                    p50, p95, _ = timed(lambda f=f, page=page: offset_page(session, f, now, page), repeat)
                 elif page in cursors:
-                    p50, p95 = timed(lambda f=f, after=cursors[page]: monitor.list_instances(session, f, now, after=after),
+                    p50, p95, _ = timed(lambda f=f, after=cursors[page]: monitor.list_instances(session, f, now, after=after),
                                      repeat)
                 else:
                     continue  # fewer pages than that
@@ -155,17 +142,10 @@ def run(db: Database, label: str, repeat: int, offset: bool = False, pages=(1, 2
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--n", type=int, default=1_000_000)
-    parser.add_argument("--repeat", type=int, default=10)
-    parser.add_argument("--baseline-repeat", type=int, default=3)
-    parser.add_argument("--no-fill", action="store_true", help="reuse the data of the previous run")
-    args = parser.parse_args()
-    url = os.environ.get("DATABASE_URL", "")
-    if not url.startswith("postgresql"):
-        print("set DATABASE_URL to a PostgreSQL database of its own (its public schema is dropped)")
+    run_args = large_postgres_run(__doc__)
+    if run_args is None:
         return 2
-    db = Database(url)
+    args, db = run_args
     if not args.no_fill:
         fill(db, args.n)
     keyset = run(db, "keyset", args.repeat)

@@ -7,6 +7,7 @@ import re
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
+from lxml import etree
 
 from . import deadlines, forms
 from .validation import label, problem
@@ -217,7 +218,7 @@ def time_limit_entries(file, tree, _bundle):
     grammar knows ("10wd", "PT1H", "same_day", "none"): the engine evaluates cells as Python, and
     a limit it cannot read would stop appeals at the stage it governs."""
     found = []
-    ns = "{" + etree_namespace(tree) + "}"
+    ns = "{" + etree.QName(tree).namespace + "}"
     for table in tree.iter(ns + "decisionTable"):
         outputs = table.findall(ns + "output")
         columns = [i for i, out in enumerate(outputs) if (out.get("name") or "").endswith("_limit")]
@@ -239,10 +240,6 @@ def time_limit_entries(file, tree, _bundle):
                                          f"row {row}, {column}: {text or '(empty)'} is not a time limit; write a quoted "
                                          '"10wd" (working days), "PT1H" (hours), "same_day" or "none"'))
     return found
-
-
-def etree_namespace(tree) -> str:
-    return tree.tag[1:].split("}")[0] if tree.tag.startswith("{") else ""
 
 
 RULES = (timer_expression, user_task_form, lane_roles, service_operator, gateway_default, missing_di)

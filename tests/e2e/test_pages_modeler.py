@@ -209,7 +209,7 @@ def test_form_preview_reports_bad_json_and_bad_schema(analyst):
 
 
 @pytest.fixture
-def form_drafts(db, user):
+def form_drafts(db):
     """Form drafts saved by a test are dropped after it: a later deployment would take them."""
     yield
     with db.transaction() as session:
