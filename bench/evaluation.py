@@ -33,11 +33,11 @@ from datetime import timedelta
 from fresh import fresh_database, large_postgres_run, timed
 from sqlalchemy import func, select, text
 
-from engine import clock
-from engine import evaluation as ev
-from engine import evaluation_report as reports
-from engine.db import Database
-from engine.models import OrganizerUnit
+from hotline import evaluation as ev
+from hotline import evaluation_report as reports
+from hotline.models import OrganizerUnit
+from runtime import clock
+from runtime.db import Database
 
 APPEALS = """
 INSERT INTO appeal (number, appeal_type, channel, status, title, content, urgent, convenience_list, confidential,

@@ -7,9 +7,13 @@ import time
 
 from sqlalchemy import text
 
-from engine import definitions, demo, migrate, users
-from engine.db import Database
-from engine.models import Deployment
+import hotline
+from hotline import accounts, demo
+from runtime import repository, schema
+from runtime.db import Database
+from runtime.models import Deployment
+
+hotline.configure()  # the runtime runs the hotline's diagrams, operators and hooks
 
 
 def fresh_database(db: Database) -> Deployment:
@@ -17,11 +21,10 @@ def fresh_database(db: Database) -> Deployment:
         with db.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(db)
-    users.use_fast_hashing()  # passwords are not what is measured
-    with db.transaction() as session:
-        deployment, _ = definitions.deploy(session)
-        demo.load(session)
+    schema.upgrade(db)
+    accounts.use_fast_hashing()  # passwords are not what is measured
+    deployment, _ = repository.deploy_bundle(db, deployed_by="bench")
+    demo.load(db)
     return deployment
 
 

@@ -4,15 +4,15 @@ Both paths drive N appeals through the happy path of processes/appeal_handling.b
 (assess -> dispatch to gl_urban, no co-organizers -> sign for -> assign handler -> record
 result -> leader review approves -> reply -> return visit satisfied -> archived), 8 user tasks.
 
-A  engine on the database: engine.appeals.register, then per task a lookup of the open task
-   id in user_task (by appeal_id and bpmn_id, included in the timing) and
-   engine.tasks.complete as the right demo user. Every appeal must end up archived.
-B  bare SpiffWorkflow, same diagrams (engine.definitions.parse), service tasks answered with
+A  the runtime on the database: hotline.appeals.register, then per task a lookup of the open
+   task id in user_task (by business key and bpmn_id, included in the timing) and
+   runtime.tasks.complete as the right demo user. Every appeal must end up archived.
+B  bare SpiffWorkflow, same diagrams (runtime.repository.parse), service tasks answered with
    canned JSON, same start data and form variables, state serialized to a dict and restored
-   (engine.serializer) around every task, as the engine does. Every workflow must complete.
+   (runtime.serializer) around every task, as the runtime does. Every workflow must complete.
 
 Printed: elapsed and appeals/s for A and B, the speed ratio B/A, task completions/s for A, and
-SQL statements and commits per engine.tasks.complete call, then one JSON line.
+SQL statements and commits per runtime.tasks.complete call, then one JSON line.
 
     .venv/bin/python bench/lifecycle.py --n 200
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench .venv/bin/python bench/lifecycle.py
@@ -33,10 +33,14 @@ from SpiffWorkflow.bpmn.script_engine import PythonScriptEngine, TaskDataEnviron
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import event, func, select
 
-from engine import appeals, clock, deadlines, definitions, forms, serializer, tasks
-from engine.calendar import TZ
-from engine.db import Database
-from engine.models import Appeal, OrganizerUnit, ProcessInstance, User, UserTask
+from hotline import appeals
+from hotline.models import Appeal, OrganizerUnit, User
+from runtime import clock, forms, serializer, tasks
+from runtime import repository as definitions
+from runtime.db import Database
+from runtime.models import ProcessInstance, UserTask
+from workdays import deadlines
+from workdays.calendar import TZ
 
 INTAKE = {"channel": "phone", "appeal_type": "complaint", "title": "夜间施工噪音扰民",
           "content": "小区旁工地每晚22点后仍在施工，噪音很大。", "location": "鼓楼区五四路100号",
@@ -60,10 +64,9 @@ def happy_path(lead_id: int) -> list[tuple[str, str, dict]]:
 
 
 def start_data(appeal_id: int) -> dict:
-    """What engine.appeals.register puts on the start task."""
+    """What hotline.appeals.register puts on the start task (the diagram sets the rest)."""
     return {"appeal_id": appeal_id, "appeal_type": "complaint", "urgent": False, "convenience_list": False,
-            "confidential": False, "lead_unit_id": None, "co_unit_ids": [], "rehandle_count": 0,
-            "handling_started": False}
+            "confidential": False}
 
 
 class SqlCounter:
@@ -99,7 +102,7 @@ def run_engine(db: Database, n: int, counter: SqlCounter) -> tuple[float, int]:
             counter.phase = "lookup"
             with db.read() as session:
                 task_id = session.scalar(select(UserTask.id).where(
-                    UserTask.appeal_id == appeal_id, UserTask.bpmn_id == bpmn_id, UserTask.state == "open"))
+                    UserTask.business_key == appeal_id, UserTask.bpmn_id == bpmn_id, UserTask.state == "open"))
             if task_id is None:
                 sys.exit(f"A: appeal {appeal_id} has no open {bpmn_id}")
             counter.phase = "complete"
@@ -111,19 +114,23 @@ def run_engine(db: Database, n: int, counter: SqlCounter) -> tuple[float, int]:
         archived = session.scalar(select(func.count()).select_from(Appeal).where(
             Appeal.id.in_(ids), Appeal.status == "archived"))
         ended = session.scalar(select(func.count()).select_from(ProcessInstance).where(
-            ProcessInstance.appeal_id.in_(ids), ProcessInstance.status == "completed"))
+            ProcessInstance.business_key.in_(ids), ProcessInstance.status == "completed"))
     if archived != n or ended != n:
         sys.exit(f"A FAILED: {archived}/{n} appeals archived, {ended}/{n} instances completed")
     return elapsed, done
 
 
 class CannedServices(TaskDataEnvironment):
-    """Answers every service task with JSON shaped like engine.services' answers: the deadline
+    """Answers every service task with JSON shaped like hotline.operators' answers: the deadline
     operators return the `deadlines` dict (each stage's due time and its "_warning" time as ISO
     strings with the +08:00 offset, in the future, plus "basis" and "provisional"), stages whose
     limit is "none" left out; assign_fallback_unit returns a unit id; send_evaluation_link the
     link's expiry; the rest return null.
-    Times are rough (N working days ~ N calendar days, warning 4 h before): nothing fires here."""
+    Times are rough (N working days ~ N calendar days, warning 4 h before): nothing fires here.
+    Expressions may call due_after, as the hotline's do."""
+
+    def __init__(self):
+        super().__init__({"due_after": _canned_due_after})
 
     def call_service(self, context, operation_name=None, operation_params=None, **_kwargs):
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
@@ -152,8 +159,12 @@ class CannedServices(TaskDataEnvironment):
         return json.dumps(result)
 
 
+def _canned_due_after(start: str, limit: str) -> str:
+    return (datetime.fromisoformat(start) + timedelta(days=deadlines.working_days(limit))).isoformat()
+
+
 def _canned_stage(current: dict | None, stage: str, start: datetime, limit: str | None) -> dict:
-    """Like engine.services.set_stage, without the calendar."""
+    """Like hotline.stages.set_stage, without the calendar."""
     result = json.loads(json.dumps(current or {}))
     basis = result.setdefault("basis", {})
     if limit in (None, "", "none"):

@@ -26,8 +26,11 @@ from fresh import timed
 from lifecycle import INTAKE, happy_path, setup
 from sqlalchemy import select
 
-from engine import appeals, definitions, migration, serializer, tasks
-from engine.models import OrganizerUnit, ProcessInstance, User, UserTask
+from hotline import appeals
+from hotline.models import OrganizerUnit, User
+from runtime import migration, serializer, tasks
+from runtime import repository as definitions
+from runtime.models import ProcessInstance, UserTask
 
 
 def running_appeals(db, n: int) -> None:
@@ -41,7 +44,7 @@ def running_appeals(db, n: int) -> None:
         for username, bpmn_id, data in steps[:i % 5]:
             with db.read() as session:
                 task_id = session.scalar(select(UserTask.id).where(
-                    UserTask.appeal_id == appeal_id, UserTask.bpmn_id == bpmn_id, UserTask.state == "open"))
+                    UserTask.business_key == appeal_id, UserTask.bpmn_id == bpmn_id, UserTask.state == "open"))
             tasks.complete(db, task_id, data, people[username])
 
 

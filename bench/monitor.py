@@ -25,9 +25,11 @@ from datetime import timedelta
 from fresh import fresh_database, large_postgres_run, timed
 from sqlalchemy import func, select, text
 
-from engine import clock, monitor
-from engine.db import Database
-from engine.models import Appeal, OrganizerUnit, ProcessInstance, UserTask
+from hotline import monitor
+from hotline.models import Appeal, OrganizerUnit
+from runtime import clock
+from runtime.db import Database
+from runtime.models import ProcessInstance, UserTask
 
 OPEN = ["assessing", "dispatching", "signing", "handling", "handling", "handling", "extension_pending", "reviewing",
         "replying", "verifying"]
@@ -108,7 +110,7 @@ def cases(session) -> dict[str, monitor.InstanceFilter]:
 
 def offset_page(session, f, now, page: int, limit: int = 50):
     """The naive list: LIMIT/OFFSET and an exact count."""
-    base = (select(Appeal.id, Appeal.number).join(ProcessInstance, ProcessInstance.appeal_id == Appeal.id)
+    base = (select(Appeal.id, Appeal.number).join(ProcessInstance, ProcessInstance.business_key == Appeal.id)
             .where(*monitor._conditions(f, now)))
     rows = session.execute(base.order_by(Appeal.accepted_at.desc(), Appeal.id.desc())
                            .limit(limit).offset((page - 1) * limit)).all()

@@ -50,10 +50,13 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, insert, select, text
 
-from engine import appeals, clock, definitions, instances, jobs, serializer
-from engine.calendar import TZ
-from engine.models import Appeal, HistoryEvent, Job, ProcessInstance
-from engine.services import ScriptEngine, ServiceContext
+from hotline import appeals
+from hotline.models import Appeal
+from hotline.operators import ScriptEngine, ServiceContext
+from runtime import clock, instances, jobs, serializer
+from runtime import repository as definitions
+from runtime.models import HistoryEvent, Job, ProcessInstance
+from workdays.calendar import TZ
 
 PROCESS = "timer_bench"
 DATA = Path(__file__).resolve().parent / "data"

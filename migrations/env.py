@@ -1,8 +1,12 @@
-"""Alembic environment: the URL comes from the caller's config (see web/cli.py)."""
+"""Alembic environment: the URL comes from the caller's config (see runtime/schema.py). The
+metadata is every package's tables: the runtime's, the calendar's and the hotline's."""
 from alembic import context
 from sqlalchemy import create_engine
 
-from engine.models import Base
+import hotline.models  # noqa: F401  (registers the hotline's tables)
+import runtime.models  # noqa: F401  (registers the runtime's tables)
+import workdays.models  # noqa: F401  (registers the calendar's tables)
+from runtime.db import Base
 
 config = context.config
 target_metadata = Base.metadata

@@ -7,11 +7,14 @@ import uuid
 import pytest
 from sqlalchemy import select, text
 
-from engine import clock, definitions, demo, migrate, users
-from engine.models import OrganizerUnit, User
+import hotline
+from hotline import accounts, demo
+from hotline.models import OrganizerUnit, User
+from runtime import clock, repository, schema
 from web import create_app, get_db
 
-users.use_fast_hashing()
+accounts.use_fast_hashing()
+hotline.configure()  # as the app factory does; tests that build no app read the diagrams too
 
 
 @pytest.fixture(scope="session")
@@ -25,10 +28,9 @@ def app(tmp_path_factory):
         with db.engine.begin() as conn:
             conn.execute(text("DROP SCHEMA public CASCADE"))
             conn.execute(text("CREATE SCHEMA public"))
-    migrate.upgrade(db)
-    with db.transaction() as session:
-        definitions.deploy(session)
-        demo.load(session)
+    schema.upgrade(db)
+    repository.deploy_bundle(db, deployed_by="test")
+    demo.load(db)
     app.config["DEMO_LOADED_AT"] = clock.now()  # the demo's month is the one before this
     yield app
     db.dispose()
@@ -38,11 +40,10 @@ def redeploy_repository(db, files=None):
     """Deploy the repository's bundle (or `files`) as the newest version after a test deployed its
     own: later tests expect the repository's rules. An end event's label differs each time, so
     it is a new version even when the same content was deployed before."""
-    files = dict(files or definitions.read_bundle())
+    files = dict(files or repository.read_bundle())
     files["appeal_handling.bpmn"] = files["appeal_handling.bpmn"].replace(
         'name="办结"', f'name="办结 {uuid.uuid4().hex[:8]}"', 1)
-    with db.transaction() as session:
-        definitions.deploy(session, files, deployed_by="test")
+    repository.deploy_bundle(db, files, deployed_by="test")
 
 
 @pytest.fixture

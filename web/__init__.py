@@ -6,8 +6,9 @@ from flask import Flask
 from werkzeug import exceptions as http
 from werkzeug.exceptions import HTTPException
 
-from engine.db import Database
-from engine.errors import Forbidden, NotFound
+import hotline
+from runtime.db import Database
+from runtime.errors import Forbidden, NotFound
 
 
 def create_app(test_config: dict | None = None) -> Flask:
@@ -36,9 +37,11 @@ def create_app(test_config: dict | None = None) -> Flask:
     instance.mkdir(parents=True, exist_ok=True)
     app.json.ensure_ascii = False
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
+    hotline.configure()  # the runtime learns the hotline's operators, rules and hooks
 
-    from . import api, auth, home, i18n, nav, pages, security
+    from . import api, auth, home, i18n, nav, pages, security, statuses
     i18n.init_app(app)
+    statuses.init_app(app)
     security.init_app(app)
     security.csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     nav.init_app(app)

@@ -5,9 +5,9 @@ from functools import wraps
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
-from engine import users
-from engine.errors import Forbidden
-from engine.models import User
+from hotline import accounts as users
+from hotline.models import User
+from runtime.errors import Forbidden
 
 from . import get_db
 from .urls import local_target

@@ -1,27 +1,19 @@
-"""The `hotline` command: init-db, deploy, load-demo, serve, worker, deadline, calendar."""
+"""The `hotline` command: init-db, deploy, load-demo, serve, worker, deadline, calendar.
+Each command calls one function that owns its transactions; the CLI itself commits nothing."""
 import json
 import logging
 import os
 import socket
 from datetime import date, datetime, timedelta
+from types import SimpleNamespace
 
 import click
 from sqlalchemy.exc import DBAPIError
 
-from engine import (
-    calendar_store,
-    deadlines,
-    definitions,
-    demo,
-    jobs,
-    migrate,
-    migration,
-    outbox,
-    recompute,
-    supervision,
-    validation,
-)
-from engine.errors import InvalidInput
+from hotline import calendar_changes, demo, time_limits
+from runtime import jobs, migration, outbox, repository, schema, validation
+from runtime.errors import InvalidInput
+from workdays import store
 
 from . import create_app, get_db
 
@@ -37,7 +29,7 @@ def main():
 def init_db():
     """Create or upgrade the database schema to the latest migration."""
     db = get_db(create_app())
-    migrate.upgrade(db)
+    schema.upgrade(db)
     click.echo(f"database at head: {_safe_url(db.url)}")
 
 
@@ -46,7 +38,8 @@ def init_db():
 @click.option("--check", "check_only", is_flag=True, help="only validate, print every problem, deploy nothing")
 def deploy(by, check_only):
     """Validate and register the diagrams in processes/ as a new version (refused if any problem)."""
-    files = definitions.read_bundle()
+    create_app()  # configures the runtime: the hotline's operators and rules
+    files = repository.read_bundle()
     if check_only:
         problems = validation.check(files)
         for problem in problems:
@@ -56,12 +49,11 @@ def deploy(by, check_only):
         raise SystemExit(1 if problems else 0)
     db = get_db(create_app())
     try:
-        with db.transaction() as session:
-            deployment, created = definitions.deploy(session, files, deployed_by=by)
-            click.echo(f"{deployment.process_key} v{deployment.version} "
-                       f"({'deployed' if created else 'unchanged'}; "
-                       f"{', '.join(n for n in files if not n.startswith(definitions.FORMS))}, "
-                       f"{sum(n.endswith('.schema.json') for n in files)} forms)")
+        deployment, created = repository.deploy_bundle(db, files, deployed_by=by)
+        click.echo(f"{deployment.process_key} v{deployment.version} "
+                   f"({'deployed' if created else 'unchanged'}; "
+                   f"{', '.join(n for n in files if not n.startswith(repository.FORMS))}, "
+                   f"{sum(n.endswith('.schema.json') for n in files)} forms)")
     except validation.BundleInvalid as err:
         for problem in err.problems:
             click.echo(str(problem), err=True)
@@ -72,8 +64,7 @@ def deploy(by, check_only):
 def load_demo():
     """Load the demo province, units and users (password: demo12345)."""
     db = get_db(create_app())
-    with db.transaction() as session:
-        created = demo.load(session)
+    created = demo.load(db)
     created["open_appeals"] = demo.start_open_appeals(db)
     click.echo(f"demo data: {created}")
 
@@ -107,8 +98,8 @@ def deadline(appeal_type, accepted_at, dispatched_at, convenience_list, urgent):
     """Print every deadline of an appeal as JSON (time-limit table + statutory calendar)."""
     accepted = _aware(accepted_at, "--accepted-at")
     dispatched = _aware(dispatched_at, "--dispatched-at") if dispatched_at else None
-    limits = deadlines.evaluate_table(appeal_type, convenience_list, urgent)
-    due = deadlines.all_deadlines(_calendar(), limits, accepted, dispatched)
+    limits = time_limits.evaluate_table(appeal_type, convenience_list, urgent)
+    due = time_limits.all_deadlines(_calendar(), limits, accepted, dispatched)
     click.echo(json.dumps({
         "type": appeal_type, "accepted_at": accepted.isoformat(), "convenience_list": convenience_list,
         "urgent": urgent, "limits": limits, "deadlines": {k: v.at.isoformat() for k, v in due.items()},
@@ -151,18 +142,16 @@ def calendar_load(file, by):
     with open(file, encoding="utf-8") as fh:
         text = fh.read()
     try:
-        with db.transaction() as session:
-            summary = calendar_store.load_year(session, text, by)
+        summary = calendar_changes.load_year(db, text, _cli_actor(by))
     except InvalidInput as err:
         raise click.ClickException(f"{err}: {json.dumps(err.fields, ensure_ascii=False)}") from err
-    moved = recompute.recompute_all(db, date(summary["year"], 1, 1))
-    click.echo(f"loaded {summary['year']}: {summary['days']} days; recomputed {moved} appeals")
+    click.echo(f"loaded {summary['year']}: {summary['days']} days; recomputed {summary['recomputed_appeals']} appeals")
 
 
 @calendar_group.command("set")
 @click.argument("day")
 @click.option("--off/--on", "off", required=True, help="a day off, or a working day")
-@click.option("--name", default="", help="why, e.g. 台风停工")
+@click.option("--name", required=True, help="why, e.g. 台风停工 (kept in history)")
 @click.option("--by", default="cli")
 def calendar_set(day, off, name, by):
     """Override one day (a local holiday, a typhoon day off) and recompute what it affects."""
@@ -171,9 +160,16 @@ def calendar_set(day, off, name, by):
         when = date.fromisoformat(day)
     except ValueError as err:
         raise click.BadParameter("give the day as YYYY-MM-DD", param_hint="DAY") from err
-    with db.transaction() as session:
-        calendar_store.set_day(session, when, not off, name, by)
-    click.echo(f"{when}: {'day off' if off else 'working day'}; recomputed {recompute.recompute_all(db, when)} appeals")
+    try:
+        moved = calendar_changes.override_day(db, when, not off, name, _cli_actor(by))
+    except InvalidInput as err:
+        raise click.ClickException(f"{err}: {json.dumps(err.fields, ensure_ascii=False)}") from err
+    click.echo(f"{when}: {'day off' if off else 'working day'}; recomputed {moved} appeals")
+
+
+def _cli_actor(by: str):
+    """Who changes the calendar from the command line: a name for history, no user account."""
+    return SimpleNamespace(id=None, username=by[:50], role=None, unit_id=None)
 
 
 def _calendar():
@@ -181,9 +177,9 @@ def _calendar():
     db = get_db(create_app())
     try:
         with db.read() as session:
-            return calendar_store.build(session)
+            return store.build(session)
     except DBAPIError:  # no database yet: files and chinese_calendar only
-        return calendar_store.build(None)
+        return store.build(None)
 
 
 def _aware(value: str, option: str) -> datetime:
@@ -211,8 +207,6 @@ def _scheduler(app, background: bool):
                           max_instances=1, coalesce=True)
     scheduler.add_job(outbox.deliver_pending, "interval", seconds=1, args=[db, sender],
                       id="outbox", max_instances=1, coalesce=True)
-    scheduler.add_job(supervision.check_overdue, "interval", seconds=60, args=[db],
-                      id="supervision-overdue", max_instances=1, coalesce=True)  # Art. 24: long overdue
     scheduler.add_job(migration.run_batches, "interval", seconds=5, args=[db, owner],
                       id="migration-batches", max_instances=1, coalesce=True)  # "migrate all eligible"
     return scheduler

@@ -17,7 +17,7 @@ from datetime import datetime
 from flask_babel import get_locale
 from flask_babel import gettext as _
 
-from engine.calendar import TZ
+from workdays.calendar import TZ
 
 
 @dataclass

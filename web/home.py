@@ -1,7 +1,10 @@
 """The front page (by role, after sign-in) and the public operations status (no personal data)."""
 from flask import Blueprint, redirect, render_template, render_template_string, url_for
 
-from engine import calendar_store, definitions, jobs
+from hotline import calendar_changes
+from runtime import jobs
+from runtime import repository as definitions
+from workdays import store as calendar_store
 
 from . import get_db
 from .auth import current_user
@@ -31,7 +34,7 @@ def index():
 @bp.get("/status")
 def status():
     with get_db().read() as session:
-        alerts = calendar_store.alerts(session, calendar_store.build(session))
+        alerts = calendar_changes.alerts(session, calendar_store.build(session))
         return render_template_string(STATUS, alerts=alerts, incidents=jobs.list_incidents(session),
                                       pending=jobs.count_pending(session),
                                       deployments=definitions.list_deployments(session))

@@ -6,7 +6,7 @@ Create Date: 2026-11-30 12:55:14.984160
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.db
+import runtime.db
 
 
 revision = '0002'
@@ -22,14 +22,14 @@ def upgrade():
     sa.Column('working', sa.Boolean(), nullable=False),
     sa.Column('name', sa.String(length=100), nullable=True),
     sa.Column('source', sa.String(length=20), nullable=False),
-    sa.Column('updated_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_by', sa.String(length=50), nullable=True),
     sa.PrimaryKeyConstraint('day')
     )
     op.create_table('calendar_year',
     sa.Column('year', sa.Integer(), autoincrement=False, nullable=False),
     sa.Column('source', sa.String(length=200), nullable=False),
-    sa.Column('loaded_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('loaded_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('loaded_by', sa.String(length=50), nullable=True),
     sa.PrimaryKeyConstraint('year')
     )
@@ -38,8 +38,8 @@ def upgrade():
     sa.Column('appeal_id', sa.Integer(), nullable=False),
     sa.Column('stage', sa.String(length=20), nullable=False),
     sa.Column('unit_id', sa.Integer(), nullable=True),
-    sa.Column('due_at', engine.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('recorded_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('recorded_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['appeal_id'], ['appeal.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['organizer_unit.id'], ),
     sa.PrimaryKeyConstraint('id'),
@@ -54,13 +54,13 @@ def upgrade():
     sa.Column('instance_id', sa.Integer(), nullable=False),
     sa.Column('task_id', sa.String(length=36), nullable=False),
     sa.Column('name', sa.String(length=200), nullable=True),
-    sa.Column('due_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('due_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
     sa.Column('lock_owner', sa.String(length=100), nullable=True),
-    sa.Column('lock_expires_at', engine.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('lock_expires_at', runtime.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('retries', sa.Integer(), nullable=False),
     sa.Column('last_error', sa.Text(), nullable=True),
-    sa.Column('created_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('instance_id', 'task_id')
@@ -70,16 +70,16 @@ def upgrade():
         batch_op.create_index('ix_job_status_due', ['status', 'due_at'], unique=False)
 
     with op.batch_alter_table('appeal', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('first_contact_due_at', engine.db.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('first_contact_due_at', runtime.db.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('deadlines_provisional', sa.Boolean(), server_default=sa.false(), nullable=False))
         batch_op.create_index(batch_op.f('ix_appeal_deadlines_provisional'), ['deadlines_provisional'], unique=False)
 
     with op.batch_alter_table('notification', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('next_attempt_at', engine.db.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('next_attempt_at', runtime.db.UtcDateTime(timezone=True), nullable=True))
 
     with op.batch_alter_table('user_task', schema=None) as batch_op:
         batch_op.add_column(sa.Column('deadline_stage', sa.String(length=20), nullable=True))
-        batch_op.add_column(sa.Column('overdue_at', engine.db.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('overdue_at', runtime.db.UtcDateTime(timezone=True), nullable=True))
 
     # ### end Alembic commands ###
 

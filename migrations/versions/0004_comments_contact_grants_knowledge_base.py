@@ -6,7 +6,7 @@ Create Date: 2026-11-30 13:07:16.976088
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.db
+import runtime.db
 
 
 revision = '0004'
@@ -24,7 +24,7 @@ def upgrade():
     sa.Column('body', sa.Text(), nullable=False),
     sa.Column('category', sa.String(length=50), nullable=True),
     sa.Column('active', sa.Boolean(), nullable=False),
-    sa.Column('updated_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['unit_id'], ['organizer_unit.id'], ),
     sa.ForeignKeyConstraint(['updated_by_id'], ['app_user.id'], ),
@@ -39,7 +39,7 @@ def upgrade():
     sa.Column('task_id', sa.String(length=36), nullable=True),
     sa.Column('author_id', sa.Integer(), nullable=False),
     sa.Column('body', sa.Text(), nullable=False),
-    sa.Column('created_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['appeal_id'], ['appeal.id'], ),
     sa.ForeignKeyConstraint(['author_id'], ['app_user.id'], ),
     sa.PrimaryKeyConstraint('id')
@@ -53,8 +53,8 @@ def upgrade():
     sa.Column('unit_id', sa.Integer(), nullable=False),
     sa.Column('reason', sa.String(length=500), nullable=False),
     sa.Column('granted_by_id', sa.Integer(), nullable=False),
-    sa.Column('granted_at', engine.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('revoked_at', engine.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('granted_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('revoked_at', runtime.db.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['appeal_id'], ['appeal.id'], ),
     sa.ForeignKeyConstraint(['granted_by_id'], ['app_user.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['organizer_unit.id'], ),

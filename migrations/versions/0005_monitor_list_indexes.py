@@ -6,7 +6,7 @@ Create Date: 2026-11-30 13:17:32.374135
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.db
+import runtime.db
 
 
 revision = '0005'

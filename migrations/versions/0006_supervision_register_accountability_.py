@@ -6,7 +6,7 @@ Create Date: 2026-11-30 13:38:47.290558
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.db
+import runtime.db
 
 
 revision = '0006'
@@ -27,7 +27,7 @@ def upgrade():
     sa.Column('finding', sa.Text(), nullable=False),
     sa.Column('appeal_ids', sa.JSON(), nullable=True),
     sa.Column('created_by_id', sa.Integer(), nullable=False),
-    sa.Column('created_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.ForeignKeyConstraint(['created_by_id'], ['app_user.id'], ),
     sa.ForeignKeyConstraint(['unit_id'], ['organizer_unit.id'], ),
     sa.ForeignKeyConstraint(['user_id'], ['app_user.id'], ),
@@ -40,9 +40,9 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('appeal_id', sa.Integer(), nullable=False),
     sa.Column('token_hash', sa.String(length=64), nullable=False),
-    sa.Column('created_at', engine.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('expires_at', engine.db.UtcDateTime(timezone=True), nullable=False),
-    sa.Column('used_at', engine.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('expires_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('used_at', runtime.db.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['appeal_id'], ['appeal.id'], ),
     sa.PrimaryKeyConstraint('id'),
     sa.UniqueConstraint('token_hash')
@@ -57,12 +57,12 @@ def upgrade():
     sa.Column('drawn_by', sa.String(length=20), nullable=False),
     sa.Column('seed', sa.String(length=50), nullable=True),
     sa.Column('ordered_by_id', sa.Integer(), nullable=True),
-    sa.Column('created_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('created_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('evaluation', sa.String(length=30), nullable=True),
     sa.Column('resolved', sa.Boolean(), nullable=True),
     sa.Column('comment', sa.Text(), nullable=True),
     sa.Column('attachment_ids', sa.JSON(), nullable=True),
-    sa.Column('recorded_at', engine.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('recorded_at', runtime.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('recorded_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['appeal_id'], ['appeal.id'], ),
     sa.ForeignKeyConstraint(['ordered_by_id'], ['app_user.id'], ),
@@ -77,10 +77,10 @@ def upgrade():
         batch_op.add_column(sa.Column('note', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('measures', sa.JSON(), nullable=True))
         batch_op.add_column(sa.Column('rectification_days', sa.Integer(), nullable=True))
-        batch_op.add_column(sa.Column('rectification_due_at', engine.db.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('rectification_due_at', runtime.db.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('opened_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('unit_response', sa.Text(), nullable=True))
-        batch_op.add_column(sa.Column('responded_at', engine.db.UtcDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('responded_at', runtime.db.UtcDateTime(timezone=True), nullable=True))
         batch_op.add_column(sa.Column('responded_by_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('closing_note', sa.Text(), nullable=True))
         batch_op.add_column(sa.Column('closed_by_id', sa.Integer(), nullable=True))

@@ -6,7 +6,7 @@ Create Date: 2026-11-30 14:15:13.913378
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.db
+import runtime.db
 
 
 revision = '0007'
@@ -22,7 +22,7 @@ def upgrade():
     sa.Column('file_name', sa.String(length=200), nullable=False),
     sa.Column('content', sa.Text(), nullable=False),
     sa.Column('based_on_deployment_id', sa.Integer(), nullable=True),
-    sa.Column('updated_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('updated_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['based_on_deployment_id'], ['deployment.id'], ),
     sa.ForeignKeyConstraint(['updated_by_id'], ['app_user.id'], ),
@@ -35,9 +35,9 @@ def upgrade():
     sa.Column('from_deployment_id', sa.Integer(), nullable=False),
     sa.Column('to_deployment_id', sa.Integer(), nullable=False),
     sa.Column('previous_state', sa.JSON(), nullable=False),
-    sa.Column('migrated_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('migrated_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('migrated_by_id', sa.Integer(), nullable=True),
-    sa.Column('reverted_at', engine.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('reverted_at', runtime.db.UtcDateTime(timezone=True), nullable=True),
     sa.Column('reverted_by_id', sa.Integer(), nullable=True),
     sa.ForeignKeyConstraint(['from_deployment_id'], ['deployment.id'], ),
     sa.ForeignKeyConstraint(['instance_id'], ['process_instance.id'], ),

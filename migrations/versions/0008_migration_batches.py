@@ -6,7 +6,7 @@ Create Date: 2026-11-30 16:20:00
 """
 from alembic import op
 import sqlalchemy as sa
-import engine.db
+import runtime.db
 
 
 revision = '0008'
@@ -24,10 +24,10 @@ def upgrade():
     sa.Column('total', sa.Integer(), nullable=True),
     sa.Column('moved', sa.Integer(), nullable=False),
     sa.Column('refused', sa.JSON(), nullable=False),
-    sa.Column('requested_at', engine.db.UtcDateTime(timezone=True), nullable=False),
+    sa.Column('requested_at', runtime.db.UtcDateTime(timezone=True), nullable=False),
     sa.Column('requested_by_id', sa.Integer(), nullable=True),
-    sa.Column('heartbeat_at', engine.db.UtcDateTime(timezone=True), nullable=True),
-    sa.Column('finished_at', engine.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('heartbeat_at', runtime.db.UtcDateTime(timezone=True), nullable=True),
+    sa.Column('finished_at', runtime.db.UtcDateTime(timezone=True), nullable=True),
     sa.ForeignKeyConstraint(['requested_by_id'], ['app_user.id'], ),
     sa.ForeignKeyConstraint(['to_deployment_id'], ['deployment.id'], ),
     sa.PrimaryKeyConstraint('id')

@@ -9,9 +9,11 @@ from datetime import datetime
 import pytest
 from sqlalchemy import delete, select
 
-from engine import clock, definitions, migration
-from engine.calendar import TZ
-from engine.models import Appeal, Job, ProcessInstance
+from hotline.models import Appeal
+from runtime import clock, migration
+from runtime import repository as definitions
+from runtime.models import Job, ProcessInstance
+from workdays.calendar import TZ
 
 from ..conftest import redeploy_repository
 from .conftest import screenshot
@@ -83,7 +85,7 @@ def add_the_briefing_step(page, live_url):
     page.wait_for_selector("#properties-form:not([hidden])")
     page.click(".djs-context-pad .entry[data-action=replace]")
     page.click(".djs-popup [data-id=replace-with-user-task]")
-    page.wait_for_selector("#properties [data-group=user-task]:not([hidden])")
+    page.wait_for_selector("#properties [data-group=declared]:not([hidden])")
     page.fill("#p-id", "ut_rehandle_briefing")
     page.fill("#p-name", "重办交办")
     page.fill("#p-formJsonSchemaFilename", "rehandle_briefing.schema.json")
@@ -91,6 +93,14 @@ def add_the_briefing_step(page, live_url):
     page.click("#properties-form button[type=submit]")
     assert page.inner_text("#properties [data-prop=id]") == "ut_rehandle_briefing"
     assert page.inner_text("#properties [data-prop=lane]") == "12345平台"
+    page.click("[data-action=validate]")  # a step without the status it puts the appeal in is refused, by name
+    page.wait_for_selector("#modeler-output :text('「重办交办」(ut_rehandle_briefing) 没有声明诉求状态')")
+    page.fill("#p-appealStatus", "rehandle_briefing")
+    page.fill("#p-appealStatusLabel", "重办交办中")
+    page.fill("#p-appealStatusLabelEn", "Re-handling being briefed")
+    page.fill("#p-milestones", "rehandle_briefed")
+    page.click("#properties-form button[type=submit]")
+    assert page.input_value("#p-milestones") == "rehandle_briefed"
     page.click("[data-action=save]")
     page.wait_for_selector("#modeler-output .ok")
 
@@ -116,7 +126,7 @@ def let_supervisors_review_returns(page, live_url):
 
 def _instance(db, appeal_id):
     with db.read() as session:
-        row = session.scalar(select(ProcessInstance).where(ProcessInstance.appeal_id == appeal_id))
+        row = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == appeal_id))
         return row.id, row.deployment_id
 
 
@@ -189,6 +199,7 @@ def test_analyst_changes_the_limit_and_the_rehandle_path_and_appeals_follow(
     walk.complete(handling, "revisit1", "ut_return_visit", DISSATISFIED)
     walk.complete(handling, "supervisor1", "ut_find_responsibility", {"organizer_fault": True, "reason": "敷衍"})
     assert walk.open_tasks(handling) == ["ut_rehandle_briefing"]
+    assert walk.detail(handling)["appeal"]["status"] == "rehandle_briefing"  # as the new step declares it
     dispatcher = open_as("dispatcher1")
     dispatcher.goto(f"{live_url}/tasks/{walk.task(handling, 'dispatcher1', 'ut_rehandle_briefing')['id']}")
     dispatcher.click("button[type=submit]:has-text('提交')")  # the new form's required field

@@ -9,7 +9,8 @@ import zlib
 
 from sqlalchemy import select
 
-from engine.models import Appeal, ProcessInstance
+from hotline.models import Appeal
+from runtime.models import ProcessInstance
 
 from .conftest import screenshot
 
@@ -53,7 +54,7 @@ def test_an_appeal_from_phone_call_to_reply_in_the_browser(open_as, live_url, db
     assert "已登记" in intake.locator(".flash-success").inner_text()
     with db.read() as session:
         appeal = session.scalar(select(Appeal).where(Appeal.title == title))
-        instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.appeal_id == appeal.id))
+        instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == appeal.id))
 
     dispatcher = open_as("dispatcher1")
     dispatcher.goto(f"{live_url}/intake/dispatch")

@@ -1,5 +1,6 @@
 """An analyst changes a label in the browser modeler, saves the draft, validates and deploys it."""
-from engine import definitions, drafts
+from runtime import drafts
+from runtime import repository as definitions
 
 from .conftest import screenshot
 

@@ -25,10 +25,13 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from engine import calendar_store, clock, demo, knowledge, return_visits, supervision
-from engine.models import EvaluationLink, OrganizerUnit, ProcessInstance, SupervisionItem, User
+from hotline import demo, knowledge, return_visits, supervision
+from hotline.models import EvaluationLink, OrganizerUnit, SupervisionItem, User
+from runtime import clock
+from runtime.models import ProcessInstance
 from web import get_db
 from web.api import MAX_ID
+from workdays import store as calendar_store
 
 from ..conftest import Api, Walker
 from .test_api_errors import png
@@ -294,7 +297,7 @@ def world(app, walker, units) -> dict:
     item = supervision.open_item(db, {"appeal": appeal_id, "reason": "other", "measures": ["rectification_notice"],
                                       "note": "权限矩阵测试", "rectification_days": 5}, people["supervisor1"])
     with db.transaction() as session:
-        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.appeal_id == appeal_id))
+        instance = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == appeal_id))
         token, _link = return_visits.create_link(session, appeal_id, calendar_store.build(session), clock.now())
     detail = walk.detail(appeal_id)
     return {"appeal": appeal_id, "number": detail["appeal"]["number"], "title": detail["appeal"]["title"],

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from engine.models import AppealUnit
+from hotline.models import AppealUnit
 from tests.conftest import intake_data
 
 CODES = {400: "invalid_input", 401: "unauthorized", 403: "forbidden", 404: "not_found", 409: "conflict"}

@@ -3,8 +3,9 @@ from datetime import datetime
 
 from sqlalchemy import select
 
-from engine.calendar import TZ
-from engine.models import Notification, ProcessInstance, SupervisionItem
+from hotline.models import SupervisionItem
+from runtime.models import Notification, ProcessInstance
+from workdays.calendar import TZ
 
 SATISFIED = {"visit_method": "phone", "evaluation": "satisfied", "resolved": True}
 DISSATISFIED = {"visit_method": "phone", "evaluation": "dissatisfied", "resolved": False}
@@ -12,13 +13,13 @@ DISSATISFIED = {"visit_method": "phone", "evaluation": "dissatisfied", "resolved
 
 def _instance(db, appeal_id):
     with db.read() as session:
-        return session.scalar(select(ProcessInstance).where(ProcessInstance.appeal_id == appeal_id))
+        return session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == appeal_id))
 
 
 def _notifications(db, appeal_id):
     with db.read() as session:
         return [(n.channel, n.recipient) for n in session.scalars(
-            select(Notification).where(Notification.appeal_id == appeal_id).order_by(Notification.id))]
+            select(Notification).where(Notification.business_key == appeal_id).order_by(Notification.id))]
 
 
 def _actions(detail):
@@ -219,12 +220,18 @@ def test_extension_refused_by_the_leader_keeps_the_deadline(walk, unit_id):
 
 
 def test_extension_longer_than_the_original_limit_is_refused(walk, unit_id):
+    """Art. 20(6): never longer than the original limit. The refusal is the diagram's gateway: the
+    applicant is told why, the deadline stays, and the unit handles on."""
     appeal_id = walk.to_signed(unit_id=unit_id, appeal_type="consultation")  # 2 working days
+    before = walk.detail(appeal_id)["appeal"]["handling_due_at"]
     resp = walk.complete(appeal_id, "gl_urban_staff", "ut_record_result",
-                         {"result_action": "apply_extension", "extension_days": 3, "extension_reason": "理由"},
-                         expect=400)
-    assert "extension_days" in resp["error"]["fields"]  # Art. 20(6): never longer than the original limit
-    assert walk.open_tasks(appeal_id) == ["ut_record_result"]
+                         {"result_action": "apply_extension", "extension_days": 3, "extension_reason": "理由"})
+    assert [n["zh"] for n in resp["notices"]] == ["延期申请未受理：延期总天数不得超过原办理时限，最多还可申请 2 个工作日"]
+    assert "at most 2 more working days" in resp["notices"][0]["en"]
+    detail = walk.detail(appeal_id)
+    assert walk.open_tasks(appeal_id) == ["ut_record_result"] and detail["appeal"]["handling_due_at"] == before
+    refused = [e for e in detail["history"] if e["action"] == "extension_refused"]
+    assert len(refused) == 1 and "最多还可申请 2 个工作日" in refused[0]["detail"]["reason"]
     walk.complete(appeal_id, "gl_urban_staff", "ut_record_result",
                   {"result_action": "apply_extension", "extension_days": 2, "extension_reason": "理由"})
     walk.complete(appeal_id, "gl_urban_leader", "ut_leader_consent", {"extension_consented": True})

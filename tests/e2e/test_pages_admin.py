@@ -7,9 +7,12 @@ from datetime import date, datetime
 import pytest
 from sqlalchemy import delete, select
 
-from engine import clock, recompute
-from engine.calendar import TZ
-from engine.models import Appeal, CalendarDay, CalendarYear, HistoryEvent, OrganizerUnit, Region, User
+from hotline import recompute
+from hotline.models import Appeal, OrganizerUnit, Region, User
+from runtime import clock
+from runtime.models import HistoryEvent
+from workdays.calendar import TZ
+from workdays.models import CalendarDay, CalendarYear
 
 STRONG = "Hotline#2026x"
 

@@ -4,7 +4,7 @@ import re
 import pytest
 from sqlalchemy import update
 
-from engine.models import User
+from hotline.models import User
 
 
 def _csrf(client, path="/login"):

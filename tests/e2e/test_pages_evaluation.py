@@ -10,12 +10,13 @@ import pytest
 from openpyxl import load_workbook
 from sqlalchemy import select
 
-from engine import clock
-from engine import evaluation as ev
-from engine import evaluation_report as reports
-from engine.calendar import TZ
-from engine.models import Appeal, AppealUnit, HistoryEvent, OrganizerUnit, OverdueRecord
+from hotline import evaluation as ev
+from hotline import evaluation_report as reports
+from hotline.models import Appeal, AppealUnit, OrganizerUnit, OverdueRecord
+from runtime import clock
+from runtime.models import HistoryEvent
 from web import get_db
+from workdays.calendar import TZ
 
 from ..unit.test_evaluation import DATA
 
@@ -36,7 +37,9 @@ def units(app):
         for n, f in enumerate(DATA):
             at = start + timedelta(days=n)
             appeal = Appeal(number=f"FJ{at:%Y%m%d}-{f.appeal_id:06d}", appeal_type="complaint", channel="phone",
-                            status=f.status, title=f"考核样例{f.appeal_id}", content="样例", accepted_at=at,
+                            status={"closed": "archived", "open": "handling"}.get(f.outcome, f.outcome),
+                            closed_at=at + timedelta(days=5) if f.outcome != "open" else None,
+                            title=f"考核样例{f.appeal_id}", content="样例", accepted_at=at,
                             lead_unit_id=mapping.get(f.lead_unit_id), satisfaction=f.satisfaction,
                             resolved=f.resolved, rehandle_count=f.rehandle_count, handling_due_at=at + timedelta(days=10))
             session.add(appeal)
@@ -50,11 +53,14 @@ def units(app):
                 session.add(OverdueRecord(appeal_id=appeal.id, stage="handling", unit_id=mapping[f.lead_unit_id],
                                           due_at=at + timedelta(days=10)))
             if f.extended:
-                session.add(HistoryEvent(appeal_id=appeal.id, action="extension_decided",
+                session.add(HistoryEvent(business_key=appeal.id, action="extension_decided",
                                          detail={"consented": True, "approved": True, "days": 3}))
-            session.add(HistoryEvent(appeal_id=appeal.id, action="task_completed", task_bpmn_id="ut_reply",
+            session.add(HistoryEvent(business_key=appeal.id, action="task_completed", task_bpmn_id="ut_reply",
                                      detail={"reply_method": "phone", "appellant_reached": f.contacted,
                                              "reply_content": "已答复"}))
+            if f.contacted:  # what the reply's declared milestone records
+                session.add(HistoryEvent(business_key=appeal.id, action="milestone_reached", task_bpmn_id="ut_reply",
+                                         detail={"milestone": "appellant_contacted"}))
     return mapping
 
 
@@ -193,7 +199,7 @@ def _assert_exported(db, actor_id, fmt):
         event = session.scalars(select(HistoryEvent).where(HistoryEvent.action == "report_exported",
                                                            HistoryEvent.actor_id == actor_id)
                                 .order_by(HistoryEvent.id.desc())).first()
-    assert event is not None and event.appeal_id is None
+    assert event is not None and event.business_key is None
     assert event.detail["period"] == PERIOD and event.detail["format"] == fmt and event.detail["report"] == "unit_ranking"
 
 

@@ -10,9 +10,10 @@ from datetime import datetime, timedelta
 import pytest
 from werkzeug.datastructures import MultiDict
 
-from engine import clock, inbox
-from engine.calendar import TZ, WorkingCalendar
+from hotline import inbox
+from runtime import clock
 from web import form_render
+from workdays.calendar import TZ, WorkingCalendar
 
 from .test_api_errors import png
 

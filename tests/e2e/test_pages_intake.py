@@ -4,7 +4,7 @@ import re
 import pytest
 from sqlalchemy import func, select
 
-from engine.models import Appeal, AppellantContact
+from hotline.models import Appeal, AppellantContact
 
 CONSOLE_ROUTES = ["/intake", "/intake/suggest?q=社保卡", "/intake/duplicates?phone=13800001234"]
 DISPATCH_ROUTES = ["/intake/dispatch", "/intake/dispatch/00000000-0000-0000-0000-000000000000"]

@@ -5,7 +5,7 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine.models import KnowledgeArticle
+from hotline.models import KnowledgeArticle
 
 
 def article_id(db, title):

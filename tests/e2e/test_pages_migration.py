@@ -5,8 +5,9 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import clock, definitions, migration
-from engine.models import InstanceMigration, MigrationBatch, ProcessInstance
+from runtime import clock, migration
+from runtime import repository as definitions
+from runtime.models import InstanceMigration, MigrationBatch, ProcessInstance
 from web import get_db
 
 from ..conftest import Api, Walker
@@ -22,8 +23,8 @@ def versions(app):
     walk = Walker(Api(app.test_client()))
     assessing, dispatching = walk.register(), at_dispatch(walk)
     with db.read() as session:
-        ids = dict(session.execute(select(ProcessInstance.appeal_id, ProcessInstance.id).where(
-            ProcessInstance.appeal_id.in_([assessing["id"], dispatching]))).all())
+        ids = dict(session.execute(select(ProcessInstance.business_key, ProcessInstance.id).where(
+            ProcessInstance.business_key.in_([assessing["id"], dispatching]))).all())
         before = definitions.latest(session).id
     base = latest_files(db)
     changed = deploy(db, variant(base, "办结（页面测试）", **{'name="受理研判"': 'name="受理研判（页面测试）"'}))

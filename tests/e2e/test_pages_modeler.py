@@ -6,8 +6,10 @@ import uuid
 import pytest
 from sqlalchemy import delete, select
 
-from engine import definitions, drafts, form_files, forms
-from engine.models import ProcessDraft, ProcessInstance
+from runtime import drafts, forms
+from runtime import form_drafts as form_files
+from runtime import repository as definitions
+from runtime.models import ProcessDraft, ProcessInstance
 
 from ..conftest import redeploy_repository
 
@@ -146,7 +148,7 @@ def test_deploying_a_draft_makes_a_new_version_and_running_appeals_stay(analyst,
     running = walk.register()["id"]
     with db.read() as session:
         old = definitions.latest(session)
-        pinned_before = session.scalar(select(ProcessInstance.deployment_id).where(ProcessInstance.appeal_id == running))
+        pinned_before = session.scalar(select(ProcessInstance.deployment_id).where(ProcessInstance.business_key == running))
     assert pinned_before == old.id
     label = f"已提醒（{uuid.uuid4().hex[:6]}）"  # a label only: the process runs as before
     draft = deployed.replace('<bpmn:endEvent id="end_sign_for_warn" name="已提醒"',
@@ -161,7 +163,7 @@ def test_deploying_a_draft_makes_a_new_version_and_running_appeals_stay(analyst,
         new = definitions.latest(session)
         assert new.version == old.version + 1 and new.deployed_by == "analyst1"
         assert label in new.files["appeal_handling.bpmn"]
-        assert session.scalar(select(ProcessInstance.deployment_id).where(ProcessInstance.appeal_id == running)) == pinned_before
+        assert session.scalar(select(ProcessInstance.deployment_id).where(ProcessInstance.business_key == running)) == pinned_before
     # the draft is gone: the editor opens the deployed version
     assert analyst.get("/modeler/appeal_handling.bpmn/content").headers["X-Content-Source"] == "deployed"
     assert f"v{new.version}" in analyst.get("/modeler").get_data(as_text=True)

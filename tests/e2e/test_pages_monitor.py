@@ -8,10 +8,11 @@ from datetime import datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import clock, monitor
-from engine.calendar import TZ
-from engine.models import Job, ProcessInstance
+from hotline import monitor
+from runtime import clock
+from runtime.models import Job, ProcessInstance
 from web.pages.monitor import BPMN_JS
+from workdays.calendar import TZ
 
 
 @pytest.fixture
@@ -21,7 +22,7 @@ def owner(browser_as):
 
 def _instance_id(db, appeal_id):
     with db.read() as session:
-        return session.scalar(select(ProcessInstance.id).where(ProcessInstance.appeal_id == appeal_id))
+        return session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == appeal_id))
 
 
 @pytest.fixture
@@ -265,7 +266,7 @@ def test_due_today_ends_at_midnight_in_shanghai():
 
 
 def test_the_processes_page_shows_each_versions_content_hash(browser_as, db):
-    from engine import definitions
+    from runtime import repository as definitions
     with db.read() as session:
         latest = definitions.latest(session)
     page = browser_as("analyst1").get("/monitor/processes").get_data(as_text=True)

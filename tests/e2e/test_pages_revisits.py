@@ -4,9 +4,9 @@ from datetime import date, timedelta
 import pytest
 from sqlalchemy import select
 
-from engine import sampling
-from engine.errors import Forbidden
-from engine.models import ReturnVisitSample
+from hotline import return_visits as sampling
+from hotline.models import ReturnVisitSample
+from runtime.errors import Forbidden
 
 SATISFIED = {"visit_method": "phone", "evaluation": "satisfied", "resolved": True}
 

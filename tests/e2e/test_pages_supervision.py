@@ -3,8 +3,8 @@ users meet them: who may open what, the forms by role, errors by field with inpu
 a unit seeing only its own items."""
 import pytest
 
-from engine import supervision
-from engine.models import SupervisionItem
+from hotline import supervision
+from hotline.models import SupervisionItem
 
 ITEM_PATHS = ("/supervision/items/{id}",)
 POSTS = ("/supervision/items/{id}/respond", "/supervision/items/{id}/close", "/supervision/items/{id}/reopen")

@@ -1,8 +1,9 @@
 """The public status page shows the administrator alert for unpublished years."""
 from datetime import datetime
 
-from engine import appeals, clock
-from engine.calendar import TZ
+from hotline import appeals
+from runtime import clock
+from workdays.calendar import TZ
 
 from ..conftest import intake_data
 

@@ -6,9 +6,11 @@ from datetime import datetime
 
 from sqlalchemy import delete, func, select
 
-from engine import clock, definitions, drafts, migration
-from engine.calendar import TZ
-from engine.models import Appeal, Job, ProcessInstance, UserTask
+from hotline.models import Appeal
+from runtime import clock, drafts, migration
+from runtime import repository as definitions
+from runtime.models import Job, ProcessInstance, UserTask
+from workdays.calendar import TZ
 
 from ..conftest import redeploy_repository
 
@@ -41,7 +43,7 @@ def _deploy_twelve_days(db, files, analyst):
 
 def _instance(db, appeal_id):
     with db.read() as session:
-        return session.scalar(select(ProcessInstance.id).where(ProcessInstance.appeal_id == appeal_id))
+        return session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == appeal_id))
 
 
 def test_a_new_complaint_limit_reaches_new_and_migrated_appeals(walk, unit_id, db, user):
@@ -78,9 +80,10 @@ def _handling_due(db, appeal_id):
     """(the appeal's handling deadline, its open task's due time, its latest timer: overdue)"""
     instance_id = _instance(db, appeal_id)
     with db.read() as session:
-        task_due = session.scalar(select(UserTask.due_at).where(UserTask.appeal_id == appeal_id,
+        task_due = session.scalar(select(UserTask.due_at).where(UserTask.business_key == appeal_id,
                                                                 UserTask.state == "open"))
-        timer_due = session.scalar(select(func.max(Job.due_at)).where(Job.instance_id == instance_id))
+        timer_due = session.scalar(select(func.max(Job.due_at)).where(Job.instance_id == instance_id,
+                                                                      Job.name == "办理超期"))
     return _due(db, appeal_id), task_due, timer_due
 
 
@@ -103,10 +106,10 @@ def test_a_migration_can_apply_the_new_limit_to_the_stage_in_progress_and_a_reve
         deployment = _deploy_twelve_days(db, files, user("analyst1"))
         ids = [_instance(db, handling), _instance(db, visiting), _instance(db, signing)]
         with db.read() as session:
-            plan = {c.appeal_id: c for c in migration.preview(session, deployment.id, ids)}
-        assert plan[handling].limit_changes == {"handling": ("10wd", "12wd")}
-        assert plan[signing].limit_changes == {"handling": ("10wd", "12wd")}
-        assert plan[visiting].limit_changes == {}  # its handling stage is over
+            plan = {c.business_key: c for c in migration.preview(session, deployment.id, ids)}
+        assert plan[handling].changes == {"handling": ("10wd", "12wd")}
+        assert plan[signing].changes == {"handling": ("10wd", "12wd")}
+        assert plan[visiting].changes == {}  # its handling stage is over
 
         moved, refused = migration.migrate(db, deployment.id, ids, user("owner1"), apply_limits=True)
         assert moved == ids and not refused
@@ -117,7 +120,7 @@ def test_a_migration_can_apply_the_new_limit_to_the_stage_in_progress_and_a_reve
             latest = definitions.latest(session).id
         assert migration.migrate(db, latest, [ids[2]], user("owner1")) == ([ids[2]], {})  # moved again
         with db.read() as session:  # the deadlines it was given stay with it
-            assert session.scalar(select(UserTask.due_at).where(UserTask.appeal_id == signing,
+            assert session.scalar(select(UserTask.due_at).where(UserTask.business_key == signing,
                                                                 UserTask.state == "open")) == at("2026-03-03 17:30")
         walk.complete(signing, "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
         assert _handling_due(db, signing) == (new_due, new_due, new_due)  # its timers start from it

@@ -4,9 +4,10 @@ import threading
 
 from sqlalchemy import func, select
 
-from engine import appeals, tasks
-from engine.errors import Conflict
-from engine.models import HistoryEvent, UserTask
+from hotline import appeals
+from runtime import tasks
+from runtime.errors import Conflict
+from runtime.models import HistoryEvent, UserTask
 
 from ..conftest import intake_data
 
@@ -35,14 +36,14 @@ def test_two_concurrent_completions_one_wins_one_conflicts(db, user):
     for _ in range(3):  # a few rounds: the race must hold however the threads interleave
         appeal = appeals.register(db, intake_data(), user("intake1"))
         with db.read() as session:
-            task_id = session.scalar(select(UserTask.id).where(UserTask.appeal_id == appeal.id))
+            task_id = session.scalar(select(UserTask.id).where(UserTask.business_key == appeal.id))
         outcomes = _race(db, task_id, {"assessment": "dispatch"}, [user("intake1"), user("intake2")])
         assert outcomes == ["conflict", "ok"]
         with db.read() as session:
             completed = session.scalar(select(func.count()).select_from(HistoryEvent).where(
-                HistoryEvent.appeal_id == appeal.id, HistoryEvent.action == "task_completed"))
+                HistoryEvent.business_key == appeal.id, HistoryEvent.action == "task_completed"))
             open_tasks = session.scalars(select(UserTask.bpmn_id).where(
-                UserTask.appeal_id == appeal.id, UserTask.state == "open")).all()
+                UserTask.business_key == appeal.id, UserTask.state == "open")).all()
         assert completed == 1
         assert open_tasks == ["ut_dispatch"]  # exactly one next task, not two
 
@@ -50,6 +51,6 @@ def test_two_concurrent_completions_one_wins_one_conflicts(db, user):
 def test_same_user_double_submit_is_also_one_completion(db, user):
     appeal = appeals.register(db, intake_data(), user("intake1"))
     with db.read() as session:
-        task_id = session.scalar(select(UserTask.id).where(UserTask.appeal_id == appeal.id))
+        task_id = session.scalar(select(UserTask.id).where(UserTask.business_key == appeal.id))
     me = user("intake1")
     assert _race(db, task_id, {"assessment": "dispatch"}, [me, me]) == ["conflict", "ok"]

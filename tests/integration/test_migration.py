@@ -9,9 +9,11 @@ import re
 import pytest
 from sqlalchemy import select
 
-from engine import definitions, migration, validation
-from engine.errors import Conflict
-from engine.models import Appeal, HistoryEvent, InstanceMigration, ProcessInstance
+from hotline.models import Appeal
+from runtime import migration, validation
+from runtime import repository as definitions
+from runtime.errors import Conflict
+from runtime.models import HistoryEvent, InstanceMigration, ProcessInstance
 
 SATISFIED = {"visit_method": "phone", "evaluation": "satisfied", "resolved": True}
 
@@ -22,6 +24,7 @@ def variant(files: dict, end_label: str, **replace) -> dict:
     text = re.sub(r'(<bpmn:endEvent id="end_archived" name=")[^"]*"', rf'\g<1>{end_label}"',
                   files["appeal_handling.bpmn"])
     for old, new in replace.items():
+        assert old in text, old  # a variant that changes nothing would test nothing
         text = text.replace(old, new)
     changed["appeal_handling.bpmn"] = text
     assert validation.check(changed) == []
@@ -42,7 +45,7 @@ def latest_files(db):
 
 def instance(db, appeal_id) -> ProcessInstance:
     with db.read() as session:
-        return session.scalar(select(ProcessInstance).where(ProcessInstance.appeal_id == appeal_id))
+        return session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == appeal_id))
 
 
 def at_dispatch(walk):
@@ -93,7 +96,7 @@ def test_label_change_every_instance_moves_and_both_versions_run_to_the_end(db, 
         assert (row.status, row.deployment_id) == ("completed", expected)
     with db.read() as session:
         events = session.scalars(select(HistoryEvent).where(HistoryEvent.action == "process_migrated",
-                                                            HistoryEvent.appeal_id == handling)).all()
+                                                            HistoryEvent.business_key == handling)).all()
     assert len(events) == 1 and events[0].detail["to_version"] > events[0].detail["from_version"]
 
 
@@ -135,7 +138,7 @@ def test_a_removed_step_blocks_the_move_and_a_migration_can_be_reverted(db, walk
     assert instance(db, moves_on).deployment_id == v3
     with db.read() as session:
         actions = [e.action for e in session.scalars(select(HistoryEvent).where(
-            HistoryEvent.appeal_id == back).order_by(HistoryEvent.id))]
+            HistoryEvent.business_key == back).order_by(HistoryEvent.id))]
         assert session.get(Appeal, back).status == "archived"
     assert actions.count("process_migrated") == 1 and actions.count("process_migration_reverted") == 1
 
@@ -143,12 +146,12 @@ def test_a_removed_step_blocks_the_move_and_a_migration_can_be_reverted(db, walk
 def with_a_first_step(files: dict) -> dict:
     """A version with a script step right after the start event (as an analyst would draw it)."""
     return variant(files, "办结（加登记备注）", **{
-        '<bpmn:sequenceFlow id="f_start" sourceRef="start_registered" targetRef="br_time_limits" />':
+        '<bpmn:sequenceFlow id="f_start" sourceRef="start_registered" targetRef="script_init" />':
             '<bpmn:sequenceFlow id="f_start" sourceRef="start_registered" targetRef="script_noted" />'
             '<bpmn:scriptTask id="script_noted" name="登记备注" scriptFormat="python">'
             '<bpmn:incoming>f_start</bpmn:incoming><bpmn:outgoing>f_noted</bpmn:outgoing>'
             '<bpmn:script>noted = True</bpmn:script></bpmn:scriptTask>'
-            '<bpmn:sequenceFlow id="f_noted" sourceRef="script_noted" targetRef="br_time_limits" />',
+            '<bpmn:sequenceFlow id="f_noted" sourceRef="script_noted" targetRef="script_init" />',
         "<bpmn:incoming>f_start</bpmn:incoming>": "<bpmn:incoming>f_noted</bpmn:incoming>",
         "<bpmn:flowNodeRef>start_registered</bpmn:flowNodeRef>":
             "<bpmn:flowNodeRef>start_registered</bpmn:flowNodeRef><bpmn:flowNodeRef>script_noted</bpmn:flowNodeRef>",

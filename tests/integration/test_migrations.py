@@ -2,7 +2,7 @@
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from engine.models import Base
+from hotline.models import Base
 
 
 def test_migrated_schema_matches_the_models(db):

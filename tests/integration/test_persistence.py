@@ -2,16 +2,19 @@
 and running instances stay on the diagram version they started with."""
 from sqlalchemy import select
 
-from engine import appeals, definitions, tasks
-from engine.db import Database
-from engine.models import Appeal, ProcessInstance, UserTask
+from hotline import appeals
+from hotline.models import Appeal
+from runtime import repository as definitions
+from runtime import tasks
+from runtime.db import Database
+from runtime.models import ProcessInstance, UserTask
 
 from ..conftest import intake_data
 
 
 def _open_task(db, appeal_id):
     with db.read() as session:
-        return session.scalar(select(UserTask).where(UserTask.appeal_id == appeal_id, UserTask.state == "open"))
+        return session.scalar(select(UserTask).where(UserTask.business_key == appeal_id, UserTask.state == "open"))
 
 
 def test_a_killed_process_continues_where_it_was(db, user, unit_id, monkeypatch):
@@ -47,8 +50,8 @@ def test_instances_stay_on_their_version_after_a_new_deployment(db, user):
     assert _open_task(db, old.id).name == "受理研判"
     assert _open_task(db, new.id).name == "受理研判（新）"
     with db.read() as session:
-        pinned = dict(session.execute(select(ProcessInstance.appeal_id, ProcessInstance.deployment_id)
-                                      .where(ProcessInstance.appeal_id.in_([old.id, new.id]))).all())
+        pinned = dict(session.execute(select(ProcessInstance.business_key, ProcessInstance.deployment_id)
+                                      .where(ProcessInstance.business_key.in_([old.id, new.id]))).all())
     assert pinned == {old.id: first.id, new.id: second.id}
     tasks.complete(db, _open_task(db, old.id).id, {"assessment": "dispatch"}, user("intake1"))
     assert _open_task(db, old.id).bpmn_id == "ut_dispatch"

@@ -5,15 +5,16 @@ from datetime import datetime
 import pytest
 from sqlalchemy import delete, select
 
-from engine import clock, jobs
-from engine.calendar import TZ
-from engine.models import Appeal, Job, Notification, UserTask
+from hotline.models import Appeal
+from runtime import clock, jobs
+from runtime.models import Job, Notification, UserTask
+from workdays.calendar import TZ
 
 
 def _token(db, appeal_id):
     with db.read() as session:
         bodies = session.scalars(select(Notification.body).where(
-            Notification.appeal_id == appeal_id, Notification.recipient == "13800001234")).all()
+            Notification.business_key == appeal_id, Notification.recipient == "13800001234")).all()
     links = [m for b in bodies for m in re.findall(r"/e/([A-Za-z0-9_-]+)", b)]
     assert len(links) == 1, bodies
     return links[0]
@@ -64,7 +65,7 @@ def test_no_answer_within_three_working_days_counts_as_no_evaluation(walk, unit_
         with db.read() as session:
             appeal = session.get(Appeal, appeal_id)
             assert appeal.status == "archived" and appeal.satisfaction == "no_evaluation"
-            assert session.scalars(select(UserTask).where(UserTask.appeal_id == appeal_id,
+            assert session.scalars(select(UserTask).where(UserTask.business_key == appeal_id,
                                                           UserTask.state == "open")).all() == []
         expired = client.get(f"/e/{token}")
         assert expired.status_code == 410 and "过期" in expired.get_data(as_text=True)

@@ -4,11 +4,15 @@ and accountability records (Art. 22, 24, 29–31)."""
 from datetime import datetime, timedelta
 
 import pytest
-from sqlalchemy import select, update
+from sqlalchemy import delete, select
 
-from engine import accountability, calendar_store, clock, supervision
-from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.models import Appeal, HistoryEvent, Notification, SupervisionItem
+from hotline import accountability, supervision, time_limits
+from hotline.models import Appeal, SupervisionItem
+from runtime import clock, jobs
+from runtime.errors import Conflict, Forbidden, InvalidInput
+from runtime.models import HistoryEvent, Job, Notification
+from workdays import store as calendar_store
+from workdays.calendar import TZ
 
 DISSATISFIED = {"visit_method": "phone", "evaluation": "dissatisfied", "resolved": False}
 FAULT = {"organizer_fault": True, "reason": "敷衍"}
@@ -39,54 +43,56 @@ def test_repeat_dissatisfaction_opens_an_automatic_item_with_a_working_day_deadl
     assert item.rectification_days == supervision.config()["rectification_days"]
     with db.read() as session:
         cal = calendar_store.build(session)
-        event = session.scalar(select(HistoryEvent).where(HistoryEvent.appeal_id == appeal_id,
+        event = session.scalar(select(HistoryEvent).where(HistoryEvent.business_key == appeal_id,
                                                           HistoryEvent.action == "supervision_opened"))
     assert item.rectification_due_at == cal.add_working_days(item.opened_at, item.rectification_days).at
     assert event.detail["item_id"] == item.id and event.instance_id is not None
 
 
-def _overdue_by(db, appeal_id, delta):
+@pytest.fixture
+def frozen(db):
+    """frozen("2026-03-02 10:00") sets the engine clock (released after the test); other tests'
+    timers are dropped first, so only this test's come due."""
     with db.transaction() as session:
-        session.execute(update(Appeal).where(Appeal.id == appeal_id).values(handling_due_at=clock.now() - delta))
+        session.execute(delete(Job))
+    yield lambda text: clock.set_now(datetime.fromisoformat(text).replace(tzinfo=TZ))
+    clock.set_now(None)
 
 
-def test_long_overdue_handling_opens_one_item_however_often_the_check_runs(walk, unit_id, db):
+def _table(appeal_type="complaint"):
+    return time_limits.decide(appeal_type)
+
+
+def test_long_overdue_is_a_timer_that_opens_one_item_after_the_tables_working_days(walk, unit_id, db, frozen):
+    """Art. 24, counted in working days by the diagram's timer: a complaint dispatched Wed
+    2026-03-04 is due Wed 03-18 17:30 (10 wd); 3 more working days (Thu, Fri, Mon) end Mon 03-23
+    17:30, so the weekend is not counted."""
+    assert (_table()["handling_limit"], _table()["supervision_limit"]) == ("10wd", "3wd")
+    frozen("2026-03-04 10:00")
     late = walk.to_signed(unit_id=unit_id)
-    slightly_late = walk.to_signed(unit_id=unit_id)
-    _overdue_by(db, late, timedelta(days=30))
-    _overdue_by(db, slightly_late, timedelta(hours=2))
-    opened = supervision.check_overdue(db)
+    frozen("2026-03-21 12:00")  # Saturday: 3 calendar days late, 2 working days
+    jobs.run_due(db, "w")
+    assert items_of(db, late) == []
+    frozen("2026-03-23 17:31")
+    jobs.run_due(db, "w")
+    jobs.run_due(db, "w")
     [item] = items_of(db, late)
-    assert item.id in opened and (item.reason, item.source) == ("long_overdue", "auto")
-    assert items_of(db, slightly_late) == []
-    assert supervision.check_overdue(db) == []
-    assert len(items_of(db, late)) == 1
+    assert (item.reason, item.source, item.unit_id) == ("long_overdue", "auto", unit_id("gl_urban"))
+    assert "3wd" in item.note
     with db.read() as session:
         assert session.scalar(select(Notification.id).where(
-            Notification.appeal_id == late, Notification.recipient == f"unit:{unit_id('gl_urban')}:leader"))
+            Notification.business_key == late, Notification.recipient == f"unit:{unit_id('gl_urban')}:leader"))
 
 
-def test_long_overdue_counts_working_days_not_calendar_days(walk, unit_id, db):
-    """Threshold 3 working days, checked on Monday 2026-03-09 10:00: due Thursday 03-05 is four
-    calendar days but only Fri, Mon... working days late; due Tuesday 03-03 is past Fri 17:30."""
-    assert supervision.config()["overdue_threshold_days"] == 3
-    thursday, tuesday = walk.to_signed(unit_id=unit_id), walk.to_signed(unit_id=unit_id)
-    with db.transaction() as session:
-        for appeal_id, day in ((thursday, "2026-03-05"), (tuesday, "2026-03-03")):
-            session.get(Appeal, appeal_id).handling_due_at = datetime.fromisoformat(f"{day}T17:30:00+08:00")
-    supervision.check_overdue(db, datetime.fromisoformat("2026-03-09T10:00:00+08:00"))
-    assert items_of(db, thursday) == []
-    assert [i.reason for i in items_of(db, tuesday)] == ["long_overdue"]
-
-
-def test_overdue_after_the_handling_stage_or_with_a_pending_item_opens_nothing_new(walk, unit_id, db, user):
+def test_overdue_after_the_handling_stage_or_with_a_pending_item_opens_nothing_new(walk, unit_id, db, user,
+                                                                                  frozen):
+    frozen("2026-03-04 10:00")
     replied = walk.to_signed(unit_id=unit_id)
-    walk.to_replied(replied)  # now verifying: the handling stage is over
-    _overdue_by(db, replied, timedelta(days=30))
+    walk.to_replied(replied)  # now verifying: the handling stage and its timers are over
     pending = walk.to_signed(unit_id=unit_id)
     manual(db, user, pending, reason="long_overdue")
-    _overdue_by(db, pending, timedelta(days=30))
-    supervision.check_overdue(db)
+    frozen("2026-03-30 10:00")
+    jobs.run_due(db, "w")
     assert items_of(db, replied) == []
     assert [i.source for i in items_of(db, pending)] == ["manual"]
 
@@ -96,7 +102,9 @@ def _return(walk, appeal_id, unit):
 
 
 def test_returned_more_than_n_times_opens_an_item_on_the_next_dispatch(walk, unit_id, db):
-    limit = supervision.config()["max_returns"]
+    """The diagram counts the returns and, after a dispatch, puts the appeal under supervision
+    once they exceed the table's max_returns; the item is the new lead unit's."""
+    limit = _table()["max_returns"]
     appeal = walk.register()
     walk.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "dispatch"})
     walk.complete(appeal["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("fz_market")})
@@ -166,7 +174,7 @@ def test_lifecycle_respond_send_back_respond_close_with_history(walk, unit_id, d
     assert [e.action for e in view["history"]] == [
         "supervision_opened", "supervision_responded", "supervision_sent_back", "supervision_responded",
         "supervision_closed"]
-    assert all(e.appeal_id == appeal_id for e in view["history"])
+    assert all(e.business_key == appeal_id for e in view["history"])
 
 
 def test_units_see_only_their_own_items(walk, unit_id, db, user):
@@ -233,7 +241,7 @@ def test_accountability_against_a_unit_or_platform_staff(walk, unit_id, db, user
     with db.read() as session:
         listed = accountability.list_records(session, supervisor)
         events = session.scalars(select(HistoryEvent.detail).where(
-            HistoryEvent.appeal_id == appeal_id, HistoryEvent.action == "accountability_recorded")).all()
+            HistoryEvent.business_key == appeal_id, HistoryEvent.action == "accountability_recorded")).all()
     found = {r["record"].id: r for r in listed}
     assert found[row.id]["unit_name"] == "鼓楼区城市管理局" and found[staff.id]["user_name"]
     assert found[row.id]["appeals"] == [(appeal_id, number)]

@@ -7,10 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import delete, func, select
 
-from engine import calendar_store, clock, jobs, recompute, services, tasks
-from engine.calendar import TZ
-from engine.errors import ProcessError
-from engine.models import Appeal, HistoryEvent, Job, Notification, OverdueRecord, ProcessInstance, UserTask
+from hotline import recompute
+from hotline.models import Appeal, OverdueRecord
+from runtime import clock, jobs, registry, tasks
+from runtime.errors import ProcessError
+from runtime.models import HistoryEvent, Job, Notification, ProcessInstance, UserTask
+from workdays import store as calendar_store
+from workdays.calendar import TZ
 
 from ..conftest import intake_data
 
@@ -34,7 +37,7 @@ def frozen(db):
 def _task(db, appeal_id, bpmn_id):
     with db.read() as session:
         return session.scalar(select(UserTask).where(
-            UserTask.appeal_id == appeal_id, UserTask.bpmn_id == bpmn_id, UserTask.state == "open"))
+            UserTask.business_key == appeal_id, UserTask.bpmn_id == bpmn_id, UserTask.state == "open"))
 
 
 def _do(db, user, appeal_id, bpmn_id, data):
@@ -48,7 +51,7 @@ def user_name(bpmn_id):
 
 
 def _dispatched(db, user, unit_id, **overrides):
-    from engine import appeals
+    from hotline import appeals
     appeal = appeals.register(db, intake_data(**overrides), user("intake1"))
     _do(db, user, appeal.id, "ut_assess", {"assessment": "dispatch"})
     _do(db, user, appeal.id, "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
@@ -58,13 +61,13 @@ def _dispatched(db, user, unit_id, **overrides):
 def _events(db, appeal_id, action):
     with db.read() as session:
         return [e.detail for e in session.scalars(select(HistoryEvent).where(
-            HistoryEvent.appeal_id == appeal_id, HistoryEvent.action == action).order_by(HistoryEvent.id))]
+            HistoryEvent.business_key == appeal_id, HistoryEvent.action == action).order_by(HistoryEvent.id))]
 
 
 def _jobs(db, appeal_id):
     with db.read() as session:
         return sorted((j.name, j.due_at.astimezone(TZ).strftime("%m-%d %H:%M")) for j in session.scalars(
-            select(Job).join(ProcessInstance).where(ProcessInstance.appeal_id == appeal_id)))
+            select(Job).join(ProcessInstance).where(ProcessInstance.business_key == appeal_id)))
 
 
 def test_an_unsigned_appeal_is_reminded_then_marked_overdue(db, user, unit_id, frozen):
@@ -81,7 +84,7 @@ def test_an_unsigned_appeal_is_reminded_then_marked_overdue(db, user, unit_id, f
     assert [e["stage"] for e in _events(db, appeal_id, "reminded")] == ["sign_for"]
     with db.read() as session:
         sms = session.scalars(select(Notification.recipient).where(
-            Notification.appeal_id == appeal_id, Notification.channel == "sms")).all()
+            Notification.business_key == appeal_id, Notification.channel == "sms")).all()
     assert sms == [f"unit:{unit_id('gl_urban')}"]
     assert _jobs(db, appeal_id) == [("签收超期", "03-03 17:30")]
 
@@ -89,8 +92,8 @@ def test_an_unsigned_appeal_is_reminded_then_marked_overdue(db, user, unit_id, f
     assert jobs.run_due(db, "worker-1") == 1
     with db.read() as session:
         records = session.scalars(select(OverdueRecord).where(OverdueRecord.appeal_id == appeal_id)).all()
-        task = session.scalar(select(UserTask).where(UserTask.appeal_id == appeal_id, UserTask.state == "open"))
-        told = set(session.scalars(select(Notification.recipient).where(Notification.appeal_id == appeal_id)))
+        task = session.scalar(select(UserTask).where(UserTask.business_key == appeal_id, UserTask.state == "open"))
+        told = set(session.scalars(select(Notification.recipient).where(Notification.business_key == appeal_id)))
     assert [(r.stage, r.unit_id, r.due_at) for r in records] == [("sign_for", unit_id("gl_urban"), at("2026-03-03 17:30"))]
     assert task.bpmn_id == "ut_sign_for" and task.overdue_at == at("2026-03-03 17:31")  # still the unit's task
     assert {"platform:supervisor", f"unit:{unit_id('gl_urban')}:leader"} <= told
@@ -103,7 +106,8 @@ def test_signing_in_time_cancels_the_timers(db, user, unit_id, frozen):
     appeal_id = _dispatched(db, user, unit_id)
     _do(db, user, appeal_id, "ut_sign_for", {"sign_decision": "sign"})
     assert ("签收提醒", "03-03 11:45") not in _jobs(db, appeal_id)
-    assert _jobs(db, appeal_id) == [("办理提醒", "03-16 11:45"), ("办理超期", "03-16 17:30")]
+    # handling by Mon 03-16; three working days later it goes under supervision (Art. 24)
+    assert _jobs(db, appeal_id) == [("办理提醒", "03-16 11:45"), ("办理超期", "03-16 17:30"), ("超期督办", "03-19 17:30")]
     frozen("2026-03-04 09:00")
     assert jobs.run_due(db, "worker-1") == 0
 
@@ -147,13 +151,13 @@ def test_a_failing_job_becomes_an_incident_and_can_be_retried(db, user, unit_id,
     def gateway_down(ctx, appeal_id, stage):
         raise ProcessError("SMS gateway unreachable")
 
-    monkeypatch.setitem(services.OPERATORS, "remind", gateway_down)
+    monkeypatch.setitem(registry.current().operators, "remind", gateway_down)
     for minute in ("12:00", "12:01", "12:02", "12:04"):  # retried with back-off, then given up
         frozen(f"2026-03-03 {minute}")
         jobs.run_due(db, "worker-1")
     with db.read() as session:
         job = session.scalar(select(Job).join(ProcessInstance).where(
-            ProcessInstance.appeal_id == appeal_id, Job.name == "签收提醒"))
+            ProcessInstance.business_key == appeal_id, Job.name == "签收提醒"))
     assert job.status == "incident" and "SMS gateway unreachable" in job.last_error
     assert _events(db, appeal_id, "reminded") == []
     assert [e["job_id"] for e in _events(db, appeal_id, "incident_opened")] == [job.id]
@@ -187,21 +191,26 @@ def test_an_extension_just_before_the_half_day_cut_off_moves_deadline_and_timers
     _do(db, user, appeal_id, "ut_platform_approval", {"extension_approved": True, "approved_days": 3})
     with db.read() as session:
         assert session.get(Appeal, appeal_id).handling_due_at == at("2026-03-19 17:30")
-    assert _jobs(db, appeal_id) == [("办理提醒", "03-19 11:45"), ("办理超期", "03-19 17:30")]
+    assert _jobs(db, appeal_id) == [("办理提醒", "03-19 11:45"), ("办理超期", "03-19 17:30"), ("超期督办", "03-24 17:30")]
     frozen("2026-03-16 17:31")  # the old deadline passes: nothing fires
     jobs.run_due(db, "worker-1")
     assert _events(db, appeal_id, "overdue") == []
 
 
 def test_an_extension_just_after_the_cut_off_is_refused(db, user, unit_id, frozen):
+    """Art. 20(6): the diagram's gateway refuses it; the applicant is told the cut-off, the
+    deadline and its timers stay, and the unit handles on."""
     frozen("2026-03-02 10:00")
     appeal_id = _signed(db, user, unit_id)
     frozen("2026-03-16 11:50")
-    from engine.errors import InvalidInput
-    with pytest.raises(InvalidInput) as err:
-        _do(db, user, appeal_id, "ut_record_result", EXTENSION)
-    assert "extension_days" in err.value.fields
-    assert _task(db, appeal_id, "ut_record_result") is not None
+    task = _do(db, user, appeal_id, "ut_record_result", EXTENSION)
+    assert task.notices == [{"zh": "延期申请未受理：延期申请须在办理期限届满前半个工作日提出（截止 2026-03-16 11:45）",
+                             "en": "The extension was not accepted: an extension must be applied for half a "
+                                   "working day before the deadline (by 2026-03-16 11:45)"}]
+    assert _task(db, appeal_id, "ut_record_result") is not None and _task(db, appeal_id, "ut_leader_consent") is None
+    assert _jobs(db, appeal_id) == [("办理超期", "03-16 17:30"), ("超期督办", "03-19 17:30")]  # the reminder is past
+    assert [e["reason"] for e in _events(db, appeal_id, "extension_refused")] == [
+        "延期申请须在办理期限届满前半个工作日提出（截止 2026-03-16 11:45）"]
 
 
 def test_a_deadline_in_an_unloaded_year_is_provisional_until_the_year_is_loaded(db, user, unit_id, frozen, api):
@@ -222,7 +231,7 @@ def test_a_deadline_in_an_unloaded_year_is_provisional_until_the_year_is_loaded(
     with db.read() as session:
         appeal = session.get(Appeal, appeal_id)
         assert not appeal.deadlines_provisional and appeal.handling_due_at == at("2027-01-08 17:30")  # 01-01 off
-        task = session.scalar(select(UserTask).where(UserTask.appeal_id == appeal_id, UserTask.state == "open",
+        task = session.scalar(select(UserTask).where(UserTask.business_key == appeal_id, UserTask.state == "open",
                                                      UserTask.deadline_stage == "handling"))
         assert task.due_at == at("2027-01-08 17:30")
     assert ("办理超期", "01-08 17:30") in _jobs(db, appeal_id)
@@ -252,12 +261,12 @@ def test_a_typhoon_day_off_moves_pending_deadlines(db, user, unit_id, frozen, ap
 
 
 def test_suspended_instances_keep_their_timers_and_tasks_until_resumed(db, user, unit_id, frozen):
-    from engine import instances
-    from engine.errors import Conflict
+    from runtime import instances
+    from runtime.errors import Conflict
     frozen("2026-03-02 10:00")
     appeal_id = _dispatched(db, user, unit_id)
     with db.read() as session:
-        instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.appeal_id == appeal_id))
+        instance_id = session.scalar(select(ProcessInstance.id).where(ProcessInstance.business_key == appeal_id))
     owner = user("owner1")
     instances.suspend(db, instance_id, "核查重复登记", owner)
     with pytest.raises(Conflict):
@@ -272,7 +281,7 @@ def test_suspended_instances_keep_their_timers_and_tasks_until_resumed(db, user,
     with db.read() as session:
         appeal = session.get(Appeal, appeal_id)
         assert appeal.status == "terminated" and appeal.closed_at is not None
-        assert session.scalars(select(UserTask).where(UserTask.appeal_id == appeal_id,
+        assert session.scalars(select(UserTask).where(UserTask.business_key == appeal_id,
                                                       UserTask.state == "open")).all() == []
     assert _jobs(db, appeal_id) == []
     assert [e["reason"] for e in _events(db, appeal_id, "process_terminated")] == ["重复登记"]

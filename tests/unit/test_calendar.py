@@ -3,7 +3,7 @@ from datetime import date, datetime, time, timedelta
 
 import pytest
 
-from engine.calendar import TZ, Season, WorkingCalendar
+from workdays.calendar import TZ, Season, WorkingCalendar
 
 CAL = WorkingCalendar()
 

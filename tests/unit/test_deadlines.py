@@ -4,8 +4,9 @@ from datetime import datetime
 
 import pytest
 
-from engine import deadlines
-from engine.calendar import TZ, WorkingCalendar
+from hotline import time_limits
+from workdays import deadlines
+from workdays.calendar import TZ, WorkingCalendar
 
 CAL = WorkingCalendar()
 
@@ -15,8 +16,8 @@ def at(text):
 
 
 def compute(appeal_type, accepted, convenience=False, urgent=False):
-    limits = deadlines.evaluate_table(appeal_type, convenience, urgent)
-    return {k: v.at for k, v in deadlines.all_deadlines(CAL, limits, at(accepted)).items()}
+    limits = time_limits.evaluate_table(appeal_type, convenience, urgent)
+    return {k: v.at for k, v in time_limits.all_deadlines(CAL, limits, at(accepted)).items()}
 
 
 @pytest.mark.parametrize("appeal_type, convenience, urgent, expected", [
@@ -30,7 +31,7 @@ def compute(appeal_type, accepted, convenience=False, urgent=False):
     ("help", False, True, {"dispatch": "PT1H", "sign_for": "PT1H", "first_contact": "PT1H", "handling": "same_day"}),
 ])
 def test_the_time_limit_table(appeal_type, convenience, urgent, expected):
-    assert deadlines.evaluate_table(appeal_type, convenience, urgent) == expected
+    assert time_limits.evaluate_table(appeal_type, convenience, urgent) == expected
 
 
 def test_complaint_accepted_the_friday_before_national_day_2025():

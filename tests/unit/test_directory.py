@@ -1,7 +1,7 @@
 """The password rule administrators' new passwords must meet (engine.directory)."""
 import pytest
 
-from engine.directory import password_problems
+from hotline.accounts import password_problems
 
 
 @pytest.mark.parametrize(("password", "username", "problems"), [

@@ -4,28 +4,28 @@ from datetime import datetime
 
 import pytest
 
-from engine import evaluation as ev
-from engine.calendar import TZ
-from engine.errors import InvalidInput, ProcessError
+from hotline import evaluation as ev
+from runtime.errors import InvalidInput, ProcessError
+from workdays.calendar import TZ
 
 A, B, C = 1, 2, 3
 F = ev.AppealFacts
 
 # The hand-made data set. Unit A handles a1-a4 and a6 and returned a5, which B now handles.
 DATA = [
-    F(101, A, "archived", "satisfied", True, leads=((A, True),), contacted=True),
-    F(102, A, "archived", "basically_satisfied", True, leads=((A, True),), contacted=True, late_handling=True,
+    F(101, A, "closed", "satisfied", True, leads=((A, True),), contacted=True),
+    F(102, A, "closed", "basically_satisfied", True, leads=((A, True),), contacted=True, late_handling=True,
       extended=True),
-    F(103, A, "archived", "dissatisfied", False, rehandle_count=1, leads=((A, True),)),
-    F(104, A, "handling", leads=((A, True),), late_sign_units=frozenset({A}), late_handling=True),
-    F(105, B, "archived", "satisfied", True, leads=((A, False), (B, True)), contacted=True),
-    F(106, A, "archived", "no_evaluation", None, leads=((A, True),), contacted=True),
-    F(201, B, "archived", "satisfied", True, leads=((B, True),), contacted=True),
-    F(202, B, "archived", "basically_satisfied", True, leads=((B, True),), contacted=True,
+    F(103, A, "closed", "dissatisfied", False, rehandle_count=1, leads=((A, True),)),
+    F(104, A, "open", leads=((A, True),), late_sign_units=frozenset({A}), late_handling=True),
+    F(105, B, "closed", "satisfied", True, leads=((A, False), (B, True)), contacted=True),
+    F(106, A, "closed", "no_evaluation", None, leads=((A, True),), contacted=True),
+    F(201, B, "closed", "satisfied", True, leads=((B, True),), contacted=True),
+    F(202, B, "closed", "basically_satisfied", True, leads=((B, True),), contacted=True,
       late_sign_units=frozenset({B})),
     F(203, B, "terminated", "dissatisfied", False, leads=((B, True),), late_handling=True),  # left out
-    F(301, C, "archived", "satisfied", True, leads=((C, True),), contacted=True),
-    F(401, None, "archived", "satisfied", True),  # answered on the spot: nobody's
+    F(301, C, "closed", "satisfied", True, leads=((C, True),), contacted=True),
+    F(401, None, "closed", "satisfied", True),  # answered on the spot: nobody's
 ]
 CONFIG = ev.Config(red_list_size=1, black_list_size=1, commendation_size=3, commendation_min_score=90,
                    commendation_min_volume=2)

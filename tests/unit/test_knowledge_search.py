@@ -5,9 +5,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from engine import clock, knowledge
-from engine.errors import Conflict, Forbidden, InvalidInput
-from engine.models import KnowledgeArticle
+from hotline import knowledge
+from hotline.models import KnowledgeArticle
+from runtime import clock
+from runtime.errors import Conflict, Forbidden, InvalidInput
 
 
 @pytest.mark.parametrize(("text", "grams"), [
@@ -26,7 +27,7 @@ def test_bigrams(text, grams):
     ("小区旁工地每晚22点后仍在施工，噪音很大", "社保卡丢了怎么补办", 0.0, 0.1),
 ])
 def test_similarity(a, b, low, high):
-    from engine.intake import similarity
+    from hotline.intake import similarity
     assert low <= similarity(a, b) <= high
 
 

@@ -7,8 +7,8 @@ from http.server import BaseHTTPRequestHandler, HTTPServer
 import pytest
 from sqlalchemy import select
 
-from engine import clock, outbox
-from engine.models import Notification
+from runtime import clock, outbox
+from runtime.models import Notification
 
 
 class Gateway(BaseHTTPRequestHandler):

@@ -3,7 +3,8 @@ bundle in one targeted way, fires alone and points at the element an analyst has
 import pytest
 from click.testing import CliRunner
 
-from engine import definitions, validation
+from runtime import repository as definitions
+from runtime import validation
 from web import cli
 
 BUNDLE = definitions.read_bundle()
@@ -58,7 +59,7 @@ def test_a_malformed_dmn_output_is_reported_at_its_cell():
 
 @pytest.mark.parametrize("expression", ["PT1H", "P3D", "2026-01-01T00:00", "R3/PT1H", "now + PT2H"])
 def test_timer_an_unquoted_iso_literal(expression):
-    files = broken("appeal_handling.bpmn", "deadlines[&quot;dispatch&quot;]", expression)
+    files = broken("appeal_handling.bpmn", 'deadlines["dispatch"]', expression)
     problem = only(validation.check(files), "timer_expression", "tm_dispatch_due", "appeal_handling.bpmn")
     assert "「派单超期」(tm_dispatch_due)" in problem.message and "加引号" in problem.message
 

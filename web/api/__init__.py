@@ -4,7 +4,7 @@ from flask import Blueprint, jsonify, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
+from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 

@@ -3,9 +3,9 @@ from pathlib import Path
 
 from flask import current_app, g, request, send_file
 
-from engine import appeals, attachments
-from engine.errors import Forbidden, InvalidInput, NotFound
-from engine.models import Attachment
+from hotline import appeals, attachments
+from hotline.models import Attachment
+from runtime.errors import Forbidden, InvalidInput, NotFound
 
 from .. import get_db
 from . import bp, check_storable, json_object

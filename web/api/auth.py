@@ -3,8 +3,8 @@ from functools import wraps
 
 from flask import g, request
 
-from engine import users
-from engine.errors import Forbidden
+from hotline import accounts as users
+from runtime.errors import Forbidden
 
 from .. import get_db
 from . import bp, check_storable, error, json_object

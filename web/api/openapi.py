@@ -5,8 +5,8 @@ from functools import lru_cache
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
-from engine import forms
-from engine.appeals import INTAKE_FORM
+from hotline.appeals import INTAKE_FORM
+from runtime import forms
 
 from . import bp, operations, supervision
 from . import schemas as s

@@ -2,8 +2,8 @@
 
 from sqlalchemy import select, text
 
-from engine import forms
-from engine.models import OrganizerUnit
+from hotline.models import OrganizerUnit
+from runtime import forms
 
 from .. import get_db
 from . import bp

@@ -1,9 +1,14 @@
 """marshmallow schemas of the API's envelopes and answers; the OpenAPI document is built
-from them. Form payloads are JSON Schemas in forms/ (validated by engine.forms)."""
-from marshmallow import EXCLUDE, RAISE, Schema, fields, validate
+from them. Form payloads are JSON Schemas in forms/ (validated by runtime.forms)."""
+from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
 
-from engine.calendar import TZ
-from engine.status import STATUS_LABELS
+from workdays.calendar import TZ
+
+from .. import statuses
+
+
+def _unknown_status(value):
+    raise ValidationError(f"no deployed process declares the status {value!r}; known: {', '.join(statuses.catalogue())}")
 
 
 class LocalDateTime(fields.DateTime):
@@ -50,19 +55,21 @@ class TaskListQuery(Schema):
 class AppealListQuery(Schema):
     class Meta:
         unknown = EXCLUDE
-    status = fields.String(validate=validate.OneOf(list(STATUS_LABELS)))
+    status = fields.String(validate=lambda value: value in statuses.catalogue() or _unknown_status(value))
     before_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
 
 
 class TaskSchema(Schema):
     id = fields.String()
-    appeal_id = fields.Integer()
+    appeal_id = fields.Integer(attribute="business_key")
     bpmn_id = fields.String()
     name = fields.String()
     lane = fields.String(allow_none=True)
     form = fields.String(allow_none=True)
     candidate_roles = fields.Function(lambda t: t.candidate_roles.split(","))
+    milestones = fields.Function(lambda t: [m for m in (t.milestones or "").split(",") if m],
+                                 metadata={"description": "what completing it may reach, as the diagram declares"})
     unit_id = fields.Integer(allow_none=True)
     due_at = LocalDateTime(allow_none=True)
     claimed_by_id = fields.Integer(allow_none=True)
@@ -110,7 +117,7 @@ class AppealSummarySchema(Schema):
     appeal_type = fields.String()
     channel = fields.String()
     status = fields.String()
-    status_label = fields.Function(lambda a: STATUS_LABELS.get(a.status, a.status))
+    status_label = fields.Function(lambda a: statuses.label(a.status))
     title = fields.String()
     urgent = fields.Boolean()
     lead_unit_id = fields.Integer(allow_none=True)

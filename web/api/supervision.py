@@ -3,7 +3,7 @@ the unit leader's response and the supervisor's closing."""
 from flask import g, request
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from engine import supervision
+from hotline import supervision
 
 from .. import get_db
 from . import bp

@@ -1,7 +1,8 @@
 """The inbox over HTTP: list my tasks, read one with its form, claim, unclaim, complete."""
 from flask import g, request
 
-from engine import tasks
+from hotline import inbox
+from runtime import tasks
 
 from .. import get_db
 from . import bp, check_storable
@@ -14,7 +15,8 @@ from .schemas import CompleteTaskSchema, TaskDetailSchema, TaskListQuery, TaskSc
 def list_tasks():
     query = TaskListQuery().load(request.args)
     with get_db().read() as session:
-        return {"items": TaskSchema(many=True).dump(tasks.list_open(session, g.user, query["scope"]))}
+        found = inbox.search(session, g.user, query["scope"])
+    return {"items": TaskSchema(many=True).dump([row.task for row in found["rows"]])}
 
 
 @bp.get("/tasks/<task_id>")
@@ -42,4 +44,5 @@ def unclaim_task(task_id):
 @login_required
 def complete_task(task_id):
     body = json_body(CompleteTaskSchema())
-    return TaskSchema().dump(tasks.complete(get_db(), task_id, check_storable(body["data"]), g.user))
+    task = tasks.complete(get_db(), task_id, check_storable(body["data"]), g.user)
+    return {**TaskSchema().dump(task), "notices": task.notices}

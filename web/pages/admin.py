@@ -7,11 +7,15 @@ from flask_babel import format_datetime
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import calendar_admin, clock, directory
-from engine import units as org_units
-from engine.calendar import TZ
-from engine.errors import InvalidInput, NotFound
-from engine.models import ORGANIZER_ROLES, ROLES
+from hotline import accounts as directory
+from hotline import calendar_changes
+from hotline import units as org_units
+from hotline.access import ORGANIZER_ROLES, ROLES
+from runtime import clock
+from runtime.errors import InvalidInput, NotFound
+from workdays import admin as calendar_admin
+from workdays import store as calendar_store
+from workdays.calendar import TZ
 
 from .. import get_db
 from ..api import MAX_ID
@@ -302,7 +306,9 @@ def _month(text: str) -> date:
 def _calendar_page(month_text: str, errors=None, typed=None, status=200):
     with get_db().read() as session:
         return render_template("admin/calendar.html", month=calendar_admin.month(session, _month(month_text)),
-                               **calendar_admin.overview(session), errors=errors or {}, typed=typed or {},
+                               **calendar_admin.overview(session),
+                               alerts=calendar_changes.alerts(session, calendar_store.build(session)),
+                               errors=errors or {}, typed=typed or {},
                                can_edit=current_user().role == "admin"), status
 
 
@@ -325,7 +331,7 @@ def override_day():
         errors["working"] = [_("请选择休息日或工作日")]
     if not errors:
         try:
-            moved = calendar_admin.override_day(get_db(), day, typed["working"] == "on", typed["name"], current_user())
+            moved = calendar_changes.override_day(get_db(), day, typed["working"] == "on", typed["name"], current_user())
         except InvalidInput as err:
             errors = err.fields
     if errors:
@@ -350,7 +356,7 @@ def load_year():
     try:
         if text is None:
             raise InvalidInput("not UTF-8", {"file": ["文件须为 UTF-8 编码的 YAML 文本"]})
-        summary = calendar_admin.load_year(get_db(), text.replace("\x00", ""), current_user())
+        summary = calendar_changes.load_year(get_db(), text.replace("\x00", ""), current_user())
     except InvalidInput as err:
         flash(_("年度节假日安排未加载，请检查标红的栏目。"), "error")
         return _calendar_page(request.args.get("month", "")[:7], err.fields, {"schedule": pasted}, 400)

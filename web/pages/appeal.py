@@ -11,11 +11,11 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import attachments, casefile, clock, comments, forms, privacy
-from engine.calendar import TZ
-from engine.errors import Conflict, InvalidInput
-from engine.services import STAGE_LABELS
-from engine.status import STATUS_LABELS
+from hotline import attachments, casefile, comments, privacy
+from hotline.stages import LABELS as STAGE_LABELS
+from runtime import clock, forms
+from runtime.errors import Conflict, InvalidInput
+from workdays.calendar import TZ
 
 from .. import form_render, get_db
 from ..auth import current_user, page_login_required
@@ -138,11 +138,6 @@ def countdown_text(countdown) -> str:
     if due.date() == clock.now().astimezone(TZ).date():
         return _("今天 %(time)s 到期", time=due.strftime("%H:%M"))
     return _("%(at)s 到期", at=due.strftime("%m-%d %H:%M"))
-
-
-@bp.app_template_global()
-def status_label(status: str) -> str:
-    return _(STATUS_LABELS[status]) if status in STATUS_LABELS else status
 
 
 @bp.app_template_global()

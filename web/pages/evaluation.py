@@ -8,13 +8,13 @@ from flask import Blueprint, Response, abort, current_app, flash, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import clock, exports
-from engine import evaluation as ev
-from engine import evaluation_report as reports
-from engine.calendar import TZ
-from engine.errors import InvalidInput, NotFound
-from engine.models import APPEAL_TYPES
-from engine.status import STATUS_LABELS
+from hotline import evaluation as ev
+from hotline import evaluation_report as reports
+from hotline import exports
+from hotline.models import APPEAL_TYPES
+from runtime import clock
+from runtime.errors import InvalidInput, NotFound
+from workdays.calendar import TZ
 
 from .. import get_db
 from ..auth import current_user, page_login_required
@@ -49,7 +49,7 @@ COLUMNS = [
 @bp.context_processor
 def _labels():
     return {"metric_labels": METRICS, "type_labels": TYPE_LABELS, "evaluation_labels": EVALUATION_LABELS,
-            "status_labels": STATUS_LABELS, "columns": COLUMNS,
+            "columns": COLUMNS,
             "has_appeal_page": "appeal.show" in current_app.view_functions}
 
 

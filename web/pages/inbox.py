@@ -10,12 +10,12 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug import exceptions as http
 
-from engine import casefile, comments, inbox, tasks
-from engine.errors import Conflict, InvalidInput, ProcessError
-from engine.models import APPEAL_TYPES
-from engine.status import STATUS_LABELS
+from hotline import casefile, comments, inbox
+from hotline.models import APPEAL_TYPES
+from runtime import tasks
+from runtime.errors import Conflict, InvalidInput, ProcessError
 
-from .. import form_render, get_db
+from .. import form_render, get_db, statuses
 from ..api import check_storable
 from ..auth import current_user, page_login_required
 from ..nav import TASK_ROLES
@@ -41,14 +41,14 @@ def index():
     args = request.args
     filters = {"scope": _pick(args.get("scope"), inbox.SCOPES) or "mine",
                "task_kind": _pick(args.get("task"), None), "appeal_type": _pick(args.get("type"), APPEAL_TYPES),
-               "status": _pick(args.get("status"), STATUS_LABELS), "due": _pick(args.get("due"), inbox.DUE_FILTERS),
+               "status": _pick(args.get("status"), statuses.catalogue()), "due": _pick(args.get("due"), inbox.DUE_FILTERS),
                "q": args.get("q", "").replace("\x00", "").strip()[:50], "sort": _pick(args.get("sort"), inbox.SORTS) or "due"}
     user = current_user()
     with get_db().read() as session:
         result = inbox.search(session, user, **filters)
     scopes = dict(SCOPE_LABELS, unit=_l("本单位全部") if user.unit_id else _l("全部待办"))
     return render_template("inbox/index.html", result=result, filters=filters, scopes=scopes, due_labels=DUE_LABELS,
-                           sort_labels=SORT_LABELS, appeal_types=APPEAL_TYPES, statuses=STATUS_LABELS, user=user,
+                           sort_labels=SORT_LABELS, appeal_types=APPEAL_TYPES, statuses=list(statuses.catalogue()), user=user,
                            urls=_filter_urls(filters))
 
 

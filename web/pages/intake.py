@@ -4,12 +4,12 @@ from flask import Blueprint, abort, current_app, flash, jsonify, redirect, rende
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 
-from engine import clock, forms, intake, knowledge, tasks
-from engine.appeals import INTAKE_FORM
-from engine.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
-from engine.status import STATUS_LABELS
+from hotline import intake, knowledge
+from hotline.appeals import INTAKE_FORM
+from runtime import clock, forms, tasks
+from runtime.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 
-from .. import get_db
+from .. import get_db, statuses
 from ..api import check_storable
 from ..auth import current_user, page_login_required
 
@@ -43,7 +43,7 @@ def _console(values: dict, errors: dict | None = None, duplicates=None, status: 
         regions=regions, channels=choices(INTAKE_FORM, "channel"),
         types=choices(INTAKE_FORM, "appeal_type"), kinds=choices(INTAKE_FORM, "appellant.kind"),
         reasons=choices(intake.ASSESS_FORM, "not_accepted_reason"), guidance=intake.GUIDANCE,
-        status_labels=STATUS_LABELS, appeal_url=appeal_url), status
+        appeal_url=appeal_url), status
 
 
 @bp.get("/intake")
@@ -147,7 +147,7 @@ def duplicates():
         found = intake.find_duplicates(session, request.args.get("phone", "")[:24],
                                        request.args.get("content", "")[:5000])
     for item in found:
-        item["status_label"] = _(STATUS_LABELS.get(item["status"], item["status"]))
+        item["status_label"] = statuses.label(item["status"])
         item["accepted_label"] = format_datetime(item["accepted_at"], "yyyy-MM-dd HH:mm")
         item["url"] = appeal_url(item["id"])
         item["accepted_at"] = item["accepted_at"].isoformat()

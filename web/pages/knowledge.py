@@ -4,9 +4,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
-from engine import knowledge
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
-from engine.models import ORGANIZER_ROLES, PLATFORM_ROLES
+from hotline import knowledge
+from hotline.access import ORGANIZER_ROLES, PLATFORM_ROLES
+from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from .. import get_db
 from ..api import MAX_ID, check_storable

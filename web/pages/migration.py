@@ -5,8 +5,8 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import migration
-from engine.errors import Conflict, NotFound
+from runtime import migration
+from runtime.errors import Conflict, NotFound
 
 from .. import get_db
 from ..auth import current_user, page_login_required

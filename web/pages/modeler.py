@@ -19,9 +19,10 @@ from flask import (
 )
 from flask_babel import gettext as _
 
-from engine import drafts, form_files, services
-from engine.errors import Conflict, InvalidInput, NotFound
-from engine.validation import BundleInvalid
+from runtime import drafts, registry
+from runtime import form_drafts as form_files
+from runtime.errors import Conflict, InvalidInput, NotFound
+from runtime.validation import BundleInvalid
 
 from .. import form_render, get_db
 from ..auth import current_user, page_login_required
@@ -67,7 +68,7 @@ def index():
 def edit(name):
     entry = _entry(name)
     return render_template("modeler/edit.html", entry=entry, kind="dmn" if name.endswith(".dmn") else "bpmn",
-                           may_write=_may_write(), operators=services.catalogue())
+                           may_write=_may_write(), operators=registry.current().catalogue())
 
 
 @bp.get("/<name>/content")

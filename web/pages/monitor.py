@@ -8,14 +8,15 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import clock, jobs, monitor, monitor_diagram
-from engine import instances as process_instances
-from engine.calendar import TZ
-from engine.errors import Conflict, NotFound
-from engine.models import APPEAL_TYPES
-from engine.status import STATUS_LABELS
+from hotline import monitor
+from hotline.models import APPEAL_TYPES
+from runtime import clock, jobs
+from runtime import diagrams as monitor_diagram
+from runtime import instances as process_instances
+from runtime.errors import Conflict, NotFound
+from workdays.calendar import TZ
 
-from .. import get_db
+from .. import get_db, statuses
 from ..auth import current_user, page_login_required
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
@@ -55,7 +56,7 @@ def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 
 @bp.context_processor
 def _labels():
-    return {"status_labels": STATUS_LABELS, "type_labels": TYPE_LABELS, "state_labels": STATE_LABELS,
+    return {"status_labels": statuses.labels(), "type_labels": TYPE_LABELS, "state_labels": STATE_LABELS,
             "deadline_labels": DEADLINES, "event_labels": EVENT_LABELS, "now": clock.now(),
             "can_operate": (user := current_user()) is not None and user.role in (*OPERATORS, "admin")}
 
@@ -73,7 +74,7 @@ def _filters(args) -> tuple[monitor.InstanceFilter, dict, dict]:
     typed = {k: args.get(k, "").strip()[:100] for k in ("status", "state", "type", "unit", "deadline", "from", "to",
                                                          "q")}
     errors, chosen = {}, {}
-    for name, allowed in (("status", STATUS_LABELS), ("state", STATE_LABELS), ("type", APPEAL_TYPES),
+    for name, allowed in (("status", statuses.catalogue()), ("state", STATE_LABELS), ("type", APPEAL_TYPES),
                           ("deadline", DEADLINES)):
         chosen[name] = typed[name] if typed[name] in allowed else None
         if typed[name] and chosen[name] is None:

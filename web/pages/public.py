@@ -1,8 +1,8 @@
 """Pages for appellants, no sign-in: the one-time evaluation link sent by SMS (Art. 21)."""
 from flask import Blueprint, render_template, request
 
-from engine import return_visits
-from engine.errors import Conflict, InvalidInput, NotFound
+from hotline import return_visits
+from runtime.errors import Conflict, InvalidInput, NotFound
 
 from .. import get_db
 

@@ -5,8 +5,9 @@ from pathlib import Path
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 
-from engine import attachments, sampling
-from engine.errors import Conflict, Forbidden, InvalidInput, NotFound
+from hotline import attachments
+from hotline import return_visits as sampling
+from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from .. import get_db
 from ..auth import current_user, page_login_required

@@ -5,8 +5,9 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, u
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from engine import accountability, clock, supervision
-from engine.errors import Conflict, InvalidInput
+from hotline import accountability, supervision
+from runtime import clock
+from runtime.errors import Conflict, InvalidInput
 
 from .. import get_db
 from ..api import MAX_ID

@@ -143,6 +143,57 @@
       return bad ? bad : result;
     }
 
+    var MILESTONE = "milestone:";
+
+    // which declared properties an element has: user tasks (form, roles, status, deadline stage,
+    // milestones), start and end events (the status they put the appeal in), timers (their stage)
+    function declaredKind(element) {
+      if (!element) { return null; }
+      if (element.type === "bpmn:UserTask") { return "user"; }
+      if (element.type === "bpmn:StartEvent" || element.type === "bpmn:EndEvent") { return "event"; }
+      if (timerDefinition(element.businessObject)) { return "timer"; }
+      return null;
+    }
+
+    // "name" or "name = condition" per line -> [[name, condition]], or the number of the first bad line
+    function parseMilestones(text) {
+      var result = [], bad = 0;
+      text.split("\n").forEach(function (line, i) {
+        if (bad || !line.trim()) { return; }
+        var m = /^\s*([a-z][a-z0-9_]*)\s*(?:=\s*(.*?))?\s*$/.exec(line);
+        if (m) { result.push([m[1], m[2] || ""]); } else { bad = i + 1; }
+      });
+      return bad ? bad : result;
+    }
+
+    function milestoneError(text) {
+      var p = form.querySelector("[data-prop=milestones-error]");
+      p.textContent = text; p.hidden = !text;
+    }
+
+    function updateDeclared(element, values, kind) {
+      var moddle = modeler.get("moddle"), bo = element.businessObject;
+      var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
+      var props = spiffProperties(bo);
+      if (!props) { props = moddle.create("spiffworkflow:Properties", { properties: [] }); ext.get("values").push(props); }
+      var list = props.get("properties");
+      function put(key, value) {
+        var p = list.filter(function (x) { return x.name === key; })[0];
+        if (p && value) { p.value = value; }
+        else if (p) { list.splice(list.indexOf(p), 1); }
+        else if (value) { list.push(moddle.create("spiffworkflow:Property", { name: key, value: value })); }
+      }
+      Object.keys(values.spiff).forEach(function (key) { put(key, values.spiff[key]); });
+      if (kind === "user") {
+        list.filter(function (x) { return x.name.indexOf(MILESTONE) === 0; })
+          .forEach(function (x) { list.splice(list.indexOf(x), 1); });
+        values.milestones.forEach(function (m) {
+          list.push(moddle.create("spiffworkflow:Property", { name: MILESTONE + m[0], value: m[1] }));
+        });
+      }
+      modeler.get("modeling").updateProperties(element, { extensionElements: ext });
+    }
+
     function isBranching(element) {
       return element && /^bpmn:(ExclusiveGateway|InclusiveGateway)$/.test(element.type);
     }
@@ -162,14 +213,21 @@
       form.querySelector("[data-prop=type]").textContent = element.type.replace("bpmn:", "");
       form.querySelector("[data-prop=lane]").textContent = laneOf(element);
       form.elements.name.value = bo.name || "";
-      var userTask = element.type === "bpmn:UserTask";
-      form.querySelector("[data-group=user-task]").hidden = !userTask;
-      if (userTask) {
-        var props = spiffProperties(bo);
-        form.querySelectorAll("[data-spiff]").forEach(function (input) {
-          var p = props && (props.properties || []).filter(function (x) { return x.name === input.dataset.spiff; })[0];
-          input.value = p ? p.value : "";
+      var kind = declaredKind(element);
+      form.querySelector("[data-group=declared]").hidden = !kind;
+      if (kind) {
+        var props = spiffProperties(bo), list = (props && props.properties) || [];
+        form.querySelectorAll("[data-group=declared] [data-for]").forEach(function (div) {
+          div.hidden = div.dataset.for.split(" ").indexOf(kind) < 0;
         });
+        form.querySelectorAll("[data-spiff]").forEach(function (input) {
+          var p = list.filter(function (x) { return x.name === input.dataset.spiff; })[0];
+          input.value = p ? (p.value || "") : "";
+        });
+        form.elements.milestones.value = list.filter(function (x) { return x.name.indexOf(MILESTONE) === 0; })
+          .map(function (x) { var n = x.name.slice(MILESTONE.length); return x.value ? n + " = " + x.value : n; })
+          .join("\n");
+        milestoneError("");
       }
       var timer = describeTimer(bo), script = bo.script || "";
       form.querySelector("[data-group=timer]").hidden = !timerDefinition(bo);
@@ -199,7 +257,10 @@
         // read every field first: each update below re-renders this form from the diagram
         var values = { id: form.elements.id.value.trim(), name: form.elements.name.value,
                        script: form.elements.script.value, timer: form.elements.timer.value.trim(), spiff: {} };
-        form.querySelectorAll("[data-spiff]").forEach(function (input) { values.spiff[input.dataset.spiff] = input.value.trim(); });
+        form.querySelectorAll("[data-for]:not([hidden]) [data-spiff]").forEach(function (input) {
+          values.spiff[input.dataset.spiff] = input.value.trim();
+        });
+        values.milestones = parseMilestones(form.elements.milestones.value);
         values.operator = form.elements.operator.value;
         values.resultVariable = form.elements.result_variable.value.trim();
         values.parameters = parseParameters(form.elements.parameters.value);
@@ -207,6 +268,10 @@
         values.defaultFlow = form.elements.default_flow.checked;
         var element = selected, bo = element.businessObject;
         var service = !form.querySelector("[data-group=service]").hidden;
+        var kind = declaredKind(element);
+        if (kind === "user" && typeof values.milestones === "number") {
+          milestoneError(d.msgBadMilestone.replace("{n}", values.milestones)); return;
+        }
         if (service && typeof values.parameters === "number") {
           parameterError(d.msgBadParameter.replace("{n}", values.parameters)); return;
         }
@@ -225,21 +290,7 @@
           var expr = timerDef.timeDate || timerDef.timeDuration || timerDef.timeCycle;
           if (expr) { modeling.updateModdleProperties(element, expr, { body: values.timer }); }
         }
-        if (element.type === "bpmn:UserTask") {
-          var moddle = modeler.get("moddle");
-          var ext = bo.extensionElements || moddle.create("bpmn:ExtensionElements", { values: [] });
-          var props = spiffProperties(bo);
-          if (!props) { props = moddle.create("spiffworkflow:Properties", { properties: [] }); ext.get("values").push(props); }
-          Object.keys(values.spiff).forEach(function (key) {
-            var value = values.spiff[key];
-            var list = props.get("properties");
-            var p = list.filter(function (x) { return x.name === key; })[0];
-            if (p && value) { p.value = value; }
-            else if (p) { list.splice(list.indexOf(p), 1); }
-            else if (value) { list.push(moddle.create("spiffworkflow:Property", { name: key, value: value })); }
-          });
-          modeling.updateProperties(element, { extensionElements: ext });
-        }
+        if (kind) { updateDeclared(element, values, kind); }
         if (service) { updateService(element, values); }
         if (element.type === "bpmn:SequenceFlow") { updateFlow(element, values); }
       });

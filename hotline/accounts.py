@@ -1,0 +1,261 @@
+"""Accounts: signing in (argon2 password hashes, lockout after repeated failures), API tokens
+(stored only as SHA-256 digests), and the user directory administrators keep. Organizer units
+and regions' fallback units are in hotline.units. Every change is one transaction with its
+history event (no business key); passwords never reach the history.
+
+Rules checked here, not in the pages:
+- organizer staff and leaders belong to an active unit; every other role to none;
+- a password has at least PASSWORD_MIN characters of three kinds (upper case, lower case,
+  digits, symbols) and does not contain the username;
+- administrators never deactivate or demote themselves (so one active administrator remains).
+"""
+import hashlib
+import re
+import secrets
+from datetime import datetime, timedelta
+
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from sqlalchemy import delete, func, or_, select
+
+from runtime import clock, history
+from runtime.errors import Forbidden, InvalidInput, NotFound
+from runtime.models import HistoryEvent
+from workdays.calendar import TZ
+
+from .access import ORGANIZER_ROLES, ROLES
+from .models import ApiToken, OrganizerUnit, Region, User
+
+TOKEN_LIFETIME = timedelta(hours=12)
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=15)
+_hasher = PasswordHasher()
+# A hash to verify against when the user does not exist, so timing does not reveal usernames.
+_DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+def use_fast_hashing() -> None:
+    """Cheap argon2 parameters for test suites only."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=1, memory_cost=1024, parallelism=1)
+    _DUMMY_HASH = _hasher.hash("not-a-password")
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def sign_in(db, username: str, password: str) -> User:
+    """Check a password in its own transaction. Five failures in a row lock the account for
+    15 minutes (the failures are kept even though the attempt is refused).
+
+    Raises Forbidden with the same message for an unknown user and a wrong password, and a
+    separate message while the account is locked.
+    """
+    now = clock.now()
+    with db.transaction() as session:
+        user = session.scalar(select(User).where(User.username == username).with_for_update())
+        if user is not None and user.locked_until is not None and user.locked_until > now:
+            raise Forbidden(f"登录失败次数过多，账号已锁定至 {user.locked_until.astimezone(TZ):%H:%M}")
+        try:
+            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+            ok = user is not None and user.active
+        except (VerificationError, InvalidHashError):
+            ok = False
+        if ok:
+            user.failed_logins, user.locked_until = 0, None
+            return user
+        if user is not None:
+            user.failed_logins += 1
+            if user.failed_logins >= MAX_FAILED_LOGINS:
+                user.failed_logins, user.locked_until = 0, now + LOCKOUT
+    raise Forbidden("用户名或密码错误")
+
+
+def issue_token(session, user: User) -> tuple[str, ApiToken]:
+    token = secrets.token_urlsafe(32)
+    row = ApiToken(token_hash=_digest(token), user_id=user.id, expires_at=clock.now() + TOKEN_LIFETIME)
+    session.add(row)
+    return token, row
+
+
+def user_for_token(session, token: str) -> User | None:
+    row = session.scalar(select(ApiToken).where(ApiToken.token_hash == _digest(token)))
+    if row is None or row.expires_at <= clock.now() or not row.user.active:
+        return None
+    return row.user
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode()).hexdigest()
+
+
+PASSWORD_MIN = 10
+USERNAME = re.compile(r"[a-z][a-z0-9_.-]{2,49}")
+USER_ACTIONS = ("user_created", "user_updated", "password_reset", "user_unlocked")
+
+
+def password_problems(password: str, username: str = "") -> list[str]:
+    """What is wrong with a new password (empty when it is acceptable)."""
+    problems = []
+    if len(password) < PASSWORD_MIN:
+        problems.append("密码至少 10 个字符")
+    kinds = sum(bool(re.search(p, password)) for p in (r"[A-Z]", r"[a-z]", r"[0-9]", r"[^A-Za-z0-9]"))
+    if kinds < 3:
+        problems.append("密码须包含大写字母、小写字母、数字、符号中的至少三类")
+    if username and username.lower() in password.lower():
+        problems.append("密码不能包含用户名")
+    return problems
+
+
+def list_users(session, role=None, unit_id=None, active=None, text=None) -> list[User]:
+    """Users matching every filter given (text: part of the username or display name)."""
+    query = select(User).order_by(User.role, User.username)
+    if role:
+        query = query.where(User.role == role)
+    if unit_id:
+        query = query.where(User.unit_id == unit_id)
+    if active is not None:
+        query = query.where(User.active.is_(active))
+    if text:
+        like = "%" + text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_") + "%"
+        query = query.where(or_(User.username.ilike(like, escape="\\"), User.display_name.ilike(like, escape="\\")))
+    return list(session.scalars(query))
+
+
+def is_locked(user: User, now: datetime | None = None) -> bool:
+    return user.locked_until is not None and user.locked_until > (now or clock.now())
+
+
+def get_user(session, user_id: int, lock: bool = False) -> User:
+    """Raises NotFound."""
+    user = session.scalar(select(User).where(User.id == user_id).with_for_update() if lock
+                          else select(User).where(User.id == user_id))
+    if user is None:
+        raise NotFound(f"user {user_id} does not exist")
+    return user
+
+
+def _check_profile(session, data: dict, errors: dict) -> None:
+    if not 1 <= len(data.get("display_name") or "") <= 100:
+        errors.setdefault("display_name", []).append("请填写姓名（不超过 100 个字符）")
+    role, unit_id = data.get("role"), data.get("unit_id")
+    if role not in ROLES:
+        errors.setdefault("role", []).append("请选择角色")
+    elif role in ORGANIZER_ROLES:
+        unit = session.get(OrganizerUnit, unit_id) if unit_id else None
+        if unit is None:
+            errors.setdefault("unit_id", []).append("承办人和承办单位负责人必须选择所属单位")
+        elif not unit.active:
+            errors.setdefault("unit_id", []).append("该单位已停用")
+    elif unit_id:
+        errors.setdefault("unit_id", []).append("平台角色不属于承办单位，请不要选择单位")
+
+
+def _check_password(data: dict, errors: dict) -> None:
+    password = data.get("password") or ""
+    problems = password_problems(password, data.get("username", ""))
+    if problems:
+        errors["password"] = problems
+    elif "password_confirm" in data and data["password_confirm"] != password:
+        errors["password_confirm"] = ["两次输入的密码不一致"]
+
+
+def _profile(user: User) -> dict:
+    return {"username": user.username, "display_name": user.display_name, "role": user.role,
+            "unit_id": user.unit_id, "active": user.active}
+
+
+def create_user(db, data: dict, actor) -> User:
+    """data: username, display_name, role, unit_id, password (and password_confirm).
+    Raises InvalidInput (per field, including a username already taken)."""
+    with db.transaction() as session:
+        errors = {}
+        username = data.get("username") or ""
+        if not USERNAME.fullmatch(username):
+            errors["username"] = ["用户名为 3–50 位小写字母、数字、下划线、点或连字符，以字母开头"]
+        elif session.scalar(select(User.id).where(func.lower(User.username) == username)):
+            errors["username"] = ["该用户名已被使用"]
+        _check_profile(session, data, errors)
+        _check_password(data, errors)
+        if errors:
+            raise InvalidInput("invalid user", errors)
+        user = User(username=username, display_name=data["display_name"], role=data["role"],
+                    unit_id=data.get("unit_id") if data["role"] in ORGANIZER_ROLES else None,
+                    password_hash=hash_password(data["password"]), active=True, failed_logins=0)
+        session.add(user)
+        session.flush()
+        history.record(session, "user_created", actor_id=actor.id, detail={"user_id": user.id},
+                       after=_profile(user))
+        return user
+
+
+def update_user(db, user_id: int, data: dict, actor) -> User:
+    """data: display_name, role, unit_id, active. Deactivating revokes the user's API tokens.
+    Raises NotFound, InvalidInput (per field; also for changing one's own role or active flag)."""
+    with db.transaction() as session:
+        user = get_user(session, user_id, lock=True)
+        errors = {}
+        _check_profile(session, data, errors)
+        if user.id == actor.id and data.get("role") != user.role:
+            errors.setdefault("role", []).append("不能更改自己的角色")
+        if user.id == actor.id and not data.get("active"):
+            errors.setdefault("active", []).append("不能停用自己的账号")
+        if errors:
+            raise InvalidInput("invalid user", errors)
+        before = _profile(user)
+        user.display_name, user.role, user.active = data["display_name"], data["role"], bool(data.get("active"))
+        user.unit_id = data.get("unit_id") if user.role in ORGANIZER_ROLES else None
+        if not user.active:
+            session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        after = _profile(user)
+        if after != before:
+            history.record(session, "user_updated", actor_id=actor.id, detail={"user_id": user.id},
+                           before={k: v for k, v in before.items() if after[k] != v},
+                           after={k: v for k, v in after.items() if before[k] != v})
+        return user
+
+
+def reset_password(db, user_id: int, password: str, confirm: str, actor) -> User:
+    """Set a new password; the account is unlocked and its API tokens are revoked.
+    Raises NotFound, InvalidInput (password, password_confirm)."""
+    with db.transaction() as session:
+        user = get_user(session, user_id, lock=True)
+        errors = {}
+        _check_password({"password": password, "password_confirm": confirm, "username": user.username}, errors)
+        if errors:
+            raise InvalidInput("invalid password", errors)
+        user.password_hash = hash_password(password)
+        user.failed_logins, user.locked_until = 0, None
+        session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        history.record(session, "password_reset", actor_id=actor.id,
+                       detail={"user_id": user.id, "username": user.username})
+        return user
+
+
+def unlock_user(db, user_id: int, actor) -> User:
+    """Clear failed sign-ins and the lock. Raises NotFound."""
+    with db.transaction() as session:
+        user = get_user(session, user_id, lock=True)
+        before = {"failed_logins": user.failed_logins,
+                  "locked_until": user.locked_until.isoformat() if user.locked_until else None}
+        user.failed_logins, user.locked_until = 0, None
+        history.record(session, "user_unlocked", actor_id=actor.id,
+                       detail={"user_id": user.id, "username": user.username}, before=before)
+        return user
+
+
+def changes(session, actions: tuple, key: str | None = None, value: int | None = None, limit=20) -> list[dict]:
+    """The latest administration events of these kinds, newest first, each as {event, actor}
+    (the actor's display name); with key/value only those whose detail[key] == value."""
+    rows = session.execute(select(HistoryEvent, User.display_name).outerjoin(User, User.id == HistoryEvent.actor_id)
+                           .where(HistoryEvent.business_key.is_(None), HistoryEvent.action.in_(actions))
+                           .order_by(HistoryEvent.id.desc()).limit(limit if key is None else 2000)).all()
+    found = [{"event": e, "actor": name} for e, name in rows if key is None or (e.detail or {}).get(key) == value]
+    return found[:limit]
+
+
+def names(session) -> dict:
+    """Unit and region names by id, to show the ids that history keeps."""
+    return {"unit": dict(session.execute(select(OrganizerUnit.id, OrganizerUnit.name)).all()),
+            "region": dict(session.execute(select(Region.id, Region.name)).all())}

@@ -1,0 +1,112 @@
+"""The case file: what the task page and the appeal page show, and the files people add to it.
+
+The appellant is read only through engine.appeals.detail, which records each read by unit
+staff (PIPL). Tabs that do not show the appellant (history, attachments, audit) read the
+rest without it and record nothing. The read of personal data is the only write here, so
+each page costs one short transaction and one or two reads.
+"""
+from pathlib import Path
+
+from sqlalchemy import select
+
+from runtime import history, tasks
+from runtime.errors import Conflict, Forbidden, NotFound
+from runtime.models import UserTask
+
+from . import appeals, attachments, comments, inbox, privacy
+from .access import PLATFORM_ROLES
+from .models import Attachment, OrganizerUnit, User
+
+TABS = ("summary", "history", "attachments", "audit")
+
+
+def task_page(db, task_id: str, user) -> dict:
+    """The task, its appeal as the user may see it, the case file, the active units, and
+    what the user may do with the task now (`may_work`, `may_claim`, `may_release`). Raises NotFound, Forbidden (another unit's task, or a
+    platform task for unit staff)."""
+    with db.read() as session:
+        task = session.get(UserTask, task_id)
+        if task is None:
+            raise NotFound(f"task {task_id} does not exist")
+        if not inbox.may_see(user, task):
+            raise Forbidden("this task belongs to another organizer unit")
+    view = appeals.detail(db, task.business_key, user)
+    with db.read() as session:
+        page = _case_file(session, view, user)
+        claimer = session.get(User, task.claimed_by_id) if task.claimed_by_id else None
+        units = inbox.list_units(session)  # what the form's unit pickers offer
+    workable = task.state == "open" and tasks.may_work(user, task)
+    return {**view, **page, "task": task, "claimed_by": claimer.display_name if claimer else None,
+            "unit_choices": units, "countdown": page["countdowns"].get(task.id),
+            "may_work": workable and task.claimed_by_id in (None, user.id),
+            "may_claim": workable and task.claimed_by_id is None,
+            # engine.tasks.unclaim: the claimer, or a leader of the same scope, may release a claim
+            "may_release": workable and task.claimed_by_id is not None
+            and (task.claimed_by_id == user.id or user.role in ("organizer_leader", "admin"))}
+
+
+def appeal_page(db, appeal_id: int, user, tab: str = "summary") -> dict:
+    """One tab of the appeal page. Only the summary shows (and records a read of) the
+    appellant; the audit tab adds the personal-data events the user may see (engine.privacy).
+    Raises NotFound, Forbidden."""
+    if tab == "summary":
+        view = appeals.detail(db, appeal_id, user)
+    else:
+        with db.read() as session:
+            view = _without_appellant(session, appeal_id, user)
+    with db.read() as session:
+        page = _case_file(session, view, user)
+        if tab == "audit":
+            page["audit"] = privacy.audit(session, appeal_id, user)
+    return {**view, **page, "tab": tab}
+
+
+def attach(db, task_id: str, user, root: Path, filename: str, stream, max_bytes: int) -> Attachment:
+    """Store a photo, video or PDF on the task's appeal (engine.attachments: type from the
+    content, stored by SHA-256). Raises NotFound, Forbidden (not the user's task), Conflict
+    (the task is closed or claimed by someone else), InvalidInput (type or size)."""
+    with db.transaction() as session:
+        task = tasks.get(session, task_id, user)
+        if task.state != "open":
+            raise Conflict(f"this task is already {task.state}")
+        if task.claimed_by_id not in (None, user.id):
+            raise Conflict("this task is claimed by another user")
+        return attachments.store(session, root, task.business_key, filename, stream, user, max_bytes)
+
+
+def attachment_for(session, attachment_id: int, user) -> Attachment:
+    """An attachment of an appeal the user may see. Raises NotFound, Forbidden."""
+    attachment = session.get(Attachment, attachment_id)
+    if attachment is None:
+        raise NotFound(f"attachment {attachment_id} does not exist")
+    appeals.get_visible(session, attachment.appeal_id, user)
+    return attachment
+
+
+def _without_appellant(session, appeal_id: int, user) -> dict:
+    appeal = appeals.get_visible(session, appeal_id, user)
+    open_tasks = list(session.scalars(select(UserTask).where(
+        UserTask.business_key == appeal.id, UserTask.state == "open").order_by(UserTask.created_at)))
+    files = list(session.scalars(select(Attachment).where(Attachment.appeal_id == appeal.id).order_by(Attachment.id)))
+    return {"appeal": appeal, "units": list(appeal.units), "appellant": None, "tasks": open_tasks,
+            "history": history.for_key(session, appeal.id), "attachments": files}
+
+
+def _case_file(session, view: dict, user) -> dict:
+    """Names and the rest of the record around an appeal view: the timeline (reads of the
+    appellant are on the audit tab instead), comments, grants, countdowns of open tasks."""
+    appeal = view["appeal"]
+    timeline = [e for e in view["history"] if e.action != "appellant_viewed"]
+    notes = comments.list_for(session, appeal.id, user)
+    actor_ids = {e.actor_id for e in timeline} | {f.uploaded_by_id for f in view["attachments"]}
+    people = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all())
+    grants = privacy.grants(session, appeal.id)
+    if user.role not in PLATFORM_ROLES:
+        grants = [g for g in grants if g["grant"].unit_id == user.unit_id]
+    clock = inbox.Clock(session)
+    return {"timeline": timeline, "comments": notes, "people": people, "grants": grants,
+            "unit_names": dict(session.execute(select(OrganizerUnit.id, OrganizerUnit.name)).all()),
+            "forms": dict(session.execute(select(UserTask.bpmn_id, UserTask.form)
+                                          .where(UserTask.business_key == appeal.id)).all()),
+            "countdowns": {t.id: clock.countdown(t.due_at) for t in view["tasks"]},
+            "deadline": clock.countdown(appeal.handling_due_at) if appeal.closed_at is None else None}

@@ -1,0 +1,140 @@
+"""What the hotline needs a deployed diagram to declare, checked before deployment (the
+registry's validation rules; the runtime's own are in runtime/validation_rules.py).
+
+- Statuses (hotline.statuses): every user task declares `appealStatus`, and every element that
+  declares a status gives it a zh-CN and an English label; the main process's start event
+  declares the status of a newly registered appeal; a status has the same labels wherever it is
+  declared.
+- Milestones (runtime.milestones): each one in REQUIRED is declared by some user task of the
+  bundle, because the page or figure named beside it reads it.
+- Deadline stages: a `deadline` property names a stage of the time-limit table.
+- The time-limit table: every cell of a `<stage>_limit` column is a limit in the grammar of
+  workdays.deadlines.
+"""
+import ast
+
+from lxml import etree
+
+from runtime.problems import problem
+from runtime.validation_rules import BPMN, properties
+from workdays import deadlines
+
+from .config import MAIN_PROCESS
+from .statuses import LABEL, LABEL_EN, STATUS
+from .time_limits import STAGES
+
+REQUIRED = {  # milestone -> (what reads it, zh-CN / English)
+    "assessed": ("受理台的一键研判", "the intake console's one-step assessment"),
+    "dispatched": ("派单台的待派单列表", "the dispatch queue"),
+    "return_reviewed": ("派单台的退回审核", "the dispatch queue's return review"),
+    "returned": ("派单台显示的退回原因", "the return reason on the dispatch page"),
+    "appellant_contacted": ("考核评价的联系率（第二十五条）", "the evaluation's response rate (Art. 25)"),
+    "appellant_evaluated": ("诉求人的短信评价链接（第二十一条）", "the appellant's SMS evaluation link (Art. 21)"),
+}
+MILESTONE = "milestone:"
+
+
+def statuses(file, tree, _bundle):
+    if not file.endswith(".bpmn"):
+        return []
+    found, labels = [], {}
+    for el in tree.iter(BPMN + "userTask", BPMN + "startEvent", BPMN + "endEvent", BPMN + "intermediateThrowEvent"):
+        props = properties(el)
+        status = props.get(STATUS, "")
+        if el.tag == BPMN + "userTask" and not status:
+            found.append(problem(file, el, "status", "{what} 没有声明诉求状态（扩展属性 appealStatus）",
+                                 "{what} declares no appeal status (extension property appealStatus)"))
+            continue
+        if not status:
+            continue
+        if not (props.get(LABEL) and props.get(LABEL_EN)):
+            found.append(problem(file, el, "status",
+                                 f"{{what}} 的诉求状态 {status} 没有中文或英文名称（appealStatusLabel、appealStatusLabelEn）",
+                                 f"{{what}}: appeal status {status} has no zh-CN or English label "
+                                 "(appealStatusLabel, appealStatusLabelEn)"))
+            continue
+        pair = (props[LABEL], props[LABEL_EN])
+        if labels.setdefault(status, pair) != pair:
+            found.append(problem(file, el, "status",
+                                 f"{{what}} 的诉求状态 {status} 的名称与其他环节不一致（{labels[status][0]}）",
+                                 f"{{what}}: appeal status {status} is labelled differently elsewhere ({labels[status][1]})"))
+    if file == f"{MAIN_PROCESS}.bpmn":
+        process = tree.find(f"{BPMN}process[@id='{MAIN_PROCESS}']")
+        starts = process.findall(BPMN + "startEvent") if process is not None else []
+        for start in starts:
+            if not properties(start).get(STATUS):
+                found.append(problem(file, start, "status", "{what} 没有声明新登记诉求的状态（appealStatus）",
+                                     "{what} declares no status for a newly registered appeal (appealStatus)"))
+    return found
+
+
+def required_milestones(file, tree, bundle):
+    """Checked once, on the main process's file, over every diagram of the bundle."""
+    if file != f"{MAIN_PROCESS}.bpmn":
+        return []
+    declared = set()
+    for name, text in bundle.items():
+        if name.endswith(".bpmn"):
+            other = tree if name == file else _parse(text)
+            if other is None:
+                return []  # not XML: the XSD rule says so, and what it declares is unknown
+            for task in other.iter(BPMN + "userTask"):
+                declared |= {k[len(MILESTONE):] for k in properties(task) if k.startswith(MILESTONE)}
+    process = tree.find(f"{BPMN}process[@id='{MAIN_PROCESS}']")
+    anchor = process if process is not None else tree
+    return [problem(file, anchor, "milestone",
+                    f"流程没有声明里程碑 {name}（用户任务的扩展属性 milestone:{name}），{why}需要它",
+                    f"no user task declares milestone {name} (extension property milestone:{name}); {why_en} needs it")
+            for name, (why, why_en) in REQUIRED.items() if name not in declared]
+
+
+def deadline_stages(file, tree, _bundle):
+    if not file.endswith(".bpmn"):
+        return []
+    return [problem(file, el, "deadline",
+                    f"{{what}} 的时限 {stage} 不是时限表中的阶段（{'、'.join(STAGES)}）",
+                    f"{{what}}: deadline {stage} is not a stage of the time-limit table ({', '.join(STAGES)})")
+            for el in tree.iter() if (stage := properties(el).get("deadline")) and stage not in STAGES]
+
+
+def time_limit_entries(file, tree, _bundle):
+    """Every cell of a decision table column named `<stage>_limit` is a quoted limit the deadline
+    grammar knows ("10wd", "PT1H", "same_day", "none"): the engine evaluates cells as Python, and
+    a limit it cannot read would stop appeals at the stage it governs."""
+    if not file.endswith(".dmn"):
+        return []
+    found = []
+    ns = "{" + etree.QName(tree).namespace + "}"
+    for table in tree.iter(ns + "decisionTable"):
+        outputs = table.findall(ns + "output")
+        columns = [i for i, out in enumerate(outputs) if (out.get("name") or "").endswith("_limit")]
+        for row, rule in enumerate(table.findall(ns + "rule"), start=1):
+            entries = rule.findall(ns + "outputEntry")
+            for i in columns:
+                if i >= len(entries):
+                    continue
+                text = (entries[i].findtext(ns + "text") or "").strip()
+                try:
+                    value = ast.literal_eval(text)
+                except (ValueError, SyntaxError):
+                    value = None
+                if not isinstance(value, str) or not deadlines.is_limit(value):
+                    column = outputs[i].get("label") or outputs[i].get("name")
+                    found.append(problem(file, entries[i], "time_limit",
+                                         f"第 {row} 行「{column}」的值 {text or '（空）'} 不是有效的时限："
+                                         "应写成带引号的 \"10wd\"（工作日）、\"PT1H\"（小时）、\"same_day\" 或 \"none\"",
+                                         f"row {row}, {column}: {text or '(empty)'} is not a time limit; write a quoted "
+                                         '"10wd" (working days), "PT1H" (hours), "same_day" or "none"'))
+    return found
+
+
+
+
+def _parse(text: str):
+    try:
+        return etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
+    except etree.XMLSyntaxError:
+        return None  # the XSD rule reports it
+
+
+RULES = (statuses, required_milestones, deadline_stages, time_limit_entries)

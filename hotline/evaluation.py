@@ -1,0 +1,328 @@
+"""Unit evaluation (考核评价, Art. 25, 26, 28): the figures of each organizer unit per
+assessment period, a composite score, the ranking, red and black lists and commendations.
+Pure functions over rows; the SQL that feeds them is in hotline/evaluation_report.py.
+
+Which appeals: an appeal belongs to the period in which it was ACCEPTED (`Appeal.accepted_at`,
+Asia/Shanghai), so each appeal counts in exactly one period and a period's figures settle as
+its appeals close. Terminated appeals and appeals never dispatched (not accepted, answered on
+the spot) belong to no unit.
+
+Periods: month "2026-10", quarter "2026-Q4", year "2026". A month's assessment window starts on
+`window_start_day` (processes/evaluation.yaml): with 19, "2026-10" runs from 2026-09-19 00:00
+to 2026-10-19 00:00 (the 19th of the previous month to the 18th); with 1 it is the calendar
+month. A quarter runs from the start of its first month's window to the end of its last; a
+year likewise.
+
+Counts per unit U over the period's appeals (`Counts`):
+  received   V   dispatched to U as lead (an AppealUnit lead row for U, active or not)   Art. 16
+  late_sign  Ls  of V, with a sign-for OverdueRecord for U                                Art. 17
+  returned   Rt  of V, whose lead row for U is inactive: U returned it and the platform
+                 re-dispatched it (every return ends in a re-dispatch)                    Art. 19
+  handled    H   whose lead unit is now U (`Appeal.lead_unit_id`)
+  closed         of H, whose process ended (`Appeal.closed_at`)
+  late       Lh  of H, with a handling OverdueRecord: the handling limit (extensions
+                 included) ran out before the reply, whether it is closed yet or not      Art. 20
+  on_time        of H, closed and not late
+  extended   E   of H, with an approved extension (history `extension_decided`)           Art. 20(6)
+  rehandled  Rh  of H, `rehandle_count` > 0                                               Art. 22
+  valid      R   valid return visits: of H, evaluated satisfied, basically satisfied or
+                 dissatisfied (`no_evaluation` and not yet visited are not valid)         Art. 21, 23
+  contacted  Ct  of R, a step reached the milestone `appellant_contacted` (the diagram declares
+                 which: the reply, when its form says the appellant was reached)
+  resolved   Rs  of R, `Appeal.resolved` is true
+  satisfied S, basically B, dissatisfied D: of R, by evaluation
+
+Figures (Art. 25, 26; None when the denominator is 0):
+  volume                 V
+  sign-for timeliness    (V − Ls) / V
+  on-time completion     on_time / (on_time + Lh)     closed on time / closed or overdue
+  return rate            Rt / V
+  extension rate         E / H
+  re-handle rate         Rh / H
+  response rate          Ct / R
+  resolution rate        Rs / R
+  satisfaction rate      (S + f × B) / R,  f = basically_satisfied_factor (0.9)
+  composite score        100 × (w_resp × response + w_res × resolution + w_sat × satisfaction),
+                         weights from the configuration (default 0.1 / 0.5 / 0.4), rounded to
+                         2 decimals; None when R = 0
+
+Ranking (Art. 26): units with at least `min_valid_visits` valid return visits, by composite
+score (highest first), ties broken by volume (largest first); units equal in both share a rank
+(1, 2, 2, 4). Red list: the first `red_list_size` ranked; black list: the last
+`black_list_size` ranked that are not on the red list, worst first. Commendation (Art. 28): up
+to `commendation.size` from the top whose score is at least `min_score` and volume at least
+`min_volume`.
+"""
+from dataclasses import dataclass, field, fields
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from runtime.errors import InvalidInput, ProcessError
+from workdays.calendar import TZ
+
+from .config import PROCESSES_DIR
+
+CONFIG_PATH = PROCESSES_DIR / "evaluation.yaml"
+KINDS = ("month", "quarter", "year")
+VALID_EVALUATIONS = ("satisfied", "basically_satisfied", "dissatisfied")
+RATES = ("sign_for_rate", "on_time_rate", "return_rate", "extension_rate", "rehandle_rate", "response_rate",
+         "resolution_rate", "satisfaction_rate")
+
+
+@dataclass(frozen=True)
+class Config:
+    window_start_day: int = 1
+    weights: tuple[float, float, float] = (0.10, 0.50, 0.40)  # response, resolution, satisfaction
+    basically_satisfied_factor: float = 0.9
+    min_valid_visits: int = 1
+    red_list_size: int = 3
+    black_list_size: int = 3
+    commendation_size: int = 3
+    commendation_min_score: float = 90.0
+    commendation_min_volume: int = 5
+
+
+def load_config(path: Path = CONFIG_PATH) -> Config:
+    """The analysts' settings. Raises ProcessError when the file is unreadable or a value is
+    out of range (weights must be non-negative and add up to 1)."""
+    try:
+        raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
+        weights = raw.get("weights", {})
+        praise = raw.get("commendation", {})
+        config = Config(
+            window_start_day=int(raw.get("window_start_day", 1)),
+            weights=tuple(float(weights.get(k, d)) for k, d in
+                          (("response", 0.1), ("resolution", 0.5), ("satisfaction", 0.4))),
+            basically_satisfied_factor=float(raw.get("basically_satisfied_factor", 0.9)),
+            min_valid_visits=int(raw.get("min_valid_visits", 1)),
+            red_list_size=int(raw.get("red_list_size", 3)), black_list_size=int(raw.get("black_list_size", 3)),
+            commendation_size=int(praise.get("size", 3)), commendation_min_score=float(praise.get("min_score", 90)),
+            commendation_min_volume=int(praise.get("min_volume", 5)))
+    except (OSError, yaml.YAMLError, TypeError, ValueError, AttributeError) as err:
+        raise ProcessError(f"{path}: {err}") from err
+    if not 1 <= config.window_start_day <= 28:
+        raise ProcessError(f"{path}: window_start_day must be between 1 and 28")
+    if min(config.weights) < 0 or abs(sum(config.weights) - 1) > 1e-6:
+        raise ProcessError(f"{path}: the weights must be non-negative and add up to 1")
+    if not 0 <= config.basically_satisfied_factor <= 1:
+        raise ProcessError(f"{path}: basically_satisfied_factor must be between 0 and 1")
+    return config
+
+
+# -- periods -------------------------------------------------------------------------------
+
+@dataclass(frozen=True, order=True)
+class Period:
+    kind: str  # month | quarter | year
+    year: int
+    index: int = 0  # month 1-12, quarter 1-4, 0 for a year
+
+    @property
+    def key(self) -> str:
+        return {"month": f"{self.year}-{self.index:02d}", "quarter": f"{self.year}-Q{self.index}",
+                "year": f"{self.year}"}[self.kind]
+
+    def months(self) -> tuple[int, int]:
+        """(first, last) month of the year this period covers."""
+        if self.kind == "month":
+            return self.index, self.index
+        if self.kind == "quarter":
+            return 3 * self.index - 2, 3 * self.index
+        return 1, 12
+
+
+def parse_period(text: str) -> Period:
+    """'2026-10', '2026-Q4' or '2026'. Raises InvalidInput."""
+    text = (text or "").strip().upper()
+    try:
+        if len(text) == 4:
+            period = Period("year", int(text))
+        elif len(text) == 7 and text[4:6] == "-Q":
+            period = Period("quarter", int(text[:4]), int(text[6]))
+        elif len(text) == 7 and text[4] == "-":
+            period = Period("month", int(text[:4]), int(text[5:]))
+        else:
+            raise ValueError(text)
+    except ValueError as err:
+        raise InvalidInput("bad period", {"period": ["考核期格式应为 2026-10、2026-Q4 或 2026"]}) from err
+    limit = {"month": 12, "quarter": 4, "year": 0}[period.kind]
+    if not (2000 <= period.year <= 2100 and (period.index == 0 if limit == 0 else 1 <= period.index <= limit)):
+        raise InvalidInput("bad period", {"period": ["考核期超出范围"]})
+    return period
+
+
+def _month_start(year: int, month: int, start_day: int) -> datetime:
+    """Start of assessment month (year, month): day `start_day` of the previous calendar month
+    when the window does not start on the 1st."""
+    if start_day == 1:
+        return datetime(year, month, 1, tzinfo=TZ)
+    year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return datetime(year, month, start_day, tzinfo=TZ)
+
+
+def window(period: Period, start_day: int) -> tuple[datetime, datetime]:
+    """[start, end) of the period in Asia/Shanghai."""
+    first, last = period.months()
+    end_year, end_month = (period.year, last + 1) if last < 12 else (period.year + 1, 1)
+    return _month_start(period.year, first, start_day), _month_start(end_year, end_month, start_day)
+
+
+def containing(kind: str, at: datetime, start_day: int) -> Period:
+    """The period of `kind` whose window contains `at`."""
+    local = at.astimezone(TZ)
+    year, month = local.year, local.month
+    if start_day > 1 and local.day >= start_day:  # from the start day on it is next month's window
+        year, month = (year, month + 1) if month < 12 else (year + 1, 1)
+    return {"month": Period("month", year, month), "quarter": Period("quarter", year, (month + 2) // 3),
+            "year": Period("year", year)}[kind]
+
+
+def shift(period: Period, steps: int) -> Period:
+    """The period `steps` periods later (earlier when negative)."""
+    if period.kind == "year":
+        return Period("year", period.year + steps)
+    size = 12 if period.kind == "month" else 4
+    n = period.year * size + period.index - 1 + steps
+    return Period(period.kind, n // size, n % size + 1)
+
+
+def default_period(now: datetime, start_day: int, kind: str = "month") -> Period:
+    """The last complete period of `kind` (last month by default)."""
+    return shift(containing(kind, now, start_day), -1)
+
+
+# -- counts, figures, ranking ----------------------------------------------------------------
+
+@dataclass
+class Counts:
+    received: int = 0
+    late_sign: int = 0
+    returned: int = 0
+    handled: int = 0
+    closed: int = 0
+    on_time: int = 0
+    late: int = 0
+    extended: int = 0
+    rehandled: int = 0
+    valid: int = 0
+    contacted: int = 0
+    resolved: int = 0
+    satisfied: int = 0
+    basically: int = 0
+    dissatisfied: int = 0
+
+    def add(self, other: "Counts") -> None:
+        for f in fields(self):
+            setattr(self, f.name, getattr(self, f.name) + getattr(other, f.name))
+
+
+@dataclass(frozen=True)
+class AppealFacts:
+    """What evaluation needs to know of one appeal (one row of the hand-made test set)."""
+    appeal_id: int
+    lead_unit_id: int | None
+    outcome: str  # open | closed | terminated
+    satisfaction: str | None = None
+    resolved: bool | None = None
+    rehandle_count: int = 0
+    leads: tuple[tuple[int, bool], ...] = ()  # (unit id, row still active) per lead AppealUnit row
+    late_sign_units: frozenset = frozenset()  # units with a sign-for OverdueRecord
+    late_handling: bool = False
+    extended: bool = False
+    contacted: bool = False
+
+
+def tally(facts) -> dict[int, Counts]:
+    """Counts per unit from appeal facts (the definitions in the module docstring)."""
+    by_unit: dict[int, Counts] = {}
+    for a in facts:
+        if a.outcome == "terminated":
+            continue
+        for unit in {u for u, _active in a.leads}:
+            c = by_unit.setdefault(unit, Counts())
+            c.received += 1
+            c.late_sign += unit in a.late_sign_units
+            c.returned += any(u == unit and not active for u, active in a.leads)
+        if a.lead_unit_id is None:
+            continue
+        c = by_unit.setdefault(a.lead_unit_id, Counts())
+        closed = a.outcome == "closed"
+        valid = a.satisfaction in VALID_EVALUATIONS
+        c.handled += 1
+        c.closed += closed
+        c.on_time += closed and not a.late_handling
+        c.late += a.late_handling
+        c.extended += a.extended
+        c.rehandled += a.rehandle_count > 0
+        c.valid += valid
+        c.contacted += valid and a.contacted
+        c.resolved += valid and a.resolved is True
+        c.satisfied += a.satisfaction == "satisfied"
+        c.basically += a.satisfaction == "basically_satisfied"
+        c.dissatisfied += a.satisfaction == "dissatisfied"
+    return by_unit
+
+
+def _ratio(numerator: float, denominator: int) -> float | None:
+    return numerator / denominator if denominator else None
+
+
+def figures(c: Counts, config: Config) -> dict:
+    """The rates (fractions 0-1, None without a denominator) and the composite score (0-100)."""
+    result = {
+        "volume": c.received,
+        "sign_for_rate": _ratio(c.received - c.late_sign, c.received),
+        "on_time_rate": _ratio(c.on_time, c.on_time + c.late),
+        "return_rate": _ratio(c.returned, c.received),
+        "extension_rate": _ratio(c.extended, c.handled),
+        "rehandle_rate": _ratio(c.rehandled, c.handled),
+        "response_rate": _ratio(c.contacted, c.valid),
+        "resolution_rate": _ratio(c.resolved, c.valid),
+        "satisfaction_rate": _ratio(c.satisfied + config.basically_satisfied_factor * c.basically, c.valid),
+    }
+    if c.valid:
+        w_response, w_resolution, w_satisfaction = config.weights
+        result["score"] = round(100 * (w_response * result["response_rate"]
+                                       + w_resolution * result["resolution_rate"]
+                                       + w_satisfaction * result["satisfaction_rate"]), 2)
+    else:
+        result["score"] = None
+    return result
+
+
+@dataclass
+class UnitRow:
+    unit_id: int
+    name: str
+    counts: Counts
+    figures: dict
+    rank: int | None = None
+    extra: dict = field(default_factory=dict)
+
+
+def rank(rows: list[UnitRow], config: Config) -> list[UnitRow]:
+    """Assign ranks (see the module docstring); returns the ranked rows first, best first,
+    then the unranked ones by volume."""
+    eligible = [r for r in rows if r.figures["score"] is not None and r.counts.valid >= config.min_valid_visits]
+    eligible.sort(key=lambda r: (-r.figures["score"], -r.counts.received, r.name))
+    previous = None
+    for position, row in enumerate(eligible, start=1):
+        key = (row.figures["score"], row.counts.received)
+        row.rank = previous[1] if previous and previous[0] == key else position
+        previous = (key, row.rank)
+    others = sorted((r for r in rows if r not in eligible), key=lambda r: (-r.counts.received, r.name))
+    for row in others:
+        row.rank = None
+    return eligible + others
+
+
+def honour_lists(ranked: list[UnitRow], config: Config) -> dict[str, list[UnitRow]]:
+    """Red list, black list (worst first) and commendations out of rows sorted by `rank`."""
+    placed = [r for r in ranked if r.rank is not None]
+    red = placed[:config.red_list_size]
+    black = [r for r in reversed(placed) if r not in red][:config.black_list_size]
+    commended = [r for r in placed if r.figures["score"] >= config.commendation_min_score
+                 and r.counts.received >= config.commendation_min_volume][:config.commendation_size]
+    return {"red": red, "black": black, "commended": commended}

@@ -1,0 +1,145 @@
+"""Exports of the unit evaluation (Art. 25, 26): the ranking table as CSV or XLSX, ready for a
+civilization office or an annual appraisal. Every file is watermarked with who exported it and
+when (a first-row note, and for XLSX also the printed page header and footer), and the export
+is written to history (`report_exported`, no appeal) in the same transaction.
+"""
+import csv
+import io
+from dataclasses import dataclass
+from datetime import timedelta
+
+from openpyxl import Workbook
+from openpyxl.styles import Alignment, Font, PatternFill
+
+from runtime import clock, history
+from runtime.errors import InvalidInput
+from workdays.calendar import TZ
+
+from . import evaluation as ev
+from . import evaluation_report as reports
+
+FORMATS = {"csv": "text/csv; charset=utf-8",
+           "xlsx": "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"}
+# (header, figure key or count name, kind): kind "rate" is a fraction shown as a percentage
+COLUMNS = [
+    ("排名", "rank", "int"), ("承办单位", "name", "text"), ("办件量", "volume", "int"),
+    ("签收及时率", "sign_for_rate", "rate"), ("按时办结率", "on_time_rate", "rate"), ("退回率", "return_rate", "rate"),
+    ("延期率", "extension_rate", "rate"), ("重办率", "rehandle_rate", "rate"), ("有效回访量", "valid", "int"),
+    ("响应率", "response_rate", "rate"), ("解决率", "resolution_rate", "rate"), ("满意率", "satisfaction_rate", "rate"),
+    ("综合得分", "score", "score"),
+]
+
+
+@dataclass
+class Export:
+    filename: str
+    content: bytes
+    mimetype: str
+
+
+def watermark(actor, at) -> str:
+    return f"导出人 {actor.display_name}（{actor.username}） · 导出时间 {at.astimezone(TZ):%Y-%m-%d %H:%M:%S}"
+
+
+def period_label(report) -> str:
+    last = (report.end.astimezone(TZ) - timedelta(days=1)).date()  # the window ends at midnight
+    return f"考核期 {report.period.key}（{report.start.astimezone(TZ):%Y-%m-%d} 至 {last:%Y-%m-%d}）"
+
+
+def _value(row: ev.UnitRow, key: str):
+    if key == "rank":
+        return row.rank
+    if key == "name":
+        return row.name
+    if key == "valid":
+        return row.counts.valid
+    return row.figures[key]
+
+
+def table(report) -> list[list]:
+    """The ranking as rows of raw values (rates as fractions), the all-units total last."""
+    rows = [[_value(r, key) for _h, key, _k in COLUMNS] for r in report.rows]
+    total = [_value(report.total, key) for _h, key, _k in COLUMNS]
+    total[0], total[1] = None, "合计"
+    return [*rows, total]
+
+
+def export_ranking(db, period: ev.Period, fmt: str, actor, unit_id: int | None = None) -> Export:
+    """The ranking of `period` as a file (as `actor` may see it: one unit's row with `unit_id`).
+    Raises InvalidInput for an unknown format, ProcessError for a bad configuration."""
+    if fmt not in FORMATS:
+        raise InvalidInput("unknown format", {"format": ["仅支持 CSV 或 XLSX"]})
+    with db.transaction() as session:
+        now = clock.now()
+        report = reports.unit_report(session, period, unit_id=unit_id)
+        mark = watermark(actor, now)
+        content = (_csv if fmt == "csv" else _xlsx)(report, mark)
+        history.record(session, "report_exported", actor_id=actor.id, detail={
+            "report": "unit_ranking", "period": period.key, "format": fmt, "rows": len(report.rows),
+            "unit_id": unit_id, "user": actor.username})
+    return Export(f"考核评价_{period.key}_{now.astimezone(TZ):%Y%m%d%H%M}.{fmt}", content, FORMATS[fmt])
+
+
+def _csv(report, mark: str) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([mark])
+    writer.writerow([period_label(report)])
+    writer.writerow([f"{h}(%)" if kind == "rate" else h for h, _key, kind in COLUMNS])
+    for values in table(report):
+        writer.writerow([_text(v, kind) for v, (_h, _key, kind) in zip(values, COLUMNS, strict=True)])
+    writer.writerow([mark])
+    return out.getvalue().encode("utf-8-sig")  # the BOM lets Excel read the Chinese as UTF-8
+
+
+def _text(value, kind: str) -> str:
+    if value is None:
+        return ""
+    if kind == "rate":
+        return f"{100 * value:.2f}"
+    if kind == "score":
+        return f"{value:.2f}"
+    return str(value)
+
+
+def _xlsx(report, mark: str) -> bytes:
+    book = Workbook()
+    book.properties.creator = mark
+    sheet = book.active
+    sheet.title = "单位排名"
+    width = len(COLUMNS)
+    sheet.append([mark])
+    sheet.append([period_label(report)])
+    sheet.append([h for h, _key, _kind in COLUMNS])
+    for cell in sheet[3]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDE7F3")
+        cell.alignment = Alignment(horizontal="center")
+    for values in table(report):
+        sheet.append(values)
+        for cell, (_h, _key, kind) in zip(sheet[sheet.max_row], COLUMNS, strict=True):
+            cell.number_format = {"rate": "0.00%", "score": "0.00"}.get(kind, "General")
+    for line in (1, 2):
+        sheet.merge_cells(start_row=line, start_column=1, end_row=line, end_column=width)
+    sheet["A1"].font = Font(color="888888", italic=True)
+    sheet.freeze_panes = "C4"
+    sheet.column_dimensions["B"].width = 28
+    for header, letter in ((h, chr(ord("A") + i)) for i, (h, _k, _t) in enumerate(COLUMNS) if i != 1):
+        sheet.column_dimensions[letter].width = max(9, 2 * len(header) + 3)
+    for page in (sheet.oddHeader, sheet.evenHeader):
+        page.center.text = mark
+    for page in (sheet.oddFooter, sheet.evenFooter):
+        page.center.text = f"{mark} · 第 &P 页 / 共 &N 页"
+    lists = book.create_sheet("红黑榜与表扬")
+    lists.append([mark])
+    for title, key in (("红榜", "red"), ("黑榜", "black"), ("表扬名单（第二十八条）", "commended")):
+        lists.append([])
+        lists.append([title])
+        lists[lists.max_row][0].font = Font(bold=True)
+        for row in report.lists[key]:
+            lists.append([row.rank, row.name, row.figures["score"], row.counts.received])
+    lists.column_dimensions["B"].width = 28
+    lists.oddHeader.center.text = mark
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()

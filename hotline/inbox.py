@@ -1,0 +1,186 @@
+"""The inbox as people work it: open tasks searched by scope and filters, sorted by due time,
+each with a countdown in working days; and the active units the form pickers offer.
+
+Scopes (organizer staff and leaders see only their own unit's tasks; platform staff see all):
+- "mine": what I may work now: claimed by me, or unclaimed and meant for my role and unit;
+- "claimed": claimed by me;
+- "unit": every open task of my unit, or, for platform staff, every open task, including
+  those claimed by colleagues or meant for another role (shown, not workable).
+Countdowns are office time on working days in units of a standard day (engine.calendar):
+"overdue" once the due time has passed, "soon" while less than one working day is left
+(the reminder timers fire at half a day), else "ok".
+"""
+from dataclasses import dataclass
+from datetime import date, datetime, timedelta
+
+from sqlalchemy import and_, case, false, func, literal, or_, select, true
+from sqlalchemy.orm import aliased, selectinload
+
+from runtime import clock
+from runtime.errors import InvalidInput
+from runtime.models import UserTask
+from runtime.tasks import may_work
+from workdays import store as calendar_store
+from workdays.calendar import WorkingCalendar
+
+from .access import PLATFORM_ROLES
+from .models import Appeal, OrganizerUnit, User
+
+SCOPES = ("mine", "claimed", "unit")
+DUE_FILTERS = ("overdue", "soon")
+SORTS = ("due", "-due", "created")
+PAGE_SIZE = 200
+
+
+@dataclass
+class Countdown:
+    due_at: datetime | None
+    remaining: float | None  # working days left; negative: how long overdue
+    badge: str | None  # overdue | soon | ok
+
+
+@dataclass
+class Row:
+    task: UserTask
+    appeal: Appeal
+    unit_name: str | None
+    claimed_by: str | None
+    may_work: bool
+    countdown: Countdown
+
+
+class Clock:
+    """`now` and the calendar in force, with the instant before which a due time is "soon"."""
+
+    def __init__(self, session, now: datetime | None = None):
+        self.now = now or clock.now()
+        self.calendar = calendar_store.build(session)
+        self.soon_before = office_time_after(self.calendar, self.now, standard_day(self.calendar))
+
+    def countdown(self, due_at: datetime | None) -> Countdown:
+        if due_at is None:
+            return Countdown(None, None, None)
+        remaining = self.calendar.working_days_between(self.now, due_at)
+        badge = "overdue" if due_at <= self.now else "soon" if due_at < self.soon_before else "ok"
+        return Countdown(due_at, remaining, badge)
+
+
+def search(session, user, scope: str = "mine", task_kind: str | None = None, appeal_type: str | None = None,
+           status: str | None = None, due: str | None = None, q: str | None = None, sort: str = "due",
+           now: datetime | None = None) -> dict:
+    """Open tasks in `scope` matching every filter given, at most PAGE_SIZE of them:
+    {"rows": [Row], "more": bool, "counts": {mine, claimed, unit, overdue, soon},
+     "kinds": [(bpmn_id, name, form)] of the tasks the user can see}.
+    The overdue and soon counts are within the scope; the others ignore the filters.
+
+    Raises InvalidInput for an unknown scope, due filter or sort.
+    """
+    for name, value, allowed in (("scope", scope, SCOPES), ("due", due, DUE_FILTERS), ("sort", sort, SORTS)):
+        if value is not None and value not in allowed:
+            raise InvalidInput("unknown inbox filter", {name: ["取值无效"]})
+    times = Clock(session, now)
+    in_scope = _scope(user, scope)
+    overdue = UserTask.due_at <= times.now
+    soon = and_(UserTask.due_at > times.now, UserTask.due_at < times.soon_before)
+    base = and_(UserTask.state == "open", _visible(user))
+    counts = session.execute(select(
+        _count(_scope(user, "mine")), _count(_scope(user, "claimed")), func.count(UserTask.id),
+        _count(and_(in_scope, overdue)), _count(and_(in_scope, soon))).where(base)).one()
+    kinds = session.execute(select(UserTask.bpmn_id, func.min(UserTask.name), func.min(UserTask.form)).where(base)
+                            .group_by(UserTask.bpmn_id).order_by(func.min(UserTask.name))).all()
+
+    claimer = aliased(User)
+    query = (select(UserTask, Appeal, OrganizerUnit.name, claimer.display_name)
+             .join(Appeal, Appeal.id == UserTask.business_key)
+             .outerjoin(OrganizerUnit, OrganizerUnit.id == UserTask.unit_id)
+             .outerjoin(claimer, claimer.id == UserTask.claimed_by_id).where(base, in_scope))
+    filters = [(UserTask.bpmn_id == task_kind, task_kind), (Appeal.appeal_type == appeal_type, appeal_type),
+               (Appeal.status == status, status), (overdue, due == "overdue"), (soon, due == "soon")]
+    query = query.where(*(condition for condition, wanted in filters if wanted))
+    if q and q.strip():
+        query = query.where(or_(Appeal.number.contains(q.strip(), autoescape=True),
+                                Appeal.title.contains(q.strip(), autoescape=True)))
+    order = {"due": (UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at),
+             "-due": (UserTask.due_at.is_(None), UserTask.due_at.desc(), UserTask.created_at),
+             "created": (UserTask.created_at.desc(),)}[sort]
+    found = session.execute(query.order_by(*order).limit(PAGE_SIZE + 1)).all()
+    rows = [Row(task, appeal, unit, name, may_work(user, task), times.countdown(task.due_at))
+            for task, appeal, unit, name in found[:PAGE_SIZE]]
+    return {"rows": rows, "more": len(found) > PAGE_SIZE, "kinds": [tuple(k) for k in kinds],
+            "counts": dict(zip(("mine", "claimed", "unit", "overdue", "soon"), (n or 0 for n in counts),
+                               strict=True))}
+
+
+def list_units(session) -> list[OrganizerUnit]:
+    """Active organizer units for pickers, grouped by region (provincial first)."""
+    return list(session.scalars(select(OrganizerUnit).where(OrganizerUnit.active)
+                                .options(selectinload(OrganizerUnit.region))
+                                .order_by(OrganizerUnit.region_id, OrganizerUnit.id)))
+
+
+def may_see(user, task: UserTask) -> bool:
+    """Who may open a task's page: whoever may work it, platform staff (they see every task),
+    and the staff and leaders of the task's unit."""
+    if may_work(user, task):
+        return True
+    if user.unit_id is None:
+        return user.role in PLATFORM_ROLES
+    return task.unit_id == user.unit_id
+
+
+def standard_day(calendar: WorkingCalendar) -> timedelta:
+    """The office time of an ordinary working day (the unit of every countdown)."""
+    return sum((datetime.combine(date.min, b) - datetime.combine(date.min, a) for a, b in calendar.hours),
+               timedelta())
+
+
+def office_time_after(calendar: WorkingCalendar, start: datetime, amount: timedelta) -> datetime:
+    """The instant when `amount` of office time on working days has passed after `start`
+    (the forward twin of WorkingCalendar.subtract_office_time)."""
+    start = start.astimezone(calendar.tz)
+    day = start.date()
+    for _ in range(3660):  # at most ten years ahead
+        if calendar.is_working_day(day):
+            for a, b in calendar.office_hours(day):
+                lo = max(start, datetime.combine(day, a, calendar.tz))
+                hi = datetime.combine(day, b, calendar.tz)
+                if hi <= lo:
+                    continue
+                if hi - lo >= amount:
+                    return lo + amount
+                amount -= hi - lo
+        day += timedelta(days=1)
+    raise ValueError("not enough office time after this instant")
+
+
+def _count(condition):
+    return func.sum(case((condition, 1), else_=0))
+
+
+def _role_is_candidate(role: str):
+    # exact match inside the comma-separated list, not a substring of another role's name
+    return (literal(",") + UserTask.candidate_roles + literal(",")).like(f"%,{role},%")
+
+
+def _workable(user):
+    """SQL twin of engine.tasks.may_work."""
+    if user.role == "admin":
+        return true()
+    unit = UserTask.unit_id == user.unit_id if user.unit_id else UserTask.unit_id.is_(None)
+    return and_(_role_is_candidate(user.role), unit)
+
+
+def _visible(user):
+    if user.role == "admin" or user.unit_id is None and user.role in PLATFORM_ROLES:
+        return true()
+    if user.unit_id is not None:
+        return UserTask.unit_id == user.unit_id
+    return false()
+
+
+def _scope(user, scope: str):
+    if scope == "claimed":
+        return UserTask.claimed_by_id == user.id
+    if scope == "mine":
+        return and_(_workable(user), or_(UserTask.claimed_by_id.is_(None), UserTask.claimed_by_id == user.id))
+    return _visible(user)

@@ -1,0 +1,289 @@
+"""The hotline's tables: regions, organizer units, users, appeals and what hangs off them
+(units dispatched to, the appellant's contact, attachments, comments, contact grants, overdue
+records, supervision, accountability, return visits, knowledge). The appellant's contact lives
+apart from the appeal so that what organizer units read can be controlled and recorded.
+The runtime's tables (runtime.models) refer to an appeal only by its id, the business key."""
+from datetime import datetime
+
+from sqlalchemy import (
+    JSON,
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    false,
+)
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from runtime import clock
+from runtime.db import Base, UtcDateTime
+
+APPEAL_TYPES = ("consultation", "complaint", "suggestion", "help")
+CHANNELS = ("phone", "web", "wechat", "app", "email", "letter", "visit")
+
+
+class Region(Base):
+    __tablename__ = "region"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(6), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))  # province | city | district
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    # Art. 16, 19: the unit that takes matters whose responsibility is unclear
+    fallback_unit_id: Mapped[int | None] = mapped_column(
+        ForeignKey("organizer_unit.id", use_alter=True, name="fk_region_fallback_unit"))
+
+
+class OrganizerUnit(Base):
+    __tablename__ = "organizer_unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    kind: Mapped[str] = mapped_column(String(20))  # government | department | public_service
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"))
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    region: Mapped[Region] = relationship(foreign_keys=[region_id])
+
+
+class User(Base):
+    __tablename__ = "app_user"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(50), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    password_hash: Mapped[str] = mapped_column(String(200))
+    role: Mapped[str] = mapped_column(String(30))
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    unit: Mapped[OrganizerUnit | None] = relationship()
+
+
+class ApiToken(Base):
+    __tablename__ = "api_token"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    user: Mapped[User] = relationship()
+
+
+class Appeal(Base):
+    __tablename__ = "appeal"
+    # The monitor's list: newest first, keyset-paged by (accepted_at, id), alone or per filter
+    # (bench/monitor.py measures them at a million appeals).
+    __table_args__ = (Index("ix_appeal_accepted_id", "accepted_at", "id"),
+                      Index("ix_appeal_status_accepted", "status", "accepted_at", "id"),
+                      Index("ix_appeal_unit_accepted", "lead_unit_id", "accepted_at", "id"),
+                      Index("ix_appeal_type_accepted", "appeal_type", "accepted_at", "id"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    number: Mapped[str] = mapped_column(String(20), unique=True)
+    appeal_type: Mapped[str] = mapped_column(String(20))
+    channel: Mapped[str] = mapped_column(String(20))
+    status: Mapped[str] = mapped_column(String(30), index=True)
+    title: Mapped[str] = mapped_column(String(100))
+    content: Mapped[str] = mapped_column(Text)
+    location: Mapped[str | None] = mapped_column(String(200))
+    region_id: Mapped[int | None] = mapped_column(ForeignKey("region.id"))
+    urgent: Mapped[bool] = mapped_column(Boolean, default=False)
+    convenience_list: Mapped[bool] = mapped_column(Boolean, default=False)
+    confidential: Mapped[bool] = mapped_column(Boolean, default=False)
+    emergency: Mapped[bool] = mapped_column(Boolean, default=False)
+    lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
+    dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    dispatch_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    sign_for_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    handling_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    first_contact_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # a deadline crossed a year whose holiday schedule is not published (weekdays only)
+    deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
+    extension_days: Mapped[int] = mapped_column(Integer, default=0)
+    rehandle_count: Mapped[int] = mapped_column(Integer, default=0)
+    return_count: Mapped[int] = mapped_column(Integer, default=0)
+    satisfaction: Mapped[str | None] = mapped_column(String(30))
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    not_accepted_reason: Mapped[str | None] = mapped_column(String(50))
+    guidance: Mapped[str | None] = mapped_column(Text)
+    answer: Mapped[str | None] = mapped_column(Text)
+    handling_result: Mapped[str | None] = mapped_column(Text)
+    reply_content: Mapped[str | None] = mapped_column(Text)
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, onupdate=clock.now)
+    units: Mapped[list["AppealUnit"]] = relationship(back_populates="appeal", cascade="all, delete-orphan")
+
+
+class AppealUnit(Base):
+    """The units an appeal is (or was) dispatched to: one lead, any co-organizers (Art. 16)."""
+    __tablename__ = "appeal_unit"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    role: Mapped[str] = mapped_column(String(10))  # lead | co
+    assigned_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    appeal: Mapped[Appeal] = relationship(back_populates="units")
+
+
+class AppellantContact(Base):
+    __tablename__ = "appellant_contact"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), unique=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    name: Mapped[str | None] = mapped_column(String(50))
+    phone: Mapped[str] = mapped_column(String(24), index=True)
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    agrees_to_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class AppealCounter(Base):
+    """Per-day sequence for appeal numbers (FJ20261130-000123)."""
+    __tablename__ = "appeal_counter"
+    day: Mapped[str] = mapped_column(String(8), primary_key=True)
+    last: Mapped[int] = mapped_column(Integer)
+
+
+class Attachment(Base):
+    __tablename__ = "attachment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    filename: Mapped[str] = mapped_column(String(200))
+    content_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    uploaded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class SupervisionItem(Base):
+    """An item in the supervision register (Art. 22, 24): opened automatically (repeat
+    dissatisfaction, long overdue, returned too often) or by hand, with measures, a
+    rectification deadline in working days, the unit's response and closure."""
+    __tablename__ = "supervision_item"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    reason: Mapped[str] = mapped_column(String(50))
+    source: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")  # auto | manual
+    note: Mapped[str | None] = mapped_column(Text)
+    measures: Mapped[list | None] = mapped_column(JSON)  # special_report, rectification_notice, ...
+    rectification_days: Mapped[int | None] = mapped_column(Integer)
+    rectification_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | responded | closed
+    opened_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    opened_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    unit_response: Mapped[str | None] = mapped_column(Text)
+    responded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    responded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    closing_note: Mapped[str | None] = mapped_column(Text)
+    closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class AccountabilityRecord(Base):
+    """A finding against platform staff (Art. 29) or an organizer unit (Art. 30), with the
+    measure taken (Art. 31), linked to the appeals behind it."""
+    __tablename__ = "accountability_record"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    subject: Mapped[str] = mapped_column(String(10))  # staff | unit
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    article: Mapped[str] = mapped_column(String(20))  # e.g. "30(2)"
+    measure: Mapped[str] = mapped_column(String(40))
+    finding: Mapped[str] = mapped_column(Text)
+    appeal_ids: Mapped[list | None] = mapped_column(JSON)
+    created_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class EvaluationLink(Base):
+    """A one-time link sent by SMS for the appellant to evaluate the handling (Art. 21)."""
+    __tablename__ = "evaluation_link"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class ReturnVisitSample(Base):
+    """A closed appeal drawn for a random return visit (Art. 23), or a check a supervisor
+    ordered (phone, on-site check, face-to-face interview), with its result."""
+    __tablename__ = "return_visit_sample"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    method: Mapped[str] = mapped_column(String(20))  # phone | on_site | interview
+    drawn_by: Mapped[str] = mapped_column(String(20))  # sample | supervisor
+    seed: Mapped[str | None] = mapped_column(String(50))
+    ordered_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    evaluation: Mapped[str | None] = mapped_column(String(30))
+    resolved: Mapped[bool | None] = mapped_column(Boolean)
+    comment: Mapped[str | None] = mapped_column(Text)
+    attachment_ids: Mapped[list | None] = mapped_column(JSON)
+    recorded_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    recorded_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class OverdueRecord(Base):
+    """A limit that ran out (the task stays with the unit; this is kept for evaluation)."""
+    __tablename__ = "overdue_record"
+    __table_args__ = (UniqueConstraint("appeal_id", "stage", "due_at"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(20))  # dispatch | sign_for | first_contact | handling
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    due_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class Comment(Base):
+    """A remark on an appeal (optionally on one of its tasks) by the people working it."""
+    __tablename__ = "comment"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
+    task_id: Mapped[str | None] = mapped_column(String(36))
+    author_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    body: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class ContactGrant(Base):
+    """A supervisor lets one organizer unit see the appellant's contact for one appeal."""
+    __tablename__ = "contact_grant"
+    __table_args__ = (Index("ix_contact_grant_appeal_unit", "appeal_id", "unit_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organizer_unit.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    granted_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    granted_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+class KnowledgeArticle(Base):
+    """Government information that organizer units keep up to date (Art. 9(6), 11(3))."""
+    __tablename__ = "knowledge_article"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
+    title: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)
+    category: Mapped[str | None] = mapped_column(String(50))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class KnowledgeGram(Base):
+    """Every two-character piece of an article's title and body: Chinese text is found by any
+    substring of two or more characters on SQLite and PostgreSQL alike."""
+    __tablename__ = "knowledge_gram"
+    article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_article.id"), primary_key=True)
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True, index=True)

@@ -1,0 +1,221 @@
+"""What the diagrams call: each service task names one of the operators in ALL.
+
+An operator runs inside the unit of work that advanced the instance, with a hotline Context
+(session, appeal, actor, now, calendar). It changes domain rows, appends history, writes
+notifications to the outbox, and returns a JSON value that the diagram stores in its result
+variable. It never decides what happens next: the diagram does, with gateways on what the
+operators return. Raising InvalidInput rejects the user's step as a whole (the transaction
+rolls back): only for input the user must correct (an unknown unit, too many days approved).
+"""
+from datetime import datetime
+
+from sqlalchemy import select, update
+
+from runtime.errors import InvalidInput
+from runtime.models import UserTask
+from workdays import deadlines
+
+from . import supervision
+from .models import AppealUnit, OrganizerUnit, OverdueRecord, Region
+from .return_visits import send_evaluation_link
+from .stages import LABELS, set_stage
+
+
+def accept_appeal(ctx, appeal_id, dispatch_limit):
+    """Art. 14: the dispatch limit runs from acceptance."""
+    return set_stage(ctx, None, "dispatch", ctx.appeal.accepted_at, dispatch_limit)
+
+
+def record_not_accepted(ctx, appeal_id):
+    """Art. 13: never deleted; the reason and guidance stay on the record."""
+    ctx.record("not_accepted", reason=ctx.appeal.not_accepted_reason)
+
+
+def record_answer_on_spot(ctx, appeal_id):
+    """Art. 14: answered immediately; goes on to verification."""
+    ctx.record("answered_on_spot")
+
+
+def report_emergency(ctx, appeal_id):
+    """Art. 15: emergency content is reported to emergency management."""
+    ctx.appeal.emergency = True
+    ctx.notify("emergency", "emergency_management",
+               f"12345 诉求 {ctx.appeal.number} 涉及应急管理事项，请及时处置：{ctx.appeal.title}")
+    ctx.record("emergency_reported")
+
+
+def dispatch_appeal(ctx, appeal_id, lead_unit_id, co_unit_ids, sign_for_limit, first_contact_limit,
+                    handling_limit, current=None, return_count=0):
+    """Art. 16, 17, 20: record lead and co-organizers, start the sign-for, first-contact and
+    handling limits, remind the lead unit to sign for (by phone when urgent, Art. 14). The
+    diagram's count of returns so far is kept on the appeal for the pages."""
+    units = _units(ctx.session, [lead_unit_id, *co_unit_ids])
+    appeal = ctx.appeal
+    ctx.session.execute(update(AppealUnit).where(AppealUnit.appeal_id == appeal.id, AppealUnit.active)
+                        .values(active=False))
+    appeal.units.append(AppealUnit(unit_id=lead_unit_id, role="lead", assigned_at=ctx.now))
+    for unit_id in co_unit_ids:
+        appeal.units.append(AppealUnit(unit_id=unit_id, role="co", assigned_at=ctx.now))
+    appeal.lead_unit_id, appeal.dispatched_at, appeal.extension_days = lead_unit_id, ctx.now, 0
+    appeal.return_count = return_count or 0
+    result = current
+    for stage, limit in (("sign_for", sign_for_limit), ("first_contact", first_contact_limit),
+                         ("handling", handling_limit)):
+        result = set_stage(ctx, result, stage, ctx.now, limit)
+    lead = units[lead_unit_id]
+    ctx.notify("in_app", f"unit:{lead.id}", f"新派单 {appeal.number}：{appeal.title}，请于 "
+               f"{appeal.sign_for_due_at.astimezone(ctx.calendar.tz):%Y-%m-%d %H:%M} 前签收或退回")
+    if appeal.urgent:
+        ctx.notify("phone_call", f"unit:{lead.id}", f"紧急诉求 {appeal.number} 已派发，请立即签收")
+    ctx.record("dispatched", lead_unit_id=lead_unit_id, co_unit_ids=list(co_unit_ids),
+               sign_for_due_at=result.get("sign_for"), handling_due_at=result.get("handling"))
+    return result
+
+
+def assign_fallback_unit(ctx, appeal_id):
+    """Art. 16, 19: unclear responsibility goes to the fallback unit of the appeal's region
+    (or of the nearest region above it that has one)."""
+    region = ctx.session.get(Region, ctx.appeal.region_id) if ctx.appeal.region_id else None
+    while region is not None and region.fallback_unit_id is None:
+        region = ctx.session.get(Region, region.parent_id) if region.parent_id else None
+    if region is None:
+        raise InvalidInput("no fallback unit is designated for this appeal's region",
+                           {"return_decision": ["该区域未指定兜底单位，请改派具体单位"]}, "no_fallback_unit")
+    ctx.record("fallback_unit_assigned", unit_id=region.fallback_unit_id)
+    return region.fallback_unit_id
+
+
+def remind(ctx, appeal_id, stage):
+    """Art. 17: a reminder before a limit runs out, to whoever holds the appeal."""
+    due = getattr(ctx.appeal, f"{stage}_due_at")
+    when = f"{due.astimezone(ctx.calendar.tz):%m-%d %H:%M}" if due else ""
+    text = f"提醒：诉求 {ctx.appeal.number} 的{LABELS[stage]}期限将于 {when} 届满，请及时处理。"
+    for recipient in _holders(ctx, stage):
+        ctx.notify("sms", recipient, text)
+        ctx.notify("in_app", recipient, text)
+    ctx.record("reminded", stage=stage, due_at=due.isoformat() if due else None)
+
+
+def mark_overdue(ctx, appeal_id, stage):
+    """At the limit: the open task is marked overdue (it stays with the unit), the overdue is
+    recorded for evaluation, and the platform and the unit leader are told."""
+    appeal = ctx.appeal
+    due = getattr(appeal, f"{stage}_due_at")
+    unit_id = None if stage == "dispatch" else appeal.lead_unit_id
+    ctx.session.add(OverdueRecord(appeal_id=appeal.id, stage=stage, unit_id=unit_id, due_at=due,
+                                  recorded_at=ctx.now))
+    ctx.session.execute(update(UserTask).where(
+        UserTask.business_key == appeal.id, UserTask.state == "open", UserTask.deadline_stage == stage)
+        .values(overdue_at=ctx.now))
+    text = f"诉求 {appeal.number} 的{LABELS[stage]}期限已届满，已记超期。"
+    ctx.notify("in_app", "platform:supervisor", text)
+    if unit_id:
+        ctx.notify("sms", f"unit:{unit_id}:leader", text)
+    ctx.record("overdue", stage=stage, due_at=due.isoformat() if due else None, unit_id=unit_id)
+
+
+def check_extension_application(ctx, appeal_id, days, handling_limit):
+    """Art. 20(6): apply no later than half a working day before the deadline; all extensions
+    together never longer than the original limit. Returns {"allowed": bool, "reason": zh-CN,
+    "reason_en"}; the diagram refuses (and tells the applicant why) when it is not allowed."""
+    appeal = ctx.appeal
+    cutoff = ctx.calendar.half_working_day_before(appeal.handling_due_at)
+    allowed_days = deadlines.working_days(handling_limit) - appeal.extension_days
+    if ctx.now > cutoff:
+        at = f"{cutoff.astimezone(ctx.calendar.tz):%Y-%m-%d %H:%M}"
+        verdict = {"allowed": False, "reason": f"延期申请须在办理期限届满前半个工作日提出（截止 {at}）",
+                   "reason_en": f"an extension must be applied for half a working day before the deadline (by {at})"}
+    elif not days or days > allowed_days:
+        verdict = {"allowed": False,
+                   "reason": f"延期总天数不得超过原办理时限，最多还可申请 {max(allowed_days, 0)} 个工作日",
+                   "reason_en": f"all extensions together may not exceed the original limit: at most "
+                                f"{max(allowed_days, 0)} more working days"}
+    else:
+        verdict = {"allowed": True, "reason": "", "reason_en": ""}
+    ctx.record("extension_applied", days=days, cutoff=cutoff.isoformat(), allowed=verdict["allowed"],
+               reason=verdict["reason"] or None)
+    return verdict
+
+
+def refuse_extension(ctx, appeal_id, reason, reason_en=""):
+    """The application is refused before it reaches the leader (the diagram's gateway on the
+    check above): the unit is told why, and the handling deadline stays as it was."""
+    ctx.notify("in_app", f"unit:{ctx.appeal.lead_unit_id}", f"诉求 {ctx.appeal.number} 的延期申请未受理：{reason}")
+    ctx.tell(f"延期申请未受理：{reason}", f"The extension was not accepted: {reason_en or reason}")
+    ctx.record("extension_refused", reason=reason, reason_en=reason_en or None)
+
+
+def apply_extension(ctx, appeal_id, consented, approved, days, handling_limit, current=None):
+    """Art. 20(6): an approved extension moves the handling deadline (the diagram re-enters
+    the handling stage, so its timers start again); the appellant is told either way."""
+    appeal = ctx.appeal
+    granted = bool(consented and approved)
+    if granted:
+        allowed = deadlines.working_days(handling_limit) - appeal.extension_days
+        if not days or days > allowed:
+            raise InvalidInput("extension too long", {"approved_days": [
+                f"延期总天数不得超过原办理时限，本次最多可批准 {max(allowed, 0)} 个工作日"]}, "extension_too_long")
+        appeal.extension_days += days
+        start, base = current["basis"]["handling"]
+        current = set_stage(ctx, current, "handling", datetime.fromisoformat(start),
+                            f"{deadlines.working_days(base) + appeal.extension_days}wd")
+        ctx.notify_appellant(f"您的诉求 {appeal.number} 因特殊情况办理期限延长 {days} 个工作日，"
+                             f"将于 {appeal.handling_due_at.astimezone(ctx.calendar.tz):%Y-%m-%d} 前答复。")
+    ctx.record("extension_decided", consented=bool(consented), approved=granted, days=days if granted else 0)
+    return current
+
+
+def record_reply(ctx, appeal_id):
+    """Art. 18: the result is fed back to the platform and the appellant is answered."""
+    ctx.notify_appellant(f"您的诉求 {ctx.appeal.number} 已办理答复，稍后将请您评价办理结果。")
+    ctx.record("replied")
+
+
+def record_evaluation(ctx, appeal_id, evaluation, resolved, organizer_fault):
+    """Art. 21, 23: the appellant's evaluation and the responsibility finding."""
+    ctx.appeal.satisfaction = evaluation
+    ctx.appeal.resolved = resolved
+    ctx.record("evaluated", evaluation=evaluation, resolved=resolved, organizer_fault=organizer_fault)
+
+
+def start_rehandle(ctx, appeal_id, rehandle_count, handling_limit, current=None):
+    """Art. 22: the same unit handles it again with a new handling limit from now."""
+    appeal = ctx.appeal
+    appeal.rehandle_count, appeal.extension_days = rehandle_count, 0
+    result = set_stage(ctx, current, "handling", ctx.now, handling_limit)
+    ctx.notify("in_app", f"unit:{appeal.lead_unit_id}", f"诉求 {appeal.number} 经核实需重新办理（第 {rehandle_count} 次）")
+    ctx.record("rehandle_started", rehandle_count=rehandle_count, handling_due_at=result.get("handling"))
+    return result
+
+
+def open_supervision(ctx, appeal_id, reason, note=None):
+    """Art. 22, 24: the diagram puts the appeal under supervision (dissatisfied again after a
+    re-handle, returned too often, overdue too long). Nothing is opened while an item of the
+    same reason is still pending; returns the item's id or None."""
+    item = supervision.open_auto(ctx, reason, note)
+    return item.id if item is not None else None
+
+
+def archive_appeal(ctx, appeal_id):
+    """The appeal is closed; its status comes from the end event the diagram reaches."""
+    ctx.record("archived")
+
+
+def _holders(ctx, stage) -> list[str]:
+    if stage == "dispatch":
+        return ["platform:dispatcher"]
+    return [f"unit:{ctx.appeal.lead_unit_id}"]
+
+
+def _units(session, unit_ids) -> dict[int, OrganizerUnit]:
+    found = {u.id: u for u in session.scalars(select(OrganizerUnit).where(
+        OrganizerUnit.id.in_(unit_ids), OrganizerUnit.active))}
+    missing = [i for i in unit_ids if i not in found]
+    if missing:
+        raise InvalidInput("unknown organizer unit", {"lead_unit_id": [f"承办单位不存在或已停用：{missing}"]})
+    return found
+
+
+ALL = (accept_appeal, record_not_accepted, record_answer_on_spot, report_emergency, dispatch_appeal,
+       assign_fallback_unit, remind, mark_overdue, check_extension_application, refuse_extension, apply_extension,
+       record_reply, record_evaluation, start_rehandle, open_supervision, archive_appeal, send_evaluation_link)

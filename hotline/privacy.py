@@ -1,0 +1,118 @@
+"""What organizer units may see of the appellant beyond the default, and the audit of it
+(DESIGN §2; regulation Art. 29(3), 30(5); PIPL).
+
+By default a unit sees a masked phone and no name (engine.appeals.appellant_view). A
+supervisor may grant one unit contact access for one appeal, with a reason, and revoke it;
+the grant shows that unit the name and full phone. A grant never overrides "keep
+confidential": the appellant's own request wins, so granting on such an appeal is refused.
+Every grant, revocation and read of the appellant by unit staff is in history; `audit` lists
+them for the appeal's audit tab.
+"""
+from sqlalchemy import select
+
+from runtime import clock, history
+from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
+from runtime.models import HistoryEvent
+
+from . import appeals
+from .access import PLATFORM_ROLES
+from .models import AppealUnit, ContactGrant, OrganizerUnit, User
+
+GRANTING_ROLES = ("supervisor", "admin")
+AUDIT_ACTIONS = ("appellant_viewed", "contact_granted", "contact_revoked")
+MAX_REASON = 500
+
+
+def grant_contact(db, appeal_id: int, unit_id: int, reason: str, supervisor) -> ContactGrant:
+    """Let `unit_id` see the appellant's name and phone on this appeal.
+
+    Raises Forbidden (not a supervisor), NotFound (no such appeal), InvalidInput (no reason,
+    or the unit does not work this appeal), Conflict (the appeal is confidential, or the unit
+    already has access).
+    """
+    _check_supervisor(supervisor)
+    reason = (reason or "").strip()
+    errors = {}
+    if not reason:
+        errors["reason"] = ["请填写授权理由"]
+    elif len(reason) > MAX_REASON:
+        errors["reason"] = [f"授权理由不能超过 {MAX_REASON} 个字"]
+    with db.transaction() as session:
+        appeal = appeals.get(session, appeal_id)
+        works_on_it = session.scalar(select(AppealUnit.id).where(
+            AppealUnit.appeal_id == appeal_id, AppealUnit.unit_id == unit_id, AppealUnit.active).limit(1))
+        if works_on_it is None:
+            errors["unit_id"] = ["该单位未承办此诉求"]
+        if errors:
+            raise InvalidInput("the grant cannot be made", errors)
+        if appeal.confidential:
+            raise Conflict("the appellant asked to keep their identity confidential; no unit may see it")
+        if active_grant(session, appeal_id, unit_id) is not None:
+            raise Conflict("this unit already has contact access")
+        grant = ContactGrant(appeal_id=appeal_id, unit_id=unit_id, reason=reason, granted_by_id=supervisor.id,
+                             granted_at=clock.now())
+        session.add(grant)
+        session.flush()
+        history.record(session, "contact_granted", business_key=appeal_id, actor_id=supervisor.id,
+                       detail={"grant_id": grant.id, "unit_id": unit_id, "reason": reason})
+        return grant
+
+
+def revoke_contact(db, appeal_id: int, unit_id: int, supervisor) -> ContactGrant:
+    """End the unit's contact access; from now on it sees the masked view again.
+
+    Raises Forbidden (not a supervisor), NotFound (no active grant for that unit).
+    """
+    _check_supervisor(supervisor)
+    with db.transaction() as session:
+        grant = session.scalar(select(ContactGrant).where(
+            ContactGrant.appeal_id == appeal_id, ContactGrant.unit_id == unit_id,
+            ContactGrant.revoked_at.is_(None)).with_for_update())
+        if grant is None:
+            raise NotFound("this unit has no contact access to revoke")
+        grant.revoked_at = clock.now()
+        history.record(session, "contact_revoked", business_key=appeal_id, actor_id=supervisor.id,
+                       detail={"grant_id": grant.id, "unit_id": unit_id})
+        return grant
+
+
+def active_grant(session, appeal_id: int, unit_id: int) -> ContactGrant | None:
+    return session.scalar(select(ContactGrant).where(
+        ContactGrant.appeal_id == appeal_id, ContactGrant.unit_id == unit_id, ContactGrant.revoked_at.is_(None))
+        .limit(1))
+
+
+def grants(session, appeal_id: int) -> list[dict]:
+    """Every grant of the appeal, newest first, with the unit's and the supervisor's names."""
+    rows = session.execute(select(ContactGrant, OrganizerUnit.name, User.display_name)
+                           .join(OrganizerUnit, OrganizerUnit.id == ContactGrant.unit_id)
+                           .join(User, User.id == ContactGrant.granted_by_id)
+                           .where(ContactGrant.appeal_id == appeal_id)
+                           .order_by(ContactGrant.granted_at.desc(), ContactGrant.id.desc()))
+    return [{"grant": g, "unit_name": unit, "granted_by": by} for g, unit, by in rows]
+
+
+def audit(session, appeal_id: int, user) -> list[dict]:
+    """Reads of the appellant by unit staff, and grants and revocations, oldest first. Platform
+    staff see all of them; unit staff see only their own unit's reads and the grants to it.
+
+    Raises NotFound, Forbidden (the appeal is not visible to the user).
+    """
+    appeals.get_visible(session, appeal_id, user)
+    rows = session.execute(select(HistoryEvent, User.display_name, User.unit_id, OrganizerUnit.name)
+                           .outerjoin(User, User.id == HistoryEvent.actor_id)
+                           .outerjoin(OrganizerUnit, OrganizerUnit.id == User.unit_id)
+                           .where(HistoryEvent.business_key == appeal_id, HistoryEvent.action.in_(AUDIT_ACTIONS))
+                           .order_by(HistoryEvent.at, HistoryEvent.id))
+    platform = user.role in PLATFORM_ROLES
+    result = []
+    for event, actor, actor_unit, unit_name in rows:
+        concerns = actor_unit if event.action == "appellant_viewed" else (event.detail or {}).get("unit_id")
+        if platform or concerns == user.unit_id:
+            result.append({"event": event, "actor": actor, "unit_name": unit_name})
+    return result
+
+
+def _check_supervisor(user) -> None:
+    if user.role not in GRANTING_ROLES:
+        raise Forbidden("only a platform supervisor may grant or revoke contact access")

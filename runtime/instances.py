@@ -1,0 +1,189 @@
+"""The runtime service: start, load (row-locked), advance and save process instances, project
+their READY user tasks into rows, and suspend, resume or terminate them.
+
+These functions take the caller's session (the caller's unit of work owns the transaction),
+except suspend, resume and terminate, which are whole commands. Saving checks the optimistic
+version column, so a concurrent change is a StaleDataError (turned into Conflict by the caller),
+never a silent overwrite. An instance carries a business key, nothing else of the application:
+the registry's extension sees each saved step and keeps its own records in step.
+"""
+from dataclasses import dataclass
+from datetime import datetime
+from uuid import UUID
+
+from SpiffWorkflow.bpmn import BpmnWorkflow
+from SpiffWorkflow.exceptions import SpiffWorkflowException
+from SpiffWorkflow.util.task import TaskState
+from sqlalchemy import select
+
+from . import clock, history, milestones, registry, repository, serializer, timers
+from .errors import Conflict, NotFound, ProcessError
+from .models import ProcessInstance, UserTask
+from .registry import Step
+from .scripting import ScriptEngine
+
+
+@dataclass
+class Loaded:
+    row: ProcessInstance
+    workflow: BpmnWorkflow
+    step: Step
+    ctx: object  # the extension's context for this unit of work
+
+    @property
+    def now(self) -> datetime:
+        return self.step.now
+
+
+def _context(session, business_key: int, instance_id, actor, now):
+    step = Step(session, business_key, instance_id, actor, now)
+    return step, registry.current().extension.context(step)
+
+
+def start(session, business_key: int, actor, data: dict, process_key: str | None = None) -> ProcessInstance:
+    """Start the latest deployed version of a process (the registry's main process by default)
+    for a business key, with `data` as its start variables. Raises NotFound (nothing deployed),
+    ProcessError."""
+    deployment = repository.latest(session, process_key)
+    spec, subs = repository.specs_for(deployment)
+    now = clock.now()
+    row = ProcessInstance(deployment_id=deployment.id, deployment=deployment, business_key=business_key,
+                          status="running", state={}, serializer_version=serializer.VERSION, started_at=now)
+    session.add(row)
+    session.flush()
+    step, ctx = _context(session, business_key, row.id, actor, now)
+    workflow = BpmnWorkflow(spec, subs, script_engine=ScriptEngine(ctx))
+    workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
+    history.record(session, "process_started", business_key=business_key, instance_id=row.id,
+                   actor_id=getattr(actor, "id", None), detail={"deployment_version": deployment.version})
+    loaded = Loaded(row, workflow, step, ctx)
+    advance(loaded)
+    save(session, loaded)
+    return row
+
+
+def load(session, instance_id: int, actor, lock: bool = True) -> Loaded:
+    """Load an instance on its pinned spec version, locking its row for this transaction.
+    Raises NotFound."""
+    query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
+    row = session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    return restore(session, row, actor)
+
+
+def restore(session, row: ProcessInstance, actor) -> Loaded:
+    """The workflow of an instance row as it stands (its state on its deployment's specs)."""
+    spec, subs = repository.specs_for(row.deployment)
+    step, ctx = _context(session, row.business_key, row.id, actor, clock.now())
+    workflow = serializer.state_from_dict(row.state, spec, subs, ScriptEngine(ctx))
+    return Loaded(row, workflow, step, ctx)
+
+
+def for_business_key(session, business_key: int) -> ProcessInstance | None:
+    return session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == business_key))
+
+
+def ready_task(loaded: Loaded, task_id: str):
+    """The READY SpiffWorkflow task with this id. Raises Conflict if it is no longer READY."""
+    try:
+        task = loaded.workflow.get_task_from_id(UUID(task_id))
+    except (KeyError, ValueError, SpiffWorkflowException):
+        task = None
+    if task is None or task.state != TaskState.READY:
+        raise Conflict("this task has already been completed or is no longer active", "task_done")
+    return task
+
+
+def advance(loaded: Loaded) -> None:
+    """Run automatic steps until only user tasks and waiting events remain. Raises ProcessError."""
+    try:
+        loaded.workflow.refresh_timers()
+        loaded.workflow.do_engine_steps()
+    except SpiffWorkflowException as err:
+        raise ProcessError(f"the process failed: {err}") from err
+
+
+def save(session, loaded: Loaded) -> None:
+    """Write the state (version-checked on flush), re-project the user tasks and timer jobs, and
+    let the extension follow."""
+    row, workflow = loaded.row, loaded.workflow
+    row.state = serializer.state_to_dict(workflow)
+    row.serializer_version = serializer.VERSION
+    row.updated_at = loaded.now
+    if workflow.is_completed() and row.status == "running":
+        row.status, row.ended_at = "completed", loaded.now
+        history.record(session, "process_completed", business_key=row.business_key, instance_id=row.id)
+    _project_tasks(session, loaded)
+    timers.sync(session, row.id, workflow)
+    registry.current().extension.saved(loaded.ctx, loaded)
+
+
+def _project_tasks(session, loaded: Loaded) -> None:
+    existing = {t.id: t for t in session.scalars(
+        select(UserTask).where(UserTask.instance_id == loaded.row.id, UserTask.state == "open"))}
+    for task in loaded.workflow.get_tasks(state=TaskState.READY, manual=True):
+        if existing.pop(str(task.id), None) is None:
+            session.add(_task_row(loaded, task))
+    for gone in existing.values():  # left READY without a user completing it
+        gone.state = "cancelled"
+
+
+def _task_row(loaded: Loaded, task) -> UserTask:
+    spec = task.task_spec
+    props = spec.extensions.get("properties", {})
+    unit_var = props.get("unitVariable")
+    lane_roles = registry.current().lane_roles
+    return UserTask(
+        id=str(task.id), instance_id=loaded.row.id, business_key=loaded.row.business_key, bpmn_id=spec.bpmn_id,
+        name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, form=props.get("formJsonSchemaFilename"),
+        candidate_roles=props.get("candidateRoles") or lane_roles.get(spec.lane, "admin"),
+        unit_id=task.data.get(unit_var) if unit_var else None, milestones=milestones.column(spec),
+        due_at=_due(task.data.get("deadlines") or {}, props.get("deadline")), deadline_stage=props.get("deadline"),
+        state="open", created_at=loaded.now)
+
+
+def _due(deadlines: dict, key: str | None) -> datetime | None:
+    value = deadlines.get(key) if key else None
+    return datetime.fromisoformat(value) if value else None
+
+
+def suspend(db, instance_id: int, reason: str, actor) -> ProcessInstance:
+    """Hold an instance: its tasks cannot be completed and its timers do not fire until it is
+    resumed. Raises NotFound, Conflict (not running)."""
+    return _change_state(db, instance_id, reason, actor, "running", "suspended", "process_suspended")
+
+
+def resume(db, instance_id: int, reason: str, actor) -> ProcessInstance:
+    """Raises NotFound, Conflict (not suspended)."""
+    return _change_state(db, instance_id, reason, actor, "suspended", "running", "process_resumed")
+
+
+def terminate(db, instance_id: int, reason: str, actor) -> ProcessInstance:
+    """End an instance for good (e.g. registered twice): open tasks are cancelled and timers
+    dropped; the extension closes its business record. Raises NotFound, Conflict (already ended)."""
+    with db.transaction() as session:
+        loaded = load(session, instance_id, actor)
+        if loaded.row.status not in ("running", "suspended"):
+            raise Conflict(f"the process has already {loaded.row.status}", "process_ended")
+        loaded.workflow.cancel()
+        before = {"status": loaded.row.status}
+        loaded.row.status, loaded.row.ended_at = "terminated", loaded.now
+        save(session, loaded)
+        registry.current().extension.terminated(loaded.ctx, loaded)
+        history.record(session, "process_terminated", business_key=loaded.row.business_key, instance_id=instance_id,
+                       actor_id=actor.id, detail={"reason": reason}, before=before, after={"status": "terminated"})
+        return loaded.row
+
+
+def _change_state(db, instance_id, reason, actor, expected, new, action) -> ProcessInstance:
+    with db.transaction() as session:
+        row = session.scalar(select(ProcessInstance).where(ProcessInstance.id == instance_id).with_for_update())
+        if row is None:
+            raise NotFound(f"process instance {instance_id} does not exist")
+        if row.status != expected:
+            raise Conflict(f"the process is {row.status}, not {expected}", "process_state")
+        row.status, row.updated_at = new, clock.now()
+        history.record(session, action, business_key=row.business_key, instance_id=row.id, actor_id=actor.id,
+                       detail={"reason": reason}, before={"status": expected}, after={"status": new})
+        return row

@@ -1,0 +1,120 @@
+"""The management service: every waiting timer event of an instance is a job row with its due
+time, kept in step by `runtime.timers.sync` whenever the instance is saved.
+
+Workers poll about once a second: `claim_due` takes due rows under an expiring lock
+(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never take the same row), and `fire`
+advances the instance in its own transaction; the fired timer is no longer waiting, so its
+row goes away. A worker that dies leaves its lock to expire and another worker takes the
+job. A job that fails RETRIES times becomes an incident until a process owner retries it.
+"""
+import logging
+from datetime import timedelta
+
+from sqlalchemy import func, or_, select
+
+from . import clock, history, instances
+from .errors import NotFound
+from .models import Job, ProcessInstance
+from .timers import RETRIES, waiting_timers
+
+log = logging.getLogger("runtime.jobs")
+LOCK_FOR = timedelta(seconds=60)
+BACKOFF = timedelta(seconds=30)
+
+
+def claim_due(db, owner: str, limit: int = 100) -> list[int]:
+    """Lock up to `limit` due jobs for `owner`; returns their ids (one short transaction)."""
+    now = clock.now()
+    with db.transaction() as session:
+        query = (select(Job).join(ProcessInstance, ProcessInstance.id == Job.instance_id)
+                 .where(Job.status == "pending", Job.due_at <= now, ProcessInstance.status == "running",
+                        or_(Job.lock_expires_at.is_(None), Job.lock_expires_at < now))
+                 .order_by(Job.due_at).limit(limit))
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True, of=Job)
+        jobs = list(session.scalars(query))
+        for job in jobs:
+            job.lock_owner, job.lock_expires_at = owner, now + LOCK_FOR
+        return [job.id for job in jobs]
+
+
+def fire(db, job_id: int, owner: str) -> bool:
+    """Fire one claimed job in its instance's transaction. Returns True if the timer fired.
+    A failure is recorded on the job (retry later, or an incident) and never re-raised."""
+    try:
+        with db.transaction() as session:
+            job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
+            if job is None or job.lock_owner != owner:
+                return False  # already fired, or taken over after our lock expired
+            row = session.get(ProcessInstance, job.instance_id)
+            if row is None or row.status != "running":  # suspended meanwhile: fire after resume
+                job.lock_owner = job.lock_expires_at = None
+                return False
+            loaded = instances.load(session, job.instance_id, actor=None)
+            if job.task_id not in waiting_timers(loaded.workflow):  # a stale row: nothing to fire
+                session.delete(job)
+                return False
+            instances.advance(loaded)
+            fired = job.task_id not in waiting_timers(loaded.workflow)
+            if fired:
+                history.record(session, "timer_fired", business_key=row.business_key, instance_id=row.id,
+                               detail={"timer": job.name, "due_at": job.due_at.isoformat()})
+            instances.save(session, loaded)
+            if not fired:  # not due by the engine's clock yet: let any worker look again
+                job.lock_owner = job.lock_expires_at = None
+            return fired
+    except Exception as err:  # noqa: BLE001 -- any failure becomes a retry, then an incident, never a dead loop
+        _record_failure(db, job_id, err)
+        return False
+
+
+def _record_failure(db, job_id: int, err: Exception) -> None:
+    log.warning("job %s failed: %s", job_id, err)
+    with db.transaction() as session:
+        job = session.get(Job, job_id)
+        if job is None:
+            return
+        job.retries -= 1
+        job.last_error = f"{type(err).__name__}: {err}"[:4000]
+        job.lock_owner = job.lock_expires_at = None
+        row = session.get(ProcessInstance, job.instance_id)
+        if job.retries <= 0:
+            job.status = "incident"
+            history.record(session, "incident_opened", business_key=row.business_key, instance_id=row.id,
+                           detail={"job_id": job.id, "timer": job.name, "error": job.last_error})
+        else:
+            job.due_at = clock.now() + BACKOFF * (RETRIES - job.retries)
+
+
+def run_due(db, owner: str, batch: int = 100) -> int:
+    """One poll: claim and fire due jobs until none are left (or a whole round fired nothing,
+    e.g. timers due this very instant that the engine fires only once it has passed)."""
+    fired = 0
+    while True:
+        ids = claim_due(db, owner, batch)
+        fired_now = sum(fire(db, job_id, owner) for job_id in ids)
+        fired += fired_now
+        if len(ids) < batch or not fired_now:
+            return fired
+
+
+def list_incidents(session) -> list[Job]:
+    return list(session.scalars(select(Job).where(Job.status == "incident").order_by(Job.due_at)))
+
+
+def retry_incident(db, job_id: int, actor) -> Job:
+    """Put a failed job back in the queue, due now. Raises NotFound."""
+    with db.transaction() as session:
+        job = session.scalar(select(Job).where(Job.id == job_id, Job.status == "incident").with_for_update())
+        if job is None:
+            raise NotFound(f"incident {job_id} does not exist")
+        job.status, job.retries, job.due_at = "pending", RETRIES, clock.now()
+        job.lock_owner = job.lock_expires_at = None
+        row = session.get(ProcessInstance, job.instance_id)
+        history.record(session, "incident_retried", business_key=row.business_key, instance_id=row.id,
+                       actor_id=getattr(actor, "id", None), detail={"job_id": job.id})
+        return job
+
+
+def count_pending(session) -> int:
+    return session.scalar(select(func.count()).select_from(Job).where(Job.status == "pending"))
