@@ -10,7 +10,7 @@ from sqlalchemy import select
 from runtime import clock, history
 from runtime.errors import Forbidden, InvalidInput
 
-from .access import PLATFORM_ROLES
+from .access import PLATFORM_ROLES, can
 from .models import AccountabilityRecord, Appeal, AppealUnit, OrganizerUnit, User
 from .supervision import MAX_TEXT, find_appeal
 
@@ -19,7 +19,6 @@ ARTICLES = {"staff": tuple(f"29({n})" for n in range(1, 5)), "unit": tuple(f"30(
 MEASURES = {"written_examination": "minor", "admonishing_education": "minor", "circulated_criticism": "minor",
             "efficiency_warning": "minor", "organizational_handling": "serious", "disciplinary_action": "serious",
             "judicial_transfer": "crime"}
-WRITERS = ("supervisor", "admin")
 MAX_APPEALS = 50
 
 
@@ -30,7 +29,7 @@ def record(db, data: dict, user) -> AccountabilityRecord:
 
     Raises Forbidden (not a supervisor), InvalidInput (by field).
     """
-    if user.role not in WRITERS:
+    if not can(user, "record_accountability"):
         raise Forbidden("only supervisors record accountability")
     subject, errors = data.get("subject"), {}
     if subject not in ARTICLES:
@@ -91,7 +90,7 @@ def _subject(session, subject, data, errors):
 def list_records(session, user, unit_id: int | None = None, limit: int = 200) -> list[dict]:
     """Newest first, with the names of the unit, the staff member and the recorder.
     Raises Forbidden (not a supervisor)."""
-    if user.role not in WRITERS:
+    if not can(user, "record_accountability"):
         raise Forbidden("only supervisors read accountability records")
     query = select(AccountabilityRecord)
     if unit_id is not None:

@@ -72,6 +72,15 @@ def sign_in(db, username: str, password: str) -> User:
     raise Forbidden("用户名或密码错误")
 
 
+def issue_api_token(db, username: str, password: str) -> tuple[str, ApiToken, User]:
+    """Sign in (its own transaction: a failure counts even though it is refused) and issue an API
+    token in a second one. Raises Forbidden as sign_in does."""
+    user = sign_in(db, username, password)
+    with db.transaction() as session:
+        token, row = issue_token(session, user)
+        return token, row, user
+
+
 def issue_token(session, user: User) -> tuple[str, ApiToken]:
     token = secrets.token_urlsafe(32)
     row = ApiToken(token_hash=_digest(token), user_id=user.id, expires_at=clock.now() + TOKEN_LIFETIME)

@@ -6,11 +6,13 @@ photos, videos and PDF documents are accepted (Art. 18: photos or videos of the 
 import hashlib
 import os
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 
 from sqlalchemy import select
 
 from runtime import history
+from runtime.db import on_rollback
 from runtime.errors import InvalidInput
 
 from .models import Attachment
@@ -30,6 +32,18 @@ def sniff(head: bytes) -> str | None:
         if head[offset:offset + len(magic)] == magic:
             return content_type
     return None
+
+
+@dataclass(frozen=True)
+class Upload:
+    """A file being uploaded, handed to the engine call that stores it in its own unit of work."""
+    root: Path
+    filename: str
+    stream: object
+    max_bytes: int
+
+    def store(self, session, appeal_id: int, user) -> Attachment:
+        return store(session, self.root, appeal_id, self.filename, self.stream, user, self.max_bytes)
 
 
 def store(session, root: Path, appeal_id: int, filename: str, stream, user, max_bytes: int) -> Attachment:
@@ -55,6 +69,8 @@ def store(session, root: Path, appeal_id: int, filename: str, stream, user, max_
     sha = digest.hexdigest()
     target = path_for(root, sha)
     target.parent.mkdir(exist_ok=True)
+    if not target.exists():  # new content: gone again if the unit of work does not commit
+        on_rollback(session, lambda: target.unlink(missing_ok=True))
     os.replace(tmp.name, target)
     attachment = Attachment(appeal_id=appeal_id, sha256=sha, filename=Path(filename or "file").name[:200],
                             content_type=content_type, size=size, uploaded_by_id=user.id)

@@ -14,7 +14,7 @@ from runtime.errors import Conflict, Forbidden, NotFound
 from runtime.models import UserTask
 
 from . import appeals, attachments, comments, inbox, privacy
-from .access import PLATFORM_ROLES
+from .access import ADMIN, PLATFORM_ROLES, UNIT_LEADER
 from .models import Attachment, OrganizerUnit, User
 
 TABS = ("summary", "history", "attachments", "audit")
@@ -42,7 +42,7 @@ def task_page(db, task_id: str, user) -> dict:
             "may_claim": workable and task.claimed_by_id is None,
             # engine.tasks.unclaim: the claimer, or a leader of the same scope, may release a claim
             "may_release": workable and task.claimed_by_id is not None
-            and (task.claimed_by_id == user.id or user.role in ("organizer_leader", "admin"))}
+            and (task.claimed_by_id == user.id or user.role in (UNIT_LEADER, ADMIN))}
 
 
 def appeal_page(db, appeal_id: int, user, tab: str = "summary") -> dict:
@@ -62,7 +62,7 @@ def appeal_page(db, appeal_id: int, user, tab: str = "summary") -> dict:
 
 
 def attach(db, task_id: str, user, root: Path, filename: str, stream, max_bytes: int) -> Attachment:
-    """Store a photo, video or PDF on the task's appeal (engine.attachments: type from the
+    """Store a photo, video or PDF on the task's appeal (hotline.attachments: type from the
     content, stored by SHA-256). Raises NotFound, Forbidden (not the user's task), Conflict
     (the task is closed or claimed by someone else), InvalidInput (type or size)."""
     with db.transaction() as session:
@@ -72,6 +72,14 @@ def attach(db, task_id: str, user, root: Path, filename: str, stream, max_bytes:
         if task.claimed_by_id not in (None, user.id):
             raise Conflict("this task is claimed by another user")
         return attachments.store(session, root, task.business_key, filename, stream, user, max_bytes)
+
+
+def attach_to_appeal(db, appeal_id: int, user, upload: attachments.Upload) -> Attachment:
+    """Store a file on an appeal the user may see (the API's upload). Raises NotFound, Forbidden,
+    InvalidInput (type or size)."""
+    with db.transaction() as session:
+        appeals.get_visible(session, appeal_id, user)
+        return upload.store(session, appeal_id, user)
 
 
 def attachment_for(session, attachment_id: int, user) -> Attachment:

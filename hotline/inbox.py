@@ -23,7 +23,7 @@ from runtime.tasks import may_work
 from workdays import store as calendar_store
 from workdays.calendar import WorkingCalendar
 
-from .access import PLATFORM_ROLES
+from .access import ADMIN, PLATFORM_ROLES
 from .models import Appeal, OrganizerUnit, User
 
 SCOPES = ("mine", "claimed", "unit")
@@ -67,7 +67,7 @@ class Clock:
 
 def search(session, user, scope: str = "mine", task_kind: str | None = None, appeal_type: str | None = None,
            status: str | None = None, due: str | None = None, q: str | None = None, sort: str = "due",
-           now: datetime | None = None) -> dict:
+           now: datetime | None = None, reaching: tuple[str, ...] = ()) -> dict:
     """Open tasks in `scope` matching every filter given, at most PAGE_SIZE of them:
     {"rows": [Row], "more": bool, "counts": {mine, claimed, unit, overdue, soon},
      "kinds": [(bpmn_id, name, form)] of the tasks the user can see}.
@@ -97,6 +97,8 @@ def search(session, user, scope: str = "mine", task_kind: str | None = None, app
     filters = [(UserTask.bpmn_id == task_kind, task_kind), (Appeal.appeal_type == appeal_type, appeal_type),
                (Appeal.status == status, status), (overdue, due == "overdue"), (soon, due == "soon")]
     query = query.where(*(condition for condition, wanted in filters if wanted))
+    if reaching:  # tasks whose completion may reach one of these milestones (as declared)
+        query = query.where(or_(*(UserTask.milestones.contains(f",{m},") for m in reaching)))
     if q and q.strip():
         query = query.where(or_(Appeal.number.contains(q.strip(), autoescape=True),
                                 Appeal.title.contains(q.strip(), autoescape=True)))
@@ -164,14 +166,14 @@ def _role_is_candidate(role: str):
 
 def _workable(user):
     """SQL twin of engine.tasks.may_work."""
-    if user.role == "admin":
+    if user.role == ADMIN:
         return true()
     unit = UserTask.unit_id == user.unit_id if user.unit_id else UserTask.unit_id.is_(None)
     return and_(_role_is_candidate(user.role), unit)
 
 
 def _visible(user):
-    if user.role == "admin" or user.unit_id is None and user.role in PLATFORM_ROLES:
+    if user.role == ADMIN or user.unit_id is None and user.role in PLATFORM_ROLES:
         return true()
     if user.unit_id is not None:
         return UserTask.unit_id == user.unit_id

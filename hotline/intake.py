@@ -198,7 +198,7 @@ def is_dispatch(task) -> bool:
 
 def dispatch_queue(session, user) -> list[dict]:
     """Open dispatch and returned-appeal tasks `user` may work, soonest due first."""
-    open_tasks = [row.task for row in inbox.search(session, user, "mine")["rows"] if is_dispatch(row.task)]
+    open_tasks = [row.task for row in inbox.search(session, user, "mine", reaching=(DISPATCHED, RETURN_REVIEWED))["rows"]]
     found = {a.id: a for a in session.scalars(select(Appeal).where(Appeal.id.in_([t.business_key for t in open_tasks])))}
     regions = dict(session.execute(select(Region.id, Region.name)).all())
     return [{"task": t, "appeal": found[t.business_key], "region": regions.get(found[t.business_key].region_id)}

@@ -15,10 +15,9 @@ from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
 from runtime.models import HistoryEvent
 
 from . import appeals
-from .access import PLATFORM_ROLES
+from .access import PLATFORM_ROLES, can
 from .models import AppealUnit, ContactGrant, OrganizerUnit, User
 
-GRANTING_ROLES = ("supervisor", "admin")
 AUDIT_ACTIONS = ("appellant_viewed", "contact_granted", "contact_revoked")
 MAX_REASON = 500
 
@@ -46,9 +45,9 @@ def grant_contact(db, appeal_id: int, unit_id: int, reason: str, supervisor) -> 
         if errors:
             raise InvalidInput("the grant cannot be made", errors)
         if appeal.confidential:
-            raise Conflict("the appellant asked to keep their identity confidential; no unit may see it")
+            raise Conflict("the appellant asked to keep their identity confidential; no unit may see it", "confidential")
         if active_grant(session, appeal_id, unit_id) is not None:
-            raise Conflict("this unit already has contact access")
+            raise Conflict("this unit already has contact access", "already_granted")
         grant = ContactGrant(appeal_id=appeal_id, unit_id=unit_id, reason=reason, granted_by_id=supervisor.id,
                              granted_at=clock.now())
         session.add(grant)
@@ -114,5 +113,5 @@ def audit(session, appeal_id: int, user) -> list[dict]:
 
 
 def _check_supervisor(user) -> None:
-    if user.role not in GRANTING_ROLES:
+    if not can(user, "grant_contact"):
         raise Forbidden("only a platform supervisor may grant or revoke contact access")

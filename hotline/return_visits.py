@@ -162,8 +162,10 @@ def order_check(db, appeal_id: int, method: str, note: str, actor) -> ReturnVisi
 
 
 def record_result(db, sample_id: int, evaluation: str, resolved: bool | None, comment: str,
-                  attachment_ids: list[int], actor) -> ReturnVisitSample:
-    """Raises Forbidden, NotFound, Conflict (already recorded), InvalidInput."""
+                  attachment_ids: list[int], actor, upload: attachments.Upload | None = None) -> ReturnVisitSample:
+    """Record a check's result, with a file uploaded with it (stored in the same transaction, so a
+    refused result leaves no file behind). Raises Forbidden, NotFound, Conflict (already
+    recorded), InvalidInput."""
     require(actor, "return_visits")
     errors = {}
     if evaluation not in EVALUATIONS:
@@ -180,6 +182,8 @@ def record_result(db, sample_id: int, evaluation: str, resolved: bool | None, co
             errors["attachment_ids"] = ["附件不存在或不属于本诉求"]
         if errors:
             raise InvalidInput("return visit result is invalid", errors)
+        if upload is not None:
+            attachment_ids = [*attachment_ids, upload.store(session, sample.appeal_id, actor).id]
         sample.evaluation, sample.resolved, sample.comment = evaluation, resolved, comment or sample.comment
         sample.attachment_ids, sample.recorded_at, sample.recorded_by_id = attachment_ids, clock.now(), actor.id
         history.record(session, "return_visit_recorded", business_key=sample.appeal_id, actor_id=actor.id,
@@ -205,14 +209,6 @@ def appeal_by_number(session, number: str) -> Appeal:
     if appeal is None:
         raise NotFound(f"appeal {number} does not exist")
     return appeal
-
-
-def appeal_id_of(session, sample_id: int) -> int:
-    """Raises NotFound."""
-    sample = session.get(ReturnVisitSample, sample_id)
-    if sample is None:
-        raise NotFound(f"return visit {sample_id} does not exist")
-    return sample.appeal_id
 
 
 def recent(session, limit: int = 50) -> list[tuple[ReturnVisitSample, Appeal]]:

@@ -23,15 +23,13 @@ from runtime.models import Notification
 from workdays import store as calendar_store
 
 from . import attachments
-from .access import ORGANIZER_ROLES
+from .access import ORGANIZER_ROLES, can
 from .config import PROCESSES_DIR
 from .models import Appeal, Attachment, OrganizerUnit, SupervisionItem, User
 
 REASONS = ("repeat_dissatisfaction", "long_overdue", "repeated_returns", "return_visit_problem", "other")
 MEASURES = ("special_report", "rectification_notice", "supervision_suggestion", "interview_reminder")
 STATUSES = ("open", "responded", "closed")
-SUPERVISORS = ("supervisor", "admin")
-READERS = (*SUPERVISORS, "process_owner", *ORGANIZER_ROLES)
 MAX_TEXT = 2000
 MAX_DAYS = 60
 
@@ -105,7 +103,7 @@ def open_item(db, data: dict, user) -> SupervisionItem:
     """A supervisor opens an item by hand. `data`: appeal (number or id), reason, measures,
     note, rectification_days. Raises Forbidden, InvalidInput (by field), Conflict (an item of
     that reason is still pending on the appeal)."""
-    if user.role not in SUPERVISORS:
+    if not can(user, "supervise"):
         raise Forbidden("only supervisors open supervision items")
     errors = {}
     if data.get("reason") not in REASONS:
@@ -148,7 +146,7 @@ def respond(db, item_id: int, text: str, attachment_ids: list[int], user) -> Sup
     Raises NotFound, Forbidden (not that unit's leader), Conflict (not open), InvalidInput."""
     with db.transaction() as session:
         item = _locked(session, item_id)
-        if user.role != "organizer_leader" or user.unit_id != item.unit_id:
+        if not can(user, "respond_supervision") or user.unit_id != item.unit_id:
             raise Forbidden("only the unit's leader responds to its supervision items")
         if item.status != "open":
             raise Conflict(f"the item is {item.status}")
@@ -178,7 +176,7 @@ def reopen(db, item_id: int, note: str, user) -> SupervisionItem:
 
 
 def _decide(db, item_id, note, user, target) -> SupervisionItem:
-    if user.role not in SUPERVISORS:
+    if not can(user, "supervise"):
         raise Forbidden("only supervisors close or send back supervision items")
     with db.transaction() as session:
         item = _locked(session, item_id)
@@ -208,7 +206,7 @@ class Filters:
 
 
 def _readable(user):
-    if user.role not in READERS or (user.role in ORGANIZER_ROLES and user.unit_id is None):
+    if not can(user, "read_supervision") or (user.role in ORGANIZER_ROLES and user.unit_id is None):
         raise Forbidden("your role has no access to the supervision register")
 
 

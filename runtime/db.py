@@ -17,6 +17,14 @@ class Base(DeclarativeBase):
     pass
 
 
+UNDO = "runtime.undo"
+
+
+def on_rollback(session, undo) -> None:
+    """Run `undo()` if this unit of work rolls back (Database.transaction)."""
+    session.info.setdefault(UNDO, []).append(undo)
+
+
 class UtcDateTime(TypeDecorator):
     """Timezone-aware datetimes on every backend (SQLite keeps none): stored as UTC."""
 
@@ -65,9 +73,16 @@ class Database:
 
     @contextmanager
     def transaction(self):
-        """One unit of work: commit on success, roll back on any error."""
-        with self.Session() as session, session.begin():
-            yield session
+        """One unit of work: commit on success, roll back on any error. Work done outside the
+        database (a file written) registers its undo with `on_rollback`, run after a rollback."""
+        with self.Session() as session:
+            try:
+                with session.begin():
+                    yield session
+            except BaseException:
+                for undo in reversed(session.info.pop(UNDO, [])):
+                    undo()
+                raise
 
     @contextmanager
     def read(self):

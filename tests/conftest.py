@@ -1,7 +1,11 @@
 """Shared fixtures. The database is SQLite in a temporary file unless DATABASE_URL is set
-(CI runs the suite a second time on PostgreSQL). One database per test session: migrated,
-deployed and loaded with the demo data once; tests create their own appeals."""
+(CI runs the suite a second time on PostgreSQL). It is migrated, deployed and loaded with the
+demo data once per test session and kept as a template; every test module that uses it starts
+from a copy of that template (a file copy on SQLite, CREATE DATABASE ... TEMPLATE on
+PostgreSQL), so modules pass in any order. Tests create their own appeals; a test that deploys
+its own version deploys the repository's again when done (redeploy_repository)."""
 import os
+import shutil
 import uuid
 
 import pytest
@@ -32,8 +36,61 @@ def app(tmp_path_factory):
     repository.deploy_bundle(db, deployed_by="test")
     demo.load(db)
     app.config["DEMO_LOADED_AT"] = clock.now()  # the demo's month is the one before this
+    template = _Template(db, tmp)
+    app.extensions["test_template"] = template
     yield app
-    db.dispose()
+    get_db(app).dispose()
+    template.drop()
+
+
+class _Template:
+    """The freshly loaded database, kept to start every test module from."""
+
+    def __init__(self, db, tmp):
+        self.url, self.postgres = db.url, db.is_postgres
+        db.dispose()
+        if self.postgres:
+            self.name = db.engine.url.database
+            self.template = f"{self.name}_template"
+            self._admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)',
+                        f'CREATE DATABASE "{self.template}" TEMPLATE "{self.name}"')
+        else:
+            self.path = db.engine.url.database
+            self.template = str(tmp / "template.db")
+            shutil.copyfile(self.path, self.template)
+
+    def restore(self, db):
+        db.dispose()
+        if self.postgres:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)',
+                        f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')
+        else:
+            for suffix in ("-wal", "-shm"):
+                if os.path.exists(self.path + suffix):
+                    os.remove(self.path + suffix)
+            shutil.copyfile(self.template, self.path)
+
+    def drop(self):
+        if self.postgres:
+            self._admin(f'DROP DATABASE IF EXISTS "{self.template}" WITH (FORCE)')
+
+    def _admin(self, *statements):
+        from sqlalchemy import create_engine
+        from sqlalchemy.engine import make_url
+        engine = create_engine(make_url(self.url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+        with engine.connect() as conn:
+            for statement in statements:
+                conn.execute(text(statement))
+        engine.dispose()
+
+
+@pytest.fixture(scope="module", autouse=True)
+def fresh_database(request):
+    """Every module that uses the database starts from the template (see the module docstring)."""
+    if not any("app" in item.fixturenames for item in request.session.items if item.module is request.module):
+        return
+    app = request.getfixturevalue("app")
+    app.extensions["test_template"].restore(get_db(app))
 
 
 def redeploy_repository(db, files=None):

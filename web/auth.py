@@ -1,11 +1,13 @@
 """Signing in to the pages: a session cookie after a password check (locked after repeated
-failures, see engine.users.sign_in). `page_login_required` guards a page by role."""
+failures, see hotline.accounts.sign_in). `page_login_required` guards a page by capability
+(hotline.access)."""
 from functools import wraps
 
 from flask import Blueprint, abort, flash, g, redirect, render_template, request, session, url_for
 from flask_babel import gettext as _
 
 from hotline import accounts as users
+from hotline.access import can
 from hotline.models import User
 from runtime.errors import Forbidden
 
@@ -26,15 +28,15 @@ def current_user() -> User | None:
     return g.user
 
 
-def page_login_required(*roles):
-    """Sign-in required; with roles, only those roles (and admin) may open the page (else 403)."""
+def page_login_required(capability: str | None = None):
+    """Sign-in required; with a capability, only the roles that have it may open the page (else 403)."""
     def decorator(view):
         @wraps(view)
         def wrapper(*args, **kwargs):
             user = current_user()
             if user is None:
                 return redirect(url_for("auth.login", next=request.full_path))
-            if roles and user.role not in roles and user.role != "admin":
+            if capability and not can(user, capability):
                 abort(403)
             return view(*args, **kwargs)
         return wrapper

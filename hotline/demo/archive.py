@@ -74,16 +74,17 @@ def _appeal(rng, code, quality, accepted, number, units, people, now):
     dispatched = accepted + timedelta(hours=rng.uniform(.5, 6))
     children, staff = [], people.get(f"{code}_staff")
 
-    def event(action, at, bpmn_id=None, actor=None, reached=(), **detail):
-        children.append(HistoryEvent(action=action, at=at, task_bpmn_id=bpmn_id, actor_id=actor, detail=detail or None))
+    def event(action, at, step=None, actor=None, reached=(), **detail):
+        """A history row; `step` names the task as history shows it (no diagram's element id)."""
+        children.append(HistoryEvent(action=action, at=at, task_name=step, actor_id=actor, detail=detail or None))
         for name in reached:
-            children.append(HistoryEvent(action=milestones.ACTION, at=at, task_bpmn_id=bpmn_id, actor_id=actor,
+            children.append(HistoryEvent(action=milestones.ACTION, at=at, task_name=step, actor_id=actor,
                                          detail={"milestone": name}))
 
     if rng.random() < .08 * (1.3 - quality):  # another unit had it first and returned it
         other = rng.choice([u for c, u in units.items() if c != code])
         children.append(AppealUnit(unit_id=other, role="lead", assigned_at=accepted, active=False))
-        event("task_completed", dispatched, "ut_sign_for", reached=("returned",), sign_decision="return",
+        event("task_completed", dispatched, "签收或退回", reached=("returned",), sign_decision="return",
               return_reason="不属于本单位职责")
         dispatched += timedelta(hours=rng.uniform(2, 20))
     children.append(AppealUnit(unit_id=lead, role="lead", assigned_at=dispatched, active=True))
@@ -91,7 +92,7 @@ def _appeal(rng, code, quality, accepted, number, units, people, now):
     if rng.random() < .12 * (1.2 - quality):
         children.append(OverdueRecord(stage="sign_for", unit_id=lead, due_at=dispatched + timedelta(days=1),
                                       recorded_at=dispatched + timedelta(days=1)))
-    event("task_completed", dispatched + timedelta(hours=rng.uniform(.2, 30)), "ut_sign_for", staff,
+    event("task_completed", dispatched + timedelta(hours=rng.uniform(.2, 30)), "签收或退回", staff,
           reached=("signed_for",), sign_decision="sign")
     due = dispatched + timedelta(days=days * 1.4)
     extension = 0
@@ -104,7 +105,7 @@ def _appeal(rng, code, quality, accepted, number, units, people, now):
     if late:
         children.append(OverdueRecord(stage="handling", unit_id=lead, due_at=due, recorded_at=due))
     reached = rng.random() < .7 + .3 * quality
-    event("task_completed", replied, "ut_reply", staff, reached=("replied", "appellant_contacted") if reached
+    event("task_completed", replied, "答复诉求人", staff, reached=("replied", "appellant_contacted") if reached
           else ("replied",), reply_method="phone", appellant_reached=reached, reply_content="已按规定办理并答复")
     event("replied", replied)
     roll = rng.random()
@@ -113,7 +114,7 @@ def _appeal(rng, code, quality, accepted, number, units, people, now):
     resolved = None if evaluation == "no_evaluation" else rng.random() < {
         "satisfied": .95, "basically_satisfied": .75, "dissatisfied": .2}[evaluation]
     visited = replied + timedelta(hours=rng.uniform(4, 48))
-    event("task_completed", visited, "ut_return_visit", people.get("revisit1"), reached=("appellant_evaluated",),
+    event("task_completed", visited, "回访评价", people.get("revisit1"), reached=("appellant_evaluated",),
           visit_method="phone", evaluation=evaluation, resolved=bool(resolved))
     event("evaluated", visited, evaluation=evaluation, resolved=resolved, organizer_fault=False)
     rehandled = evaluation == "dissatisfied" and rng.random() < .5

@@ -158,7 +158,7 @@ POLICY = {
     "GET /monitor/processes/<int:deployment_id>": Rule("/monitor/processes/{deployment}", DEFINITION_READERS),
     "GET /monitor/processes/<int:deployment_id>/diagram.json": Rule(
         "/monitor/processes/{deployment}/diagram.json", DEFINITION_READERS),
-    # -- return-visit checks (web/pages/revisits.py); the empty forms are refused with a message ---
+    # -- return-visit checks (web/pages/return_visits.py); the empty forms are refused with a message ---
     "GET /revisits": Rule("/revisits", ("return_visit_staff", "supervisor", "admin")),
     "POST /revisits/sample": Rule("/revisits/sample", SUPERVISORS),
     "POST /revisits/order": Rule("/revisits/order", SUPERVISORS),

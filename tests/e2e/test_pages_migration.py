@@ -1,5 +1,6 @@
 """The version migration page: who may use it, the preview (which instances may move and why
 not), migrating a selection or every eligible instance, and reverting."""
+import uuid
 from datetime import timedelta
 
 import pytest
@@ -14,11 +15,11 @@ from ..conftest import Api, Walker
 from ..integration.test_migration import at_dispatch, deploy, latest_files, variant
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture
 def versions(app):
-    """Two appeals on the current version (one being assessed, one at dispatch) and two newer
-    versions: `changed` relabels 受理研判, `same` differs only in an end event's label and is
-    deployed last so new appeals keep behaving as before."""
+    """Two appeals of the test's own on the current version (one being assessed, one at
+    dispatch) and two newer versions: `changed` relabels 受理研判, `same` differs only in an end
+    event's label and is deployed last so new appeals keep behaving as before."""
     db = get_db(app)
     walk = Walker(Api(app.test_client()))
     assessing, dispatching = walk.register(), at_dispatch(walk)
@@ -26,9 +27,9 @@ def versions(app):
         ids = dict(session.execute(select(ProcessInstance.business_key, ProcessInstance.id).where(
             ProcessInstance.business_key.in_([assessing["id"], dispatching]))).all())
         before = definitions.latest(session).id
-    base = latest_files(db)
-    changed = deploy(db, variant(base, "办结（页面测试）", **{'name="受理研判"': 'name="受理研判（页面测试）"'}))
-    same = deploy(db, variant(base, "办结（页面测试恢复）"))
+    base, tag = latest_files(db), uuid.uuid4().hex[:6]  # each test deploys versions of its own
+    changed = deploy(db, variant(base, f"办结（页面测试 {tag}）", **{'name="受理研判"': 'name="受理研判（页面测试）"'}))
+    same = deploy(db, variant(base, f"办结（页面测试恢复 {tag}）"))
     return {"assessing": ids[assessing["id"]], "dispatching": ids[dispatching], "number": assessing["number"],
             "changed": changed, "same": same, "before": before}
 

@@ -9,8 +9,12 @@ from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessE
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def error(status: int, code: str, message: str, fields: dict | None = None):
+def error(status: int, code: str, message: str, fields: dict | None = None, reason: str | None = None):
+    """The API's error body: `code` names the kind (per HTTP status), `reason` the engine's stable
+    code for what happened (task_claimed, link_expired, ...), `fields` the messages per field."""
     body = {"error": {"code": code, "message": message}}
+    if reason:
+        body["error"]["reason"] = reason
     if fields:
         body["error"]["fields"] = fields
     return jsonify(body), status
@@ -59,7 +63,7 @@ def _impossible_ids(_endpoint, values):
 
 @bp.errorhandler(InvalidInput)
 def _invalid(err):
-    return error(400, "invalid_input", str(err), err.fields)
+    return error(400, "invalid_input", str(err), err.fields, err.reason)
 
 
 @bp.errorhandler(ValidationError)
@@ -70,22 +74,22 @@ def _marshmallow(err):
 
 @bp.errorhandler(NotFound)
 def _not_found(err):
-    return error(404, "not_found", str(err))
+    return error(404, "not_found", str(err), reason=err.reason)
 
 
 @bp.errorhandler(Forbidden)
 def _forbidden(err):
-    return error(403, "forbidden", str(err))
+    return error(403, "forbidden", str(err), reason=err.reason)
 
 
 @bp.errorhandler(Conflict)
 def _conflict(err):
-    return error(409, "conflict", str(err))
+    return error(409, "conflict", str(err), reason=err.reason)
 
 
 @bp.errorhandler(ProcessError)
 def _process(err):
-    return error(422, "process_error", str(err))
+    return error(422, "process_error", str(err), reason=err.reason)
 
 
 @bp.errorhandler(HTTPException)

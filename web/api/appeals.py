@@ -3,23 +3,21 @@ from pathlib import Path
 
 from flask import current_app, g, request, send_file
 
-from hotline import appeals, attachments
+from hotline import appeals, attachments, casefile
+from hotline.access import require
 from hotline.models import Attachment
-from runtime.errors import Forbidden, InvalidInput, NotFound
+from runtime.errors import InvalidInput, NotFound
 
 from .. import get_db
 from . import bp, check_storable, json_object
 from .auth import login_required
 from .schemas import AppealDetailSchema, AppealListQuery, AppealPageSchema, AppealSchema, AttachmentSchema
 
-INTAKE_ROLES = ("intake_agent", "dispatcher", "admin")
-
 
 @bp.post("/appeals")
 @login_required
 def register_appeal():
-    if g.user.role not in INTAKE_ROLES:
-        raise Forbidden("only platform intake staff register appeals")
+    require(g.user, "register_appeals")
     data = json_object()
     if data is None:
         raise InvalidInput("request body must be a JSON object", {"_schema": ["应为 JSON 对象"]})
@@ -52,13 +50,10 @@ def upload_attachment(appeal_id):
     upload = request.files.get("file")
     if upload is None:
         raise InvalidInput("no file", {"file": ["请选择要上传的文件（字段名 file）"]})
-    db = get_db()
-    with db.transaction() as session:
-        appeals.get_visible(session, appeal_id, g.user)
-        attachment = attachments.store(session, Path(current_app.config["ATTACHMENT_DIR"]), appeal_id,
-                                       (upload.filename or "").replace("\x00", ""), upload.stream, g.user,
-                                       current_app.config["MAX_ATTACHMENT_MB"] << 20)
-        return AttachmentSchema().dump(attachment), 201
+    attachment = casefile.attach_to_appeal(get_db(), appeal_id, g.user, attachments.Upload(
+        Path(current_app.config["ATTACHMENT_DIR"]), (upload.filename or "").replace("\x00", ""), upload.stream,
+        current_app.config["MAX_ATTACHMENT_MB"] << 20))
+    return AttachmentSchema().dump(attachment), 201
 
 
 @bp.get("/attachments/<int:attachment_id>")

@@ -39,11 +39,8 @@ def json_body(schema):
 @bp.post("/auth/token")
 def issue_token():
     data = check_storable(json_body(LoginSchema()))
-    db = get_db()
     try:
-        user = users.sign_in(db, data["username"], data["password"])
+        token, row, user = users.issue_api_token(get_db(), data["username"], data["password"])
     except Forbidden as err:
         return error(401, "unauthorized", str(err))
-    with db.transaction() as session:
-        token, row = users.issue_token(session, user)
-        return TokenSchema().dump({"token": token, "expires_at": row.expires_at, "user": user}), 201
+    return TokenSchema().dump({"token": token, "expires_at": row.expires_at, "user": user}), 201

@@ -10,7 +10,7 @@ from flask_babel import lazy_gettext as _l
 from hotline import accounts as directory
 from hotline import calendar_changes
 from hotline import units as org_units
-from hotline.access import ORGANIZER_ROLES, ROLES
+from hotline.access import ORGANIZER_ROLES, ROLES, can
 from runtime import clock
 from runtime.errors import InvalidInput, NotFound
 from workdays import admin as calendar_admin
@@ -22,7 +22,6 @@ from ..api import MAX_ID
 from ..auth import current_user, page_login_required
 
 bp = Blueprint("admin", __name__, url_prefix="/admin")
-CALENDAR_READERS = ("process_owner", "supervisor")
 MAX_SCHEDULE = 100_000
 ROLE_LABELS = {
     "intake_agent": _l("受理员"), "dispatcher": _l("派单员"), "organizer_staff": _l("承办人"),
@@ -89,7 +88,7 @@ def _id(value: int) -> int:
 # ---- users ----
 
 @bp.get("/users")
-@page_login_required("admin")
+@page_login_required("administer")
 def users():
     typed = {k: request.args.get(k, "")[:100] for k in ("role", "unit", "active", "q")}
     active = {"1": True, "0": False}.get(typed["active"])
@@ -115,7 +114,7 @@ def _editor(template: str, values: dict, errors=None, status=200, **extra):
 
 
 @bp.route("/users/new", methods=["GET", "POST"])
-@page_login_required("admin")
+@page_login_required("administer")
 def new_user():
     if request.method == "GET":
         return _editor("admin/user_new.html", {"role": "", "unit_id": None})
@@ -147,7 +146,7 @@ def _user_page(user_id: int, values=None, errors=None, status=200, password_erro
 
 
 @bp.route("/users/<int:user_id>", methods=["GET", "POST"])
-@page_login_required("admin")
+@page_login_required("administer")
 def user(user_id):
     if request.method == "GET":
         return _user_page(user_id)
@@ -164,7 +163,7 @@ def user(user_id):
 
 
 @bp.post("/users/<int:user_id>/password")
-@page_login_required("admin")
+@page_login_required("administer")
 def reset_password(user_id):
     try:
         directory.reset_password(get_db(), _id(user_id), request.form.get("password", "")[:200],
@@ -179,7 +178,7 @@ def reset_password(user_id):
 
 
 @bp.post("/users/<int:user_id>/unlock")
-@page_login_required("admin")
+@page_login_required("administer")
 def unlock(user_id):
     try:
         directory.unlock_user(get_db(), _id(user_id), current_user())
@@ -192,7 +191,7 @@ def unlock(user_id):
 # ---- units ----
 
 @bp.get("/units")
-@page_login_required("admin")
+@page_login_required("administer")
 def units():
     with get_db().read() as session:
         rows = org_units.tree(session)
@@ -215,7 +214,7 @@ def _fallback_choices(rows) -> dict:
 
 
 @bp.post("/regions/<int:region_id>/fallback")
-@page_login_required("admin")
+@page_login_required("administer")
 def fallback(region_id):
     try:
         region = org_units.set_fallback(get_db(), _id(region_id), _int(request.form.get("unit_id")), current_user())
@@ -250,7 +249,7 @@ def _unit_editor(values: dict, unit=None, errors=None, status=200):
 
 
 @bp.route("/units/new", methods=["GET", "POST"])
-@page_login_required("admin")
+@page_login_required("administer")
 def new_unit():
     if request.method == "GET":
         return _unit_editor({"kind": "department", "region_id": _int(request.args.get("region")),
@@ -266,7 +265,7 @@ def new_unit():
 
 
 @bp.route("/units/<int:unit_id>", methods=["GET", "POST"])
-@page_login_required("admin")
+@page_login_required("administer")
 def unit(unit_id):
     with get_db().read() as session:
         try:
@@ -309,17 +308,17 @@ def _calendar_page(month_text: str, errors=None, typed=None, status=200):
                                **calendar_admin.overview(session),
                                alerts=calendar_changes.alerts(session, calendar_store.build(session)),
                                errors=errors or {}, typed=typed or {},
-                               can_edit=current_user().role == "admin"), status
+                               can_edit=can(current_user(), "administer")), status
 
 
 @bp.get("/calendar")
-@page_login_required("admin", *CALENDAR_READERS)
+@page_login_required("read_calendar")
 def calendar():
     return _calendar_page(request.args.get("month", "")[:7])
 
 
 @bp.post("/calendar/days")
-@page_login_required("admin")
+@page_login_required("administer")
 def override_day():
     typed = {"day": _text("day", 10), "working": _text("working", 3), "name": _text("name", 200)}
     errors = {}
@@ -343,7 +342,7 @@ def override_day():
 
 
 @bp.post("/calendar/years")
-@page_login_required("admin")
+@page_login_required("administer")
 def load_year():
     upload = request.files.get("file")
     pasted = request.form.get("schedule", "")[:MAX_SCHEDULE]

@@ -66,7 +66,7 @@ def comment(appeal_id):
 
 
 @bp.post("/appeals/<int:appeal_id>/grants")
-@page_login_required("supervisor")
+@page_login_required("grant_contact")
 def grant(appeal_id):
     unit_id = request.form.get("unit_id", type=int)
     try:
@@ -77,7 +77,7 @@ def grant(appeal_id):
         return _render(appeal_id, "summary", grant_errors={unit_id: [_(m) for m in err.fields.get("reason", [])]},
                        grant_reason={unit_id: request.form.get("reason", "")}, status=400)
     except Conflict as err:
-        flash(_("诉求人要求保密，不能授权承办单位查看身份信息") if "confidential" in str(err)
+        flash(_("诉求人要求保密，不能授权承办单位查看身份信息") if err.reason == "confidential"
               else _("该单位已获授权"), "error")
         return _render(appeal_id, "summary", status=409)
     flash(_("已授权该单位查看诉求人联系方式"), "success")
@@ -85,7 +85,7 @@ def grant(appeal_id):
 
 
 @bp.post("/appeals/<int:appeal_id>/grants/<int:unit_id>/revoke")
-@page_login_required("supervisor")
+@page_login_required("grant_contact")
 def revoke(appeal_id, unit_id):
     privacy.revoke_contact(get_db(), appeal_id, unit_id, current_user())
     flash(_("已撤销该单位的联系方式授权"), "success")

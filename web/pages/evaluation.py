@@ -11,6 +11,7 @@ from flask_babel import lazy_gettext as _l
 from hotline import evaluation as ev
 from hotline import evaluation_report as reports
 from hotline import exports
+from hotline.access import UNIT_LEADER
 from hotline.models import APPEAL_TYPES
 from runtime import clock
 from runtime.errors import InvalidInput, NotFound
@@ -21,8 +22,6 @@ from ..auth import current_user, page_login_required
 
 bp = Blueprint("evaluation", __name__, url_prefix="/evaluation")
 
-PLATFORM = ("process_owner", "supervisor")
-VIEWERS = (*PLATFORM, "organizer_leader")
 PICKER = (("month", 24), ("quarter", 8), ("year", 5))  # how many past periods the picker offers
 TYPE_LABELS = {"consultation": _l("咨询"), "complaint": _l("投诉"), "suggestion": _l("建议"), "help": _l("求助")}
 EVALUATION_LABELS = {"satisfied": _l("满意"), "basically_satisfied": _l("基本满意"), "dissatisfied": _l("不满意"),
@@ -61,7 +60,7 @@ def _local_time(value, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def _scope() -> int | None:
     """The unit an organizer leader is limited to; None for platform roles."""
     user = current_user()
-    return user.unit_id if user.role == "organizer_leader" else None
+    return user.unit_id if user.role == UNIT_LEADER else None
 
 
 def _period(config) -> tuple[ev.Period, str, str | None]:
@@ -88,7 +87,7 @@ def _choices(selected: ev.Period, config) -> list[tuple[str, list[ev.Period]]]:
 
 
 @bp.get("")
-@page_login_required(*VIEWERS)
+@page_login_required("read_evaluation")
 def index():
     config = ev.load_config()
     period, typed, error = _period(config)
@@ -102,7 +101,7 @@ def index():
 
 
 @bp.get("/drill")
-@page_login_required(*VIEWERS)
+@page_login_required("read_evaluation")
 def drill():
     config = ev.load_config()
     period, _typed, error = _period(config)
@@ -125,7 +124,7 @@ def drill():
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
-@page_login_required(*PLATFORM)
+@page_login_required("export_all_units")
 def export(fmt):
     period, _typed, error = _period(ev.load_config())
     if error:

@@ -18,7 +18,6 @@ from runtime.errors import Conflict, InvalidInput, ProcessError
 from .. import form_render, get_db, statuses
 from ..api import check_storable
 from ..auth import current_user, page_login_required
-from ..nav import TASK_ROLES
 from ..urls import local_target
 from .appeal import task_label, timeline
 
@@ -36,7 +35,7 @@ def _too_large(_err):
 
 
 @bp.get("/inbox")
-@page_login_required(*TASK_ROLES)
+@page_login_required("work_tasks")
 def index():
     args = request.args
     filters = {"scope": _pick(args.get("scope"), inbox.SCOPES) or "mine",
@@ -53,13 +52,13 @@ def index():
 
 
 @bp.get("/tasks/<task_id>")
-@page_login_required(*TASK_ROLES)
+@page_login_required("work_tasks")
 def task(task_id):
     return _render_task(task_id)
 
 
 @bp.post("/tasks/<task_id>/claim")
-@page_login_required(*TASK_ROLES)
+@page_login_required("work_tasks")
 def claim(task_id):
     try:
         tasks.claim(get_db(), task_id, current_user())
@@ -70,7 +69,7 @@ def claim(task_id):
 
 
 @bp.post("/tasks/<task_id>/unclaim")
-@page_login_required(*TASK_ROLES)
+@page_login_required("work_tasks")
 def unclaim(task_id):
     try:
         tasks.unclaim(get_db(), task_id, current_user())
@@ -81,7 +80,7 @@ def unclaim(task_id):
 
 
 @bp.post("/tasks/<task_id>/complete")
-@page_login_required(*TASK_ROLES)
+@page_login_required("work_tasks")
 def complete(task_id):
     user, values = current_user(), request.form.to_dict(flat=False)
     with get_db().read() as session:
@@ -110,7 +109,7 @@ def complete(task_id):
 
 
 @bp.post("/tasks/<task_id>/upload")
-@page_login_required(*TASK_ROLES)
+@page_login_required("work_tasks")
 def upload(task_id):
     user, values = current_user(), request.form.to_dict(flat=False)
     upload = request.files.get("file")
@@ -130,7 +129,7 @@ def upload(task_id):
 
 
 @bp.post("/tasks/<task_id>/comment")
-@page_login_required(*TASK_ROLES)
+@page_login_required("work_tasks")
 def comment(task_id):
     appeal_id = request.form.get("appeal_id", type=int)
     if appeal_id is None:
@@ -193,11 +192,8 @@ def _back(default: str) -> str:
 
 
 def _conflict_message(err: Conflict) -> str:
-    text = str(err)
-    if "claimed by another" in text:
-        return _("该任务已被他人认领")
-    if "changed at the same time" in text:
-        return _("诉求已被他人同时修改，请刷新后重试")
-    if "process is" in text:
-        return _("该诉求的办理流程已暂停或结束，暂不能提交")
-    return _("该任务已办结或已不在当前环节")
+    """The engine's reason for a refused change, in the page's language."""
+    return {"task_claimed": _("该任务已被他人认领"),
+            "concurrent_change": _("诉求已被他人同时修改，请刷新后重试"),
+            "process_not_running": _("该诉求的办理流程已暂停或结束，暂不能提交")}.get(
+        err.reason, _("该任务已办结或已不在当前环节"))

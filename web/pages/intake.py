@@ -47,14 +47,14 @@ def _console(values: dict, errors: dict | None = None, duplicates=None, status: 
 
 
 @bp.get("/intake")
-@page_login_required("intake_agent", "dispatcher")
+@page_login_required("register_appeals")
 def index():
     return _console({"channel": "phone", "appeal_type": "consultation", "appellant.kind": "citizen",
                      "assessment": "dispatch"})
 
 
 @bp.post("/intake")
-@page_login_required("intake_agent", "dispatcher")
+@page_login_required("register_appeals")
 def register():
     values = {k: v.strip() for k, v in request.form.items() if k != "csrf_token"}
     data = {"channel": values.get("channel", ""), "appeal_type": values.get("appeal_type", "")}
@@ -128,7 +128,7 @@ def _decision(values: dict) -> dict | None:
 
 
 @bp.get("/intake/suggest")
-@page_login_required("intake_agent", "dispatcher")
+@page_login_required("register_appeals")
 def suggest():
     text = request.args.get("q", "")[:2000]
     with get_db().read() as session:
@@ -141,7 +141,7 @@ def suggest():
 
 
 @bp.get("/intake/duplicates")
-@page_login_required("intake_agent", "dispatcher")
+@page_login_required("register_appeals")
 def duplicates():
     with get_db().read() as session:
         found = intake.find_duplicates(session, request.args.get("phone", "")[:24],
@@ -155,7 +155,7 @@ def duplicates():
 
 
 @bp.get("/intake/dispatch")
-@page_login_required("dispatcher")
+@page_login_required("dispatch")
 def dispatch_queue():
     with get_db().read() as session:
         rows = intake.dispatch_queue(session, current_user())
@@ -183,7 +183,7 @@ def _dispatch_page(task_id: str, values: dict, errors: dict | None = None, statu
 
 
 @bp.route("/intake/dispatch/<task_id>", methods=["GET", "POST"])
-@page_login_required("dispatcher")
+@page_login_required("dispatch")
 def dispatch(task_id):
     if len(task_id) > 36 or "\x00" in task_id:
         abort(404)
@@ -195,13 +195,13 @@ def dispatch(task_id):
               "return_decision": request.form.get("return_decision", "")}
     with get_db().read() as session:
         try:
-            bpmn_id = tasks.get(session, task_id, current_user()).bpmn_id
+            reviews_return = tasks.get(session, task_id, current_user()).reaches(intake.RETURN_REVIEWED)
         except NotFound:
             abort(404)
         except Forbidden:
             abort(403)
     try:
-        data = _dispatch_data(bpmn_id, values)
+        data = _dispatch_data(reviews_return, values)
         check_storable(data)
         tasks.complete(get_db(), task_id, data, current_user())
     except InvalidInput as err:
@@ -212,19 +212,20 @@ def dispatch(task_id):
     except (NotFound, Conflict) as err:
         flash(_("派单未完成：%(message)s", message=str(err)), "error")
         return redirect(url_for("intake.dispatch_queue"))
-    flash(_("已派单。") if bpmn_id == "ut_dispatch" or values["return_decision"] == "redispatch"
+    flash(_("已派单。") if not reviews_return or values["return_decision"] == "redispatch"
           else _("已转兜底单位办理。"), "success")
     return redirect(url_for("intake.dispatch_queue"))
 
 
-def _dispatch_data(bpmn_id: str, values: dict) -> dict:
-    """The task's form data from the page. Raises InvalidInput for ids that are not numbers."""
+def _dispatch_data(reviews_return: bool, values: dict) -> dict:
+    """The task's form data from the page: a dispatch's, or a return review's (the task reaches
+    the `return_reviewed` milestone). Raises InvalidInput for ids that are not numbers."""
     try:
         lead = int(values["lead_unit_id"]) if values["lead_unit_id"] else None
         co = [int(v) for v in values["co_unit_ids"]]
     except ValueError as err:
         raise InvalidInput("unit ids are numbers", {"lead_unit_id": ["请选择单位"]}) from err
-    if bpmn_id == "ut_dispatch":
+    if not reviews_return:
         data = {"co_unit_ids": co}
         if lead is not None:
             data["lead_unit_id"] = lead

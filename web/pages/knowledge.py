@@ -5,7 +5,7 @@ from flask_babel import gettext as _
 from markupsafe import Markup, escape
 
 from hotline import knowledge
-from hotline.access import ORGANIZER_ROLES, PLATFORM_ROLES
+from hotline.access import PLATFORM_ROLES
 from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
 
 from .. import get_db
@@ -13,7 +13,6 @@ from ..api import MAX_ID, check_storable
 from ..auth import current_user, page_login_required
 
 bp = Blueprint("knowledge", __name__)
-EDIT_ROLES = PLATFORM_ROLES + ORGANIZER_ROLES
 
 
 def highlight(text: str, query: str) -> Markup:
@@ -81,7 +80,7 @@ def _data(values: dict) -> dict:
 
 
 @bp.route("/knowledge/new", methods=["GET", "POST"])
-@page_login_required(*EDIT_ROLES)
+@page_login_required("edit_knowledge")
 def new():
     user = current_user()
     if request.method == "GET":
@@ -100,7 +99,7 @@ def new():
 
 
 @bp.route("/knowledge/<int:article_id>/edit", methods=["GET", "POST"])
-@page_login_required(*EDIT_ROLES)
+@page_login_required("edit_knowledge")
 def edit(article_id):
     user = current_user()
     with get_db().read() as session:

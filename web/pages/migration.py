@@ -13,7 +13,6 @@ from ..auth import current_user, page_login_required
 
 bp = Blueprint("migration", __name__, url_prefix="/monitor/migrations")
 
-OWNERS = ("process_owner",)
 SHOWN = 500  # preview rows on the page; the summary and "all eligible" count every instance
 PROBLEM_LABELS = {"removed": _l("当前环节「%(name)s」在新版本中已删除"),
                   "changed": _l("当前环节「%(name)s」在新版本中已修改"),
@@ -43,7 +42,7 @@ def _render(to_id: int | None, status: int = 200, errors: dict | None = None, ch
 
 
 @bp.get("")
-@page_login_required(*OWNERS)
+@page_login_required("migrate_instances")
 def index():
     to_id = _int(request.args.get("to"))
     if request.args.get("to") and to_id is None:
@@ -52,7 +51,7 @@ def index():
 
 
 @bp.post("/migrate")
-@page_login_required(*OWNERS)
+@page_login_required("migrate_instances")
 def migrate():
     to_id = _int(request.form.get("to"))
     every = request.form.get("all") == "1"
@@ -84,7 +83,7 @@ def migrate():
 
 
 @bp.post("/<int:migration_id>/revert")
-@page_login_required(*OWNERS)
+@page_login_required("migrate_instances")
 def revert(migration_id):
     try:
         done = migration.revert(get_db(), migration_id, current_user())

@@ -29,7 +29,6 @@ from ..auth import current_user, page_login_required
 
 bp = Blueprint("modeler", __name__, url_prefix="/modeler")
 
-EDITORS = ("analyst", "process_owner")
 DMN_JS = Path(__file__).resolve().parent.parent / "node_modules" / "dmn-js" / "dist"
 
 
@@ -55,7 +54,7 @@ def _messages(err: InvalidInput) -> list[str]:
 
 
 @bp.get("")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def index():
     with get_db().read() as session:
         files, forms_found = drafts.list_files(session), form_files.names(session)
@@ -64,7 +63,7 @@ def index():
 
 
 @bp.get("/<name>")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def edit(name):
     entry = _entry(name)
     return render_template("modeler/edit.html", entry=entry, kind="dmn" if name.endswith(".dmn") else "bpmn",
@@ -72,7 +71,7 @@ def edit(name):
 
 
 @bp.get("/<name>/content")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def content(name):
     with get_db().read() as session:
         text, source = drafts.open_file(session, name)  # NotFound: 404
@@ -81,7 +80,7 @@ def content(name):
 
 
 @bp.post("/<name>/draft")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def save_draft(name):
     _entry(name)
     body = request.get_json(silent=True) or {}
@@ -97,7 +96,7 @@ def save_draft(name):
 
 
 @bp.post("/<name>/discard")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def discard(name):
     try:
         drafts.discard(get_db(), name, current_user())
@@ -108,7 +107,7 @@ def discard(name):
 
 
 @bp.get("/<name>/diff")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def diff(name):
     with get_db().read() as session:
         try:
@@ -118,7 +117,7 @@ def diff(name):
 
 
 @bp.get("/<name>/download")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def download(name):
     with get_db().read() as session:
         text, _source = drafts.open_file(session, name)
@@ -127,7 +126,7 @@ def download(name):
 
 
 @bp.post("/<name>/write")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def write_back(name):
     if not _may_write():
         return jsonify(errors=[_("本环境不允许写回 processes/ 目录，请下载文件后提交")]), 409
@@ -137,14 +136,14 @@ def write_back(name):
 
 
 @bp.get("/bundle/validate")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def validate():
     with get_db().read() as session:
         return jsonify(problems=_problems(drafts.validate(session)))
 
 
 @bp.post("/bundle/deploy")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def deploy():
     body = request.get_json(silent=True) or {}
     if body.get("confirm") is not True and request.form.get("confirm") != "1":
@@ -175,13 +174,13 @@ def _forms_page(status=200, **extra):
 
 
 @bp.get("/forms")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def forms():
     return _forms_page()
 
 
 @bp.post("/forms/new")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def new_form():
     """Start a draft form for a new user task; the editor opens on it."""
     stem, title = request.form.get("stem", ""), request.form.get("title", "")
@@ -200,7 +199,7 @@ def _form_page(name, schema, ui, source, status=200, errors=None, based_on=None)
 
 
 @bp.get("/forms/<name>")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def form(name):
     with get_db().read() as session:
         schema, ui, source = form_files.read(session, name)  # NotFound: 404
@@ -208,7 +207,7 @@ def form(name):
 
 
 @bp.post("/forms/preview")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def form_preview():
     body = request.get_json(silent=True) or {}
     try:
@@ -221,7 +220,7 @@ def form_preview():
 
 
 @bp.post("/forms/<name>")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def save_form(name):
     schema, ui = request.form.get("schema", ""), request.form.get("ui", "")
     based_on = (request.form.get("based_on_schema", ""), request.form.get("based_on_ui", ""))
@@ -238,7 +237,7 @@ def save_form(name):
 
 
 @bp.post("/forms/<name>/discard")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def discard_form(name):
     try:
         form_files.discard(get_db(), name, current_user())
@@ -251,7 +250,7 @@ def discard_form(name):
 
 
 @bp.post("/forms/<name>/write")
-@page_login_required(*EDITORS)
+@page_login_required("model")
 def write_form(name):
     with get_db().read() as session:
         schema, ui, source = form_files.read(session, name)  # NotFound: 404

@@ -9,6 +9,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from hotline import monitor
+from hotline.access import can
 from hotline.models import APPEAL_TYPES
 from runtime import clock, jobs
 from runtime import diagrams as monitor_diagram
@@ -21,9 +22,6 @@ from ..auth import current_user, page_login_required
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 
-VIEWERS = ("process_owner", "supervisor")
-OPERATORS = ("process_owner",)
-DEFINITION_READERS = ("process_owner", "analyst")
 BPMN_JS = Path(__file__).resolve().parent.parent / "node_modules" / "bpmn-js" / "dist"
 TYPE_LABELS = {"consultation": _l("咨询"), "complaint": _l("投诉"), "suggestion": _l("建议"), "help": _l("求助")}
 STATE_LABELS = {"running": _l("运行中"), "suspended": _l("已挂起"), "completed": _l("已完成"),
@@ -58,11 +56,11 @@ def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 def _labels():
     return {"status_labels": statuses.labels(), "type_labels": TYPE_LABELS, "state_labels": STATE_LABELS,
             "deadline_labels": DEADLINES, "event_labels": EVENT_LABELS, "now": clock.now(),
-            "can_operate": (user := current_user()) is not None and user.role in (*OPERATORS, "admin")}
+            "can_operate": can(current_user(), "operate_instances")}
 
 
 @bp.get("")
-@page_login_required(*VIEWERS)
+@page_login_required("monitor")
 def overview():
     with get_db().read() as session:
         return render_template("monitor/overview.html", o=monitor.overview(session, clock.now()))
@@ -103,7 +101,7 @@ def _filters(args) -> tuple[monitor.InstanceFilter, dict, dict]:
 
 
 @bp.get("/instances")
-@page_login_required(*VIEWERS)
+@page_login_required("monitor")
 def instances():
     f, typed, errors = _filters(request.args)
     with get_db().read() as session:
@@ -124,13 +122,13 @@ def _render_instance(instance_id: int, status: int = 200, errors: dict | None = 
 
 
 @bp.get("/instances/<int:instance_id>")
-@page_login_required(*VIEWERS)
+@page_login_required("monitor")
 def instance(instance_id):
     return _render_instance(instance_id)
 
 
 @bp.get("/instances/<int:instance_id>/diagram.json")
-@page_login_required(*VIEWERS)
+@page_login_required("monitor")
 def instance_diagram(instance_id):
     with get_db().read() as session:
         try:
@@ -140,7 +138,7 @@ def instance_diagram(instance_id):
 
 
 @bp.post("/instances/<int:instance_id>/<any(suspend, resume, terminate):action>")
-@page_login_required(*OPERATORS)
+@page_login_required("operate_instances")
 def change_state(instance_id, action):
     reason = request.form.get("reason", "").strip()
     if not reason or len(reason) > REASON_MAX:
@@ -159,7 +157,7 @@ def change_state(instance_id, action):
 
 
 @bp.post("/incidents/<int:job_id>/retry")
-@page_login_required(*OPERATORS)
+@page_login_required("operate_instances")
 def retry_incident(job_id):
     try:
         job = jobs.retry_incident(get_db(), job_id, current_user())
@@ -171,14 +169,14 @@ def retry_incident(job_id):
 
 
 @bp.get("/processes")
-@page_login_required(*DEFINITION_READERS)
+@page_login_required("read_definitions")
 def processes():
     with get_db().read() as session:
         return render_template("monitor/processes.html", deployments=monitor.deployments(session))
 
 
 @bp.get("/processes/<int:deployment_id>")
-@page_login_required(*DEFINITION_READERS)
+@page_login_required("read_definitions")
 def process(deployment_id):
     with get_db().read() as session:
         found = [d for d in monitor.deployments(session) if d["id"] == deployment_id]
@@ -188,7 +186,7 @@ def process(deployment_id):
 
 
 @bp.get("/processes/<int:deployment_id>/diagram.json")
-@page_login_required(*DEFINITION_READERS)
+@page_login_required("read_definitions")
 def process_diagram(deployment_id):
     with get_db().read() as session:
         try:

@@ -39,6 +39,6 @@ def _page(token, errors=None, values=None, status=200):
     except NotFound:
         return render_template("public/link_invalid.html", reason="unknown"), 404
     except Conflict as err:
-        return render_template("public/link_invalid.html", reason="used" if "used" in str(err) else "expired"), 410
+        return render_template("public/link_invalid.html", reason="used" if err.reason == "link_used" else "expired"), 410
     return render_template("public/evaluate.html", appeal=appeal, errors=errors or {},
                            values=values or {}, choices=EVALUATIONS), status

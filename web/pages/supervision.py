@@ -6,6 +6,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from hotline import accountability, supervision
+from hotline.access import can
 from runtime import clock
 from runtime.errors import Conflict, InvalidInput
 
@@ -15,8 +16,6 @@ from ..auth import current_user, page_login_required
 
 bp = Blueprint("supervision", __name__, url_prefix="/supervision")
 
-READERS = ("supervisor", "process_owner", "organizer_leader", "organizer_staff")
-SUPERVISORS = ("supervisor",)
 STATUS_LABELS = {"open": _l("待整改"), "responded": _l("已反馈"), "closed": _l("已办结")}
 REASON_LABELS = {"repeat_dissatisfaction": _l("重办后仍不满意"), "long_overdue": _l("办理严重超期"),
                  "repeated_returns": _l("多次退回"), "return_visit_problem": _l("回访发现问题"), "other": _l("其他")}
@@ -59,7 +58,7 @@ def _id(value: int) -> int:
 
 
 @bp.get("")
-@page_login_required(*READERS)
+@page_login_required("read_supervision")
 def index():
     args = request.args
     typed = {k: args.get(k, "").strip()[:20] for k in ("status", "unit", "reason", "overdue")}
@@ -80,7 +79,7 @@ def index():
     query = {k: v for k, v in typed.items() if v}
     return render_template("supervision/index.html", rows=rows, counts=counts, typed=typed, errors=errors,
                            units=units, query=query, limit=filters.limit,
-                           can_open=user.role in (*SUPERVISORS, "admin")), 400 if errors else 200
+                           can_open=can(user, "supervise")), 400 if errors else 200
 
 
 def _render_item(item_id: int, status: int = 200, errors: dict | None = None, values: dict | None = None):
@@ -92,7 +91,7 @@ def _render_item(item_id: int, status: int = 200, errors: dict | None = None, va
         "supervision/item.html", v=view, item=item, errors=errors or {}, values=values or {},
         entries=_entries(view), files={f.id: f for f in view["attachments"]},
         can_respond=user.role == "organizer_leader" and user.unit_id == item.unit_id and item.status == "open",
-        can_decide=user.role in (*SUPERVISORS, "admin") and item.status != "closed"), status
+        can_decide=can(user, "supervise") and item.status != "closed"), status
 
 
 def _entries(view) -> list[dict]:
@@ -111,13 +110,13 @@ def _entries(view) -> list[dict]:
 
 
 @bp.get("/items/<int:item_id>")
-@page_login_required(*READERS)
+@page_login_required("read_supervision")
 def item(item_id):
     return _render_item(item_id)
 
 
 @bp.post("/items/<int:item_id>/respond")
-@page_login_required("organizer_leader")
+@page_login_required("respond_supervision")
 def respond(item_id):
     values = {"response": request.form.get("response", ""),
               "attachment_ids": [int(i) for i in request.form.getlist("attachment_ids") if i.isdigit()
@@ -135,13 +134,13 @@ def respond(item_id):
 
 
 @bp.post("/items/<int:item_id>/close")
-@page_login_required(*SUPERVISORS)
+@page_login_required("supervise")
 def close(item_id):
     return _decide(item_id, supervision.close, "close_note", _("督办事项已办结。"))
 
 
 @bp.post("/items/<int:item_id>/reopen")
-@page_login_required(*SUPERVISORS)
+@page_login_required("supervise")
 def reopen(item_id):
     return _decide(item_id, supervision.reopen, "reopen_note", _("已退回承办单位重新整改。"))
 
@@ -161,7 +160,7 @@ def _decide(item_id, action, field, done):
 
 
 @bp.route("/new", methods=["GET", "POST"])
-@page_login_required(*SUPERVISORS)
+@page_login_required("supervise")
 def new():
     if request.method == "GET":
         values = {"appeal": request.args.get("appeal", "")[:30], "measures": ["rectification_notice"],
@@ -186,7 +185,7 @@ def new():
 
 
 @bp.route("/accountability", methods=["GET", "POST"])
-@page_login_required(*SUPERVISORS)
+@page_login_required("supervise")
 def accountability_records():
     values, errors, status = {"subject": "unit"}, {}, 200
     if request.method == "POST":
