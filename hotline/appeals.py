@@ -94,7 +94,7 @@ def mask_phone(phone: str) -> str:
 def appellant_view(contact: AppellantContact, appeal: Appeal, user, granted: bool = False) -> dict:
     """What `user` may see of the appellant. Platform staff see everything; organizer units see
     a masked phone, and a name only with the appellant's consent; nothing if confidential.
-    A supervisor's grant to the user's unit (engine.privacy) shows name and full phone, but
+    A supervisor's grant to the user's unit (hotline.privacy) shows name and full phone, but
     never on a confidential appeal: the appellant's own request wins over the grant."""
     if user.unit_id is None:
         return {"kind": contact.kind, "name": contact.name, "phone": contact.phone, "masked": False}

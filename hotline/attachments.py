@@ -89,5 +89,7 @@ def path_for(root: Path, sha256: str) -> Path:
 def all_belong(session, appeal_id: int, attachment_ids) -> bool:
     """Do these attachment ids all name files of this appeal? (Forms refer to evidence by id.)"""
     ids = set(attachment_ids or [])
+    if not ids:
+        return True
     found = set(session.scalars(select(Attachment.id).where(Attachment.id.in_(ids), Attachment.appeal_id == appeal_id)))
     return found == ids

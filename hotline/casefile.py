@@ -1,6 +1,6 @@
 """The case file: what the task page and the appeal page show, and the files people add to it.
 
-The appellant is read only through engine.appeals.detail, which records each read by unit
+The appellant is read only through hotline.appeals.detail, which records each read by unit
 staff (PIPL). Tabs that do not show the appellant (history, attachments, audit) read the
 rest without it and record nothing. The read of personal data is the only write here, so
 each page costs one short transaction and one or two reads.
@@ -40,14 +40,14 @@ def task_page(db, task_id: str, user) -> dict:
             "unit_choices": units, "countdown": page["countdowns"].get(task.id),
             "may_work": workable and task.claimed_by_id in (None, user.id),
             "may_claim": workable and task.claimed_by_id is None,
-            # engine.tasks.unclaim: the claimer, or a leader of the same scope, may release a claim
+            # runtime.tasks.unclaim: the claimer, or a leader of the same scope, may release a claim
             "may_release": workable and task.claimed_by_id is not None
             and (task.claimed_by_id == user.id or user.role in (UNIT_LEADER, ADMIN))}
 
 
 def appeal_page(db, appeal_id: int, user, tab: str = "summary") -> dict:
     """One tab of the appeal page. Only the summary shows (and records a read of) the
-    appellant; the audit tab adds the personal-data events the user may see (engine.privacy).
+    appellant; the audit tab adds the personal-data events the user may see (hotline.privacy).
     Raises NotFound, Forbidden."""
     if tab == "summary":
         view = appeals.detail(db, appeal_id, user)

@@ -1,4 +1,4 @@
-"""The evaluation reports (Art. 25, 26, 28) on the database: the counts of engine.evaluation
+"""The evaluation reports (Art. 25, 26, 28) on the database: the counts of hotline.evaluation
 aggregated in SQL (GROUP BY with conditional sums, so a month of a million-appeal table is read
 once per source, bench/evaluation.py), the trend over the last periods, the breakdown by
 appeal type, and the appeals behind any figure (drill-down). Queries only, nothing here writes.

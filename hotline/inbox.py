@@ -6,7 +6,7 @@ Scopes (organizer staff and leaders see only their own unit's tasks; platform st
 - "claimed": claimed by me;
 - "unit": every open task of my unit, or, for platform staff, every open task, including
   those claimed by colleagues or meant for another role (shown, not workable).
-Countdowns are office time on working days in units of a standard day (engine.calendar):
+Countdowns are office time on working days in units of a standard day (workdays.calendar):
 "overdue" once the due time has passed, "soon" while less than one working day is left
 (the reminder timers fire at half a day), else "ok".
 """
@@ -165,7 +165,7 @@ def _role_is_candidate(role: str):
 
 
 def _workable(user):
-    """SQL twin of engine.tasks.may_work."""
+    """SQL twin of runtime.tasks.may_work."""
     if user.role == ADMIN:
         return true()
     unit = UserTask.unit_id == user.unit_id if user.unit_id else UserTask.unit_id.is_(None)

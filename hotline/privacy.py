@@ -1,7 +1,7 @@
 """What organizer units may see of the appellant beyond the default, and the audit of it
 (DESIGN §2; regulation Art. 29(3), 30(5); PIPL).
 
-By default a unit sees a masked phone and no name (engine.appeals.appellant_view). A
+By default a unit sees a masked phone and no name (hotline.appeals.appellant_view). A
 supervisor may grant one unit contact access for one appeal, with a reason, and revoke it;
 the grant shows that unit the name and full phone. A grant never overrides "keep
 confidential": the appellant's own request wins, so granting on such an appeal is refused.

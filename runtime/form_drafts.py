@@ -1,4 +1,4 @@
-"""Task forms edited in the browser. An edited form is a draft (engine/drafts.py), deployed with
+"""Task forms edited in the browser. An edited form is a draft (runtime/drafts.py), deployed with
 the diagrams as part of the next version, so running appeals keep the forms of their version;
 it can also be written back to forms/ to be committed and reviewed like code."""
 import json

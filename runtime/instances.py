@@ -15,6 +15,7 @@ from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 
 from . import clock, history, milestones, registry, repository, serializer, timers
 from .errors import Conflict, NotFound, ProcessError
@@ -65,8 +66,10 @@ def start(session, business_key: int, actor, data: dict, process_key: str | None
 def load(session, instance_id: int, actor, lock: bool = True) -> Loaded:
     """Load an instance on its pinned spec version, locking its row for this transaction.
     Raises NotFound."""
-    query = select(ProcessInstance).where(ProcessInstance.id == instance_id)
-    row = session.scalar(query.with_for_update() if lock else query)
+    # its deployment in the same query (the instance row alone is locked)
+    query = (select(ProcessInstance).options(joinedload(ProcessInstance.deployment, innerjoin=True))
+             .where(ProcessInstance.id == instance_id))
+    row = session.scalar(query.with_for_update(of=ProcessInstance) if lock else query)
     if row is None:
         raise NotFound(f"process instance {instance_id} does not exist")
     return restore(session, row, actor)

@@ -187,7 +187,8 @@ def gateway_default(file, tree, _bundle):
     return found
 
 
-# Same elements as ../shared/tools/check_bpmn_di.py (kept in the engine: shared/ is not part of the product)
+# The elements a modeler draws (as ../shared/tools/check_bpmn_di.py lists them; kept here, shared/ is not
+# part of the product)
 DRAWN = {
     "startEvent", "endEvent", "intermediateCatchEvent", "intermediateThrowEvent", "boundaryEvent",
     "task", "userTask", "serviceTask", "scriptTask", "businessRuleTask", "manualTask", "sendTask",

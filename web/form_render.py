@@ -3,7 +3,7 @@ a submitted HTML form becomes the typed data the schema describes.
 
 The server decides validity: `parse` only converts (integers, booleans, arrays from
 multi-selects and checkboxes, datetime-local to ISO 8601 with +08:00) and drops fields whose
-condition does not hold; engine.forms validates. A field is conditional when it appears only
+condition does not hold; runtime.forms validates. A field is conditional when it appears only
 in the `then` of the schema's `allOf`/`if` blocks (e.g. the return reason when returning);
 the page shows it when its condition holds (web/static/inbox.js) and the same rule decides
 here what is submitted. Labels are the schema's `title` in Chinese, the UI schema's

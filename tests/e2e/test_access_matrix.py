@@ -98,7 +98,7 @@ POLICY = {
     # -- inbox and task page (web/pages/inbox.py) --------------------------------------------------
     "GET /inbox": Rule("/inbox", TASK_ROLES),
     "GET /tasks/<task_id>": Rule("/tasks/{task}", TASK_VIEWERS,
-                                 why="platform task roles see every task, a unit its own (engine.inbox.may_see)"),
+                                 why="platform task roles see every task, a unit its own (hotline.inbox.may_see)"),
     "POST /tasks/<task_id>/claim": Rule("/tasks/{task}/claim", RECORD_RESULT),
     # the unit's leader may free a colleague's claim even on a staff-only task
     "POST /tasks/<task_id>/unclaim": Rule("/tasks/{task}/unclaim", (*RECORD_RESULT, "organizer_leader")),
@@ -171,7 +171,7 @@ POLICY = {
                                                                                *THE_UNIT)),
     "POST /supervision/items/<int:item_id>/respond": Rule(
         "/supervision/items/{item}/respond", ("organizer_leader",), body=BAD_RESPONSE,
-        why="only the unit's leader answers for the unit, not even admin (engine.supervision.respond)"),
+        why="only the unit's leader answers for the unit, not even admin (hotline.supervision.respond)"),
     "POST /supervision/items/<int:item_id>/close": Rule("/supervision/items/{item}/close", SUPERVISORS),
     "POST /supervision/items/<int:item_id>/reopen": Rule("/supervision/items/{item}/reopen", SUPERVISORS),
     "GET /supervision/new": Rule("/supervision/new", SUPERVISORS),
@@ -209,7 +209,7 @@ POLICY = {
     "GET /api/v1/forms/<name>": Rule("/api/v1/forms/register_appeal.schema.json", SIGNED_IN),
     "GET /api/v1/tasks": Rule("/api/v1/tasks", SIGNED_IN, why="each sees only the tasks they may work"),
     "GET /api/v1/tasks/<task_id>": Rule("/api/v1/tasks/{task}", RECORD_RESULT,
-                                        why="the API shows a task to whoever may work it (engine.tasks.get)"),
+                                        why="the API shows a task to whoever may work it (runtime.tasks.get)"),
     "POST /api/v1/tasks/<task_id>/claim": Rule("/api/v1/tasks/{task}/claim", RECORD_RESULT),
     "POST /api/v1/tasks/<task_id>/unclaim": Rule("/api/v1/tasks/{task}/unclaim", (*RECORD_RESULT, "organizer_leader")),
     "POST /api/v1/tasks/<task_id>/complete": Rule("/api/v1/tasks/{task}/complete", RECORD_RESULT,

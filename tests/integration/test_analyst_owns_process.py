@@ -154,7 +154,7 @@ def test_a_new_step_with_its_own_status_and_form_runs_to_the_archive(db, api, wa
     status = f"closure_review_{uuid.uuid4().hex[:6]}"
     assert api.as_("supervisor1").get(f"/appeals?status={status}").status_code == 400  # no such status yet
     try:
-        deployment, created = repository.deploy_bundle(db, with_closure_review(repository.read_bundle(), status),
+        _deployment, created = repository.deploy_bundle(db, with_closure_review(repository.read_bundle(), status),
                                                        deployed_by="analyst1")
         assert created
         appeal, statuses = walker.walk(unit_id, closure_review=True)

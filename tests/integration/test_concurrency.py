@@ -54,3 +54,24 @@ def test_same_user_double_submit_is_also_one_completion(db, user):
         task_id = session.scalar(select(UserTask.id).where(UserTask.business_key == appeal.id))
     me = user("intake1")
     assert _race(db, task_id, {"assessment": "dispatch"}, [me, me]) == ["conflict", "ok"]
+
+
+def test_a_reader_does_not_wait_for_a_writer(db):
+    """Reads begin deferred on SQLite (writers take the write lock up front): a page can be read
+    while someone's change is half done. On PostgreSQL readers never wait for writers anyway."""
+    with db.transaction() as writing:
+        writing.execute(select(func.count()).select_from(UserTask))
+        writing.add(HistoryEvent(action="test_write_in_progress"))
+        writing.flush()  # the write lock is held from here to the commit
+        seen = {}
+
+        def read():
+            with db.read() as reading:
+                seen["tasks"] = reading.scalar(select(func.count()).select_from(UserTask))
+                seen["in_progress"] = reading.scalar(select(func.count()).select_from(HistoryEvent).where(
+                    HistoryEvent.action == "test_write_in_progress"))
+
+        reader = threading.Thread(target=read)
+        reader.start()
+        reader.join()  # a reader that took the write lock would wait for this transaction: a deadlock
+        assert seen["tasks"] > 0 and seen["in_progress"] == 0  # it read, and not the uncommitted row

@@ -1,4 +1,4 @@
-"""Moving running instances to a new version (engine/migration.py): preview, migrate, run to the
+"""Moving running instances to a new version (runtime/migration.py): preview, migrate, run to the
 end on both versions, revert.
 
 The test database is shared and new appeals start on the newest version, so every version

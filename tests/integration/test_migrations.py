@@ -1,13 +1,105 @@
-"""The models and the Alembic migrations agree, so a deployed database can always be upgraded."""
+"""The models and the Alembic migrations agree, so a deployed database can always be upgraded,
+and an upgrade keeps what a database held."""
+import json
+import uuid
+
+import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
 
-from hotline.models import Base
+from runtime import schema
+from runtime.db import Base, Database
 
 
 def test_migrated_schema_matches_the_models(db):
-    # the session database was created by `migrate.upgrade` (see conftest), not by create_all
+    # the session database was created by `schema.upgrade` (see conftest), not by create_all
     with db.engine.connect() as connection:
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
+
+
+@pytest.fixture
+def empty_database(db, tmp_path):
+    """A database of its own beside the test database (a file, or a PostgreSQL database)."""
+    if not db.is_postgres:
+        other = Database(f"sqlite:///{tmp_path / 'upgrade.db'}")
+        yield other
+        other.dispose()
+        return
+    name = f"upgrade_{uuid.uuid4().hex[:8]}"
+    admin = create_engine(make_url(db.url).set(database="postgres"), isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    other = Database(make_url(db.url).set(database=name).render_as_string(hide_password=False))
+    yield other
+    other.dispose()
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
+    admin.dispose()
+
+
+def test_the_business_key_upgrade_keeps_instances_tasks_history_and_the_outbox(empty_database):
+    """0009 renames appeal_id to business_key and drops the runtime's foreign keys into the
+    hotline's tables: rows written before it are all still there, under the same key; versions
+    deployed before it get the declarations of the diagram (statuses with labels, milestones),
+    past completions the milestones they reached and open tasks the milestones they may reach."""
+    db = empty_database
+    schema.upgrade(db, "0008")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO region (id, code, name, level) VALUES (1, '350000', '福建省', 'province')"))
+        conn.execute(text("INSERT INTO appeal (id, number, appeal_type, channel, status, title, content, urgent, "
+                          "convenience_list, confidential, emergency, accepted_at, deadlines_provisional, "
+                          "extension_days, rehandle_count, return_count, updated_at) VALUES (41, 'FJ20261201-000001', "
+                          "'complaint', 'phone', 'handling', 't', 'c', false, false, false, false, "
+                          "'2026-12-01 02:00:00', false, 0, 0, 0, '2026-12-01 02:00:00')"))
+        old_spec = {"spec": {"task_specs": {
+            "end_archived": {"bpmn_id": "end_archived", "typename": "EndEvent", "extensions": {}},
+            "ut_reply": {"bpmn_id": "ut_reply", "typename": "UserTask",
+                         "extensions": {"properties": {"appealStatus": "replying", "candidateRoles": "organizer_staff"}}}}},
+            "subprocess_specs": {"revisit": {"task_specs": {"tm_handling_due": {"bpmn_id": "tm_handling_due"}}}}}
+        conn.execute(text("INSERT INTO deployment (id, process_key, version, content_hash, files, spec, deployed_at) "
+                          "VALUES (1, 'appeal_handling', 1, 'h', '{}', :spec, '2026-12-01 02:00:00')"),
+                     {"spec": json.dumps(old_spec)})
+        conn.execute(text("INSERT INTO process_instance (id, deployment_id, appeal_id, status, state, "
+                          "serializer_version, version, started_at, updated_at) VALUES (5, 1, 41, 'running', '{}', "
+                          "'1', 1, '2026-12-01 02:00:00', '2026-12-01 02:00:00')"))
+        conn.execute(text("INSERT INTO user_task (id, instance_id, appeal_id, bpmn_id, name, candidate_roles, "
+                          "created_at, state) VALUES ('t1', 5, 41, 'ut_return_visit', '回访评价', 'return_visit_staff', "
+                          "'2026-12-01 02:00:00', 'open')"))
+        conn.execute(text("INSERT INTO history_event (appeal_id, instance_id, at, action) VALUES "
+                          "(41, 5, '2026-12-01 02:00:00', 'process_started')"))
+        for bpmn_id, detail in (("ut_sign_for", {"sign_decision": "return", "return_reason": "x"}),
+                                ("ut_sign_for", {"sign_decision": "sign"}),
+                                ("ut_reply", {"reply_method": "phone", "appellant_reached": True}),
+                                ("ut_reply", {"reply_method": "sms", "appellant_reached": False})):
+            conn.execute(text("INSERT INTO history_event (appeal_id, instance_id, at, action, task_bpmn_id, detail) "
+                              "VALUES (41, 5, '2026-12-01 03:00:00', 'task_completed', :t, :d)"),
+                         {"t": bpmn_id, "d": json.dumps(detail)})
+        conn.execute(text("INSERT INTO notification (appeal_id, channel, recipient, body, created_at, attempts) "
+                          "VALUES (41, 'sms', '138', 'hi', '2026-12-01 02:00:00', 0)"))
+    schema.upgrade(db)
+    with db.engine.connect() as conn:
+        assert conn.execute(text("SELECT business_key FROM process_instance WHERE id = 5")).scalar() == 41
+        assert conn.execute(text("SELECT business_key, milestones FROM user_task WHERE id = 't1'")).one() == (
+            41, ",appellant_evaluated,")
+        assert set(conn.execute(text("SELECT DISTINCT business_key FROM history_event")).scalars()) == {41}
+        reached = sorted(json.loads(d)["milestone"] if isinstance(d, str) else d["milestone"]
+                         for d in conn.execute(text("SELECT detail FROM history_event "
+                                                    "WHERE action = 'milestone_reached'")).scalars())
+        assert reached == ["appellant_contacted", "replied", "replied", "returned", "signed_for"]
+        spec = conn.execute(text("SELECT spec FROM deployment WHERE id = 1")).scalar()
+        spec = json.loads(spec) if isinstance(spec, str) else spec
+        tasks = spec["spec"]["task_specs"]
+        assert tasks["end_archived"]["extensions"]["properties"]["appealStatus"] == "archived"
+        assert tasks["ut_reply"]["extensions"]["properties"] == {
+            "appealStatus": "replying", "candidateRoles": "organizer_staff", "appealStatusLabel": "待答复",
+            "appealStatusLabelEn": "Awaiting the reply", "milestone:replied": "",
+            "milestone:appellant_contacted": "appellant_reached"}
+        assert spec["subprocess_specs"]["revisit"]["task_specs"]["tm_handling_due"]["extensions"] == {
+            "properties": {"deadline": "handling"}}
+        assert conn.execute(text("SELECT business_key FROM notification")).scalar() == 41
+        context = MigrationContext.configure(conn, opts={"compare_type": True})
+        assert compare_metadata(context, Base.metadata) == []

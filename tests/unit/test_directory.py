@@ -1,4 +1,4 @@
-"""The password rule administrators' new passwords must meet (engine.directory)."""
+"""The password rule administrators' new passwords must meet (hotline.accounts)."""
 import pytest
 
 from hotline.accounts import password_problems

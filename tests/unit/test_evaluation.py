@@ -1,4 +1,4 @@
-"""Unit evaluation formulas (engine/evaluation.py, Art. 25, 26, 28) on a hand-made data set; every
+"""Unit evaluation formulas (hotline/evaluation.py, Art. 25, 26, 28) on a hand-made data set; every
 expected number is worked out by hand in the comments next to it."""
 from datetime import datetime
 

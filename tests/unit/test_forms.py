@@ -7,6 +7,8 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft202012Validator, FormatChecker
 
+from hotline.extension import WRITABLE_APPEAL_FIELDS
+
 ROOT = Path(__file__).resolve().parents[2]
 FORMS = ROOT / "forms"
 PROCESSES = ROOT / "processes"
@@ -106,10 +108,10 @@ def test_custom_keywords_name_properties(schema_path):
     assert isinstance(variables, list)
     assert len(variables) == len(set(variables))
     assert set(variables) <= props
-    appeal_fields = schema.get("x-appeal-fields", {})
-    assert isinstance(appeal_fields, dict)
-    assert set(appeal_fields) <= props
-    assert all(isinstance(v, str) and v for v in appeal_fields.values())
+    record_fields = schema.get("x-record-fields", {})
+    assert isinstance(record_fields, dict)
+    assert set(record_fields) <= props
+    assert set(record_fields.values()) <= WRITABLE_APPEAL_FIELDS  # columns the hotline keeps them in
 
 
 def check_ui_level(schema, ui, en, where):

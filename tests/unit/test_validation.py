@@ -179,3 +179,48 @@ def test_time_limit_cells_in_the_grammar_pass():
         files = broken("time_limits.dmn", '<outputEntry id="rule_complaint_handling"><text>"10wd"</text>',
                        f'<outputEntry id="rule_complaint_handling"><text>{cell}</text>')
         assert validation.check(files) == [], cell
+
+
+ASSESS_STATUS = '<spiffworkflow:property name="appealStatus" value="assessing" />'
+
+
+def test_status_a_user_task_without_a_status_is_refused_by_name():
+    problem = only(validation.check(broken("appeal_handling.bpmn", ASSESS_STATUS, "")), "status", "ut_assess",
+                   "appeal_handling.bpmn")
+    assert problem.message == "「受理研判」(ut_assess) 没有声明诉求状态（扩展属性 appealStatus）"
+
+
+def test_status_without_its_english_label_is_refused_by_name():
+    label = '<spiffworkflow:property name="appealStatusLabelEn" value="Awaiting assessment" />'
+    problem = only(validation.check(broken("appeal_handling.bpmn", label, "")), "status", "ut_assess",
+                   "appeal_handling.bpmn")
+    assert "assessing" in problem.message and "appealStatusLabelEn" in problem.message
+
+
+def test_status_labelled_two_ways_is_refused():
+    other = '<spiffworkflow:property name="appealStatusLabel" value="办理中" />'
+    files = broken("appeal_handling.bpmn", other, '<spiffworkflow:property name="appealStatusLabel" value="处理中" />')
+    problems = validation.check(files)
+    assert problems and all(p.rule == "status" and "handling" in p.message for p in problems)
+
+
+def test_status_an_end_event_may_declare_one_but_must_label_it():
+    archived = '<spiffworkflow:property name="appealStatusLabel" value="已办结" />'
+    only(validation.check(broken("appeal_handling.bpmn", archived, "")), "status", "end_archived",
+         "appeal_handling.bpmn")
+
+
+def test_milestone_a_name_that_is_not_an_identifier_or_a_condition_that_is_not_python():
+    good = '<spiffworkflow:property name="milestone:appellant_contacted" value="appellant_reached" />'
+    problem = only(validation.check(broken("appeal_handling.bpmn", good, good.replace(
+        'value="appellant_reached"', 'value="appellant_reached ==="'))), "milestone", "ut_reply", "appeal_handling.bpmn")
+    assert "appellant_contacted" in problem.message
+    bad_name = good.replace("milestone:appellant_contacted", "milestone:Appellant Contacted")
+    problems = validation.check(broken("appeal_handling.bpmn", good, good + bad_name))
+    assert [p.rule for p in problems] == ["milestone"] and "Appellant Contacted" in problems[0].message
+
+
+def test_deadline_a_stage_the_time_limit_table_does_not_have():
+    stage = '<spiffworkflow:property name="deadline" value="sign_for" />'
+    problems = validation.check(broken("appeal_handling.bpmn", stage, stage.replace("sign_for", "signing"), count=1))
+    assert [(p.rule, p.element_id) for p in problems] == [("deadline", "ut_sign_for")]
