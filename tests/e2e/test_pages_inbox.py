@@ -324,6 +324,24 @@ def test_applying_for_an_extension_from_the_result_form(browser_as, walk, unit_i
     assert "同意" in field_html(page, "extension_consented") and 'value="true"' in page
 
 
+def test_an_extension_the_diagram_refuses_tells_the_applicant_why(browser_as, walk, unit_id):
+    """Art. 20(6): too many days for a consultation (2 working days): the diagram's gateway refuses
+    it, the page says why (in the user's language) and the unit handles on."""
+    appeal_id = walk.to_signed(unit_id=unit_id, appeal_type="consultation")
+    staff = browser_as("gl_urban_staff")
+    task_id = walk.task(appeal_id, "gl_urban_staff", "ut_record_result")["id"]
+    resp = staff.post(f"/tasks/{task_id}/complete", data={
+        "result_action": "apply_extension", "extension_days": "3", "extension_reason": "需多部门协调"},
+        follow_redirects=True)
+    assert "延期申请未受理：延期总天数不得超过原办理时限，最多还可申请 2 个工作日" in text(resp)
+    assert walk.open_tasks(appeal_id) == ["ut_record_result"]
+    staff.get("/lang/en")
+    again = walk.task(appeal_id, "gl_urban_staff", "ut_record_result")["id"]
+    resp = staff.post(f"/tasks/{again}/complete", data={
+        "result_action": "apply_extension", "extension_days": "5", "extension_reason": "x"}, follow_redirects=True)
+    assert "The extension was not accepted" in text(resp)
+
+
 def test_a_datetime_is_stored_in_china_standard_time(browser_as, walk, unit_id):
     appeal_id = walk.to_signed(unit_id=unit_id)
     walk.complete(appeal_id, "gl_urban_staff", "ut_record_result",

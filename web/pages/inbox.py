@@ -6,6 +6,7 @@ field (400); a task changed by someone else meanwhile answers 409 the same way."
 from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
+from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug import exceptions as http
@@ -95,7 +96,7 @@ def complete(task_id):
     try:
         if unconverted:
             raise InvalidInput("values that cannot be converted", unconverted)
-        tasks.complete(get_db(), task_id, check_storable(data), user)
+        done = tasks.complete(get_db(), task_id, check_storable(data), user)
     except InvalidInput as err:
         return _render_task(task_id, values, form_render.merge_errors(err.fields, unconverted), status=400)
     except Conflict as err:
@@ -105,6 +106,8 @@ def complete(task_id):
         flash(_("流程执行出错，提交未生效。请稍后重试，或联系系统管理员。"), "error")
         return _render_task(task_id, values, status=422)
     flash(_("已提交“%(task)s”", task=task_label(found.name, found.form)), "success")
+    for notice in done.notices:  # what the steps it ran have to tell the user (e.g. why a request was refused)
+        flash(notice["en"] if str(get_locale()).startswith("en") else notice["zh"], "warning")
     return redirect(url_for(".index"), 303)
 
 
