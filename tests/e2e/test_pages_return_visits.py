@@ -1,11 +1,16 @@
 """Random return visits and ordered checks (Art. 23): reproducible sampling, results with a photo."""
+import hashlib
+import io
+import os
 from datetime import date, timedelta
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
 
+from hotline import attachments
 from hotline import return_visits as sampling
-from hotline.models import ReturnVisitSample
+from hotline.models import Attachment, ReturnVisitSample
 from runtime.errors import Forbidden
 
 SATISFIED = {"visit_method": "phone", "evaluation": "satisfied", "resolved": True}
@@ -79,3 +84,22 @@ def test_only_supervisors_draw_and_order(browser_as, client):
     assert browser_as("revisit1").post("/revisits/order", data={"number": "x", "method": "phone"}).status_code == 403
     assert browser_as("revisit1").post("/revisits/sample", data={}).status_code == 403
     assert client.get("/revisits").status_code == 302
+
+
+def test_a_refused_result_leaves_no_uploaded_file_behind(walk, unit_id, db, browser_as, user, app):
+    """The photo and the result are one unit of work: a result refused for a missing evaluation
+    keeps neither the file's row nor the file."""
+    appeal_id = _archived(walk, unit_id)[0]
+    sample = sampling.order_check(db, appeal_id, "phone", "", user("supervisor1"))
+    content = b"\x89PNG\r\n\x1a\n" + os.urandom(64)  # content no other test uploaded
+    staff = browser_as("revisit1")
+    resp = staff.post(f"/revisits/{sample.id}/record", data={"comment": "x", "file": (io.BytesIO(content), "a.png")},
+                      content_type="multipart/form-data", follow_redirects=True)
+    assert "请选择诉求人评价" in resp.get_data(as_text=True)
+    stored = attachments.path_for(Path(app.config["ATTACHMENT_DIR"]), hashlib.sha256(content).hexdigest())
+    with db.read() as session:
+        rows = session.scalars(select(Attachment).where(Attachment.appeal_id == appeal_id)).all()
+    assert rows == [] and not stored.exists()
+    resp = staff.post(f"/revisits/{sample.id}/record", data={"evaluation": "satisfied", "file": (
+        io.BytesIO(content), "a.png")}, content_type="multipart/form-data", follow_redirects=True)
+    assert "核查结果已记录" in resp.get_data(as_text=True) and stored.exists()
