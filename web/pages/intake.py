@@ -82,6 +82,8 @@ def register():
                 "answer_on_spot": _("诉求 %(number)s 已当场答复，转回访核实。"),
                 "not_accepted": _("诉求 %(number)s 已登记为不予受理，已记录解释引导内容。"),
                 None: _("诉求 %(number)s 已登记，待研判。")}
+    if decision is not None and result["assessment"] is None:  # the deployed diagram has no such step now
+        messages[None] = _("诉求 %(number)s 已登记；当前流程没有可在受理台研判的环节，请在待办中继续办理。")
     flash(messages[result["assessment"]] % {"number": result["number"]}, "success")
     return redirect(url_for("intake.index"))
 
