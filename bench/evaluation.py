@@ -1,20 +1,25 @@
 """Unit evaluation benchmark on PostgreSQL at a million appeals (target: a month's figures in
 under 2 s).
 
-Fills the database with N appeals (default 1,000,000) by INSERT ... SELECT generate_series (numbered
-BJ..., apart from the demo month's FJ...): two years of acceptance times (~42,000 a month),
-twelve lead units, ~90 % archived; one lead AppealUnit row each plus an inactive one of another
-unit for ~4 % (returned, re-dispatched); sign-for overdue records for ~6 %, handling overdue for ~8 %; evaluations 60 % satisfied, 20 %
-basically satisfied, 10 % dissatisfied, 10 % none; 5 % re-handled. History: 12 rows per appeal,
-as many as a real happy path leaves, of which the evaluation reads only the ut_reply completion
-(appellant reached 92 %) and the extension decision (~5 %); the others are filler of other
-actions. Appeals are stored in acceptance order (ids follow acceptance, as in production), and
-each appeal's history rows are spread over the table as in real life (written days apart, among
-other appeals' rows), not stored side by side.
+Fills the database with N appeals (default 1,000,000) by INSERT ... SELECT generate_series
+(numbered BJ..., apart from the demo month's FJ...): two years of acceptance times (~42,000 a month),
+twelve lead units, ~90 % archived (closed: `closed_at` set, which is what the evaluation counts as
+closed), the rest still in handling; one lead AppealUnit row each plus an inactive one of another
+unit for ~4 % (returned, re-dispatched); sign-for overdue records for ~6 %, handling overdue for
+~8 %; evaluations 60 % satisfied, 20 % basically satisfied, 10 % dissatisfied, 10 % none; 5 %
+re-handled. History: the rows a real happy path through the runtime leaves, in its order (up to 22
+for an archived appeal: registration, task completions, the `milestone_reached` rows its steps
+declare, reply, evaluation, archiving; the first 10 for one still in handling), plus an
+extension decision for ~5 %. The evaluation reads only the `milestone_reached` rows with detail
+{"milestone": "appellant_contacted"} (written for 96 % of the archived: the reply reached the
+appellant) and the extension decisions; it has to pass over the others, five of them milestone
+rows too. Appeals are stored in acceptance order (ids follow acceptance, as in production), and
+each appeal's history rows are spread over the table as in real life (written hours to days
+apart, among other appeals' rows), not stored side by side.
 
 Then it times, p50 / p95 over --repeat runs:
-  month      engine.evaluation_report.unit_counts for the last complete month (the figures)
-  report     engine.evaluation_report.unit_report for that month (figures, ranking, 12-month
+  month      hotline.evaluation_report.unit_counts for the last complete month (the figures)
+  report     hotline.evaluation_report.unit_report for that month (figures, ranking, 12-month
              trend, type breakdown: everything the page shows)
 and, in the same run, a baseline on a ~100,000-appeal window: the same counts computed in Python
 over fetched rows (evaluation_report.facts + evaluation.tally) against unit_counts on that window,
@@ -72,22 +77,56 @@ FROM appeal WHERE number LIKE 'BJ%' AND id % 17 = 1
 UNION ALL
 SELECT id, 'handling', lead_unit_id, handling_due_at, handling_due_at FROM appeal WHERE number LIKE 'BJ%' AND id % 12 = 5
 """
-# k = 0: the reply; k = 1: an extension decision for every 20th appeal, filler otherwise; k > 1: filler.
-# One pass per k over all appeals, so an appeal's 12 rows land in 12 far-apart parts of the table.
+# The history rows a real happy path leaves (bench/lifecycle.py's walk through the runtime), in
+# its order: (action, task_bpmn_id, detail, which appeals): EVERY appeal, or only the CLOSED ones
+# (archived; an appeal still in handling has not got that far). The evaluation reads
+# the `appellant_contacted` milestone (not written when the reply did not reach the appellant,
+# every 25th appeal) and the extension decision; the rest are the rows it has to pass over.
+EVERY, CLOSED = "true", "closed_at IS NOT NULL"
+REACHED = "id % 25 <> 0"
+PASSES = [
+    ("appeal_registered", None, "json_build_object('number', number, 'channel', 'phone', 'type', appeal_type)", EVERY),
+    ("process_started", None, "json_build_object('deployment_version', 1)", EVERY),
+    ("task_completed", "ut_assess", "json_build_object('assessment', 'dispatch')", EVERY),
+    ("milestone_reached", "ut_assess", "json_build_object('milestone', 'assessed')", EVERY),
+    ("dispatched", None, "json_build_object('lead_unit_id', lead_unit_id, 'co_unit_ids', json_build_array())", EVERY),
+    ("task_completed", "ut_dispatch",
+     "json_build_object('lead_unit_id', lead_unit_id, 'co_unit_ids', json_build_array())", EVERY),
+    ("milestone_reached", "ut_dispatch", "json_build_object('milestone', 'dispatched')", EVERY),
+    ("task_completed", "ut_sign_for", "json_build_object('sign_decision', 'sign')", EVERY),
+    ("milestone_reached", "ut_sign_for", "json_build_object('milestone', 'signed_for')", EVERY),
+    ("task_completed", "ut_assign_handler", "json_build_object('department', '执法科', 'handler_name', '李四')", EVERY),
+    ("extension_decided", None, "json_build_object('consented', true, 'approved', id % 40 = 7, 'days', 3)",
+     "id % 20 = 7"),  # the ~5 % that applied for one
+    ("task_completed", "ut_record_result",
+     "json_build_object('result_action', 'submit_result', 'result', '已处理', 'resolved', true)", CLOSED),
+    ("task_completed", "ut_leader_review", "json_build_object('review_decision', 'approve')", CLOSED),
+    ("replied", None, "NULL", CLOSED),
+    ("evaluation_link_sent", None, "json_build_object('expires_at', closed_at)", CLOSED),
+    ("task_completed", "ut_reply",
+     f"json_build_object('reply_method', 'phone', 'appellant_reached', {REACHED}, 'reply_content', '已答复')", CLOSED),
+    ("milestone_reached", "ut_reply", "json_build_object('milestone', 'appellant_contacted')",
+     f"{CLOSED} AND {REACHED}"),
+    ("milestone_reached", "ut_reply", "json_build_object('milestone', 'replied')", CLOSED),
+    ("evaluated", None, "json_build_object('evaluation', satisfaction, 'resolved', resolved)", CLOSED),
+    ("archived", None, "NULL", CLOSED),
+    ("process_completed", None, "NULL", CLOSED),
+    ("task_completed", "ut_return_visit", "json_build_object('evaluation', satisfaction, 'resolved', resolved)",
+     CLOSED),
+    ("milestone_reached", "ut_return_visit", "json_build_object('milestone', 'appellant_evaluated')", CLOSED),
+]
+# One pass per row over all appeals, so an appeal's rows land in far-apart parts of the table.
 HISTORY = """
-INSERT INTO history_event (appeal_id, at, action, task_bpmn_id, detail)
-SELECT id, accepted_at + k * interval '1 day',
-       CASE WHEN k = 0 THEN 'task_completed' WHEN k = 1 AND id % 20 = 7 THEN 'extension_decided'
-            ELSE (ARRAY['task_claimed','dispatched','reminded','appellant_viewed','replied','evaluated',
-                        'archived','process_started','appeal_registered','task_completed'])[1 + k % 10] END,
-       CASE WHEN k = 0 THEN 'ut_reply' WHEN k = 11 THEN 'ut_sign_for' END,
-       CASE WHEN k = 0 THEN json_build_object('reply_method', 'phone', 'appellant_reached', id % 25 <> 0,
-                                              'reply_content', '已答复')
-            WHEN k = 1 AND id % 20 = 7 THEN json_build_object('consented', true, 'approved', id % 40 = 7, 'days', 3)
-            WHEN k = 11 THEN json_build_object('sign_decision', 'sign') END
-FROM appeal, (SELECT CAST(:k AS integer) AS k) AS pass
-WHERE number LIKE 'BJ%'
+INSERT INTO history_event (business_key, at, action, task_bpmn_id, detail)
+SELECT id, accepted_at + :k * interval '10 hours', :action, :bpmn, {detail}
+FROM appeal
+WHERE number LIKE 'BJ%' AND {which}
 """
+
+
+def history_pass(k: int) -> tuple[str, dict]:
+    action, bpmn_id, detail, which = PASSES[k]
+    return HISTORY.format(detail=detail, which=which), {"k": k, "action": action, "bpmn": bpmn_id}
 
 
 def fill(db: Database, n: int) -> None:
@@ -101,11 +140,12 @@ def fill(db: Database, n: int) -> None:
         conn.execute(text(APPEALS), {"n": n, "unit0": unit0, "units": units})
         conn.execute(text(LEADS), {"unit0": unit0, "units": units})
         conn.execute(text(OVERDUE))
-    for k in range(12):
+    for k in range(len(PASSES)):
         with db.engine.begin() as conn:
             conn.execute(text("SET LOCAL session_replication_role = replica"))
-            conn.execute(text(HISTORY), {"k": k})
-        print(f"history pass {k + 1}/12", flush=True)
+            sql, params = history_pass(k)
+            conn.execute(text(sql), params)
+        print(f"history pass {k + 1}/{len(PASSES)}", flush=True)
     with db.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
         conn.execute(text("VACUUM ANALYZE"))
         rows = conn.execute(text("SELECT count(*) FROM history_event")).scalar()

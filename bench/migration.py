@@ -28,8 +28,7 @@ from sqlalchemy import select
 
 from hotline import appeals
 from hotline.models import OrganizerUnit, User
-from runtime import migration, serializer, tasks
-from runtime import repository as definitions
+from runtime import migration, repository, serializer, tasks
 from runtime.models import ProcessInstance, UserTask
 
 
@@ -50,13 +49,12 @@ def running_appeals(db, n: int) -> None:
 
 def new_version(db):
     with db.read() as session:
-        files = dict(definitions.latest(session).files)
+        files = dict(repository.latest(session).files)
     files["time_limits.dmn"] = files["time_limits.dmn"].replace(
         '<outputEntry id="rule_complaint_handling"><text>"10wd"</text>',
         '<outputEntry id="rule_complaint_handling"><text>"12wd"</text>')
-    with db.transaction() as session:
-        deployment, _ = definitions.deploy(session, files, deployed_by="bench")
-        return deployment.id
+    deployment, _ = repository.deploy_bundle(db, files, deployed_by="bench")  # as `hotline deploy`: recorded
+    return deployment.id
 
 
 def load_all(db, to_id: int) -> int:
@@ -65,7 +63,7 @@ def load_all(db, to_id: int) -> int:
         rows = session.scalars(select(ProcessInstance).where(
             ProcessInstance.status == "running", ProcessInstance.deployment_id != to_id)).all()
         for row in rows:
-            serializer.state_from_dict(row.state, *definitions.specs_for(row.deployment), None)
+            serializer.state_from_dict(row.state, *repository.specs_for(row.deployment), None)
         return len(rows)
 
 
@@ -92,7 +90,7 @@ def main():
         backend = db.engine.dialect.name
         db.dispose()
     result = {"backend": backend, "instances": count, "eligible": sum(c.eligible for c in candidates),
-              "limit_changes": sum(bool(c.limit_changes) for c in candidates),
+              "limit_changes": sum(bool(c.changes) for c in candidates),
               "load_ms_per_instance": round(base_ms / count, 2),
               "preview_ms_per_instance": round(preview_ms / count, 2),
               "preview_s": round(preview_ms / 1000, 2), "ratio_preview_over_load": round(preview_ms / base_ms, 2),

@@ -2,9 +2,10 @@
 
 Fills the database with N appeals (default 1,000,000) by INSERT ... SELECT generate_series, with
 a realistic spread: 2 years of acceptance times, ~84 % archived and the rest in every open
-status, four appeal types, twelve lead units, one process instance per appeal (running,
-suspended, completed, terminated) and one open user task per open appeal (some overdue, some
-due today). Then it times `engine.monitor.list_instances` (the page's whole query work: rows,
+status (closed ones with `closed_at`, as a finished process leaves them), four appeal types,
+twelve lead units, one process instance per appeal (running, suspended, completed, terminated;
+its business_key the appeal's id) and one open user task per open appeal (some overdue, some
+due today). Then it times `hotline.monitor.list_instances` (the page's whole query work: rows,
 capped count, open tasks of the page) for typical filter combinations at pages 1, 2 and 50
 (keyset: page 50 follows the cursor of page 49), and prints p50/p95 per query.
 
@@ -38,8 +39,8 @@ MONITOR_INDEXES = ["ix_appeal_accepted_id", "ix_appeal_status_accepted", "ix_app
 
 FILL = """
 INSERT INTO appeal (number, appeal_type, channel, status, title, content, region_id, urgent, convenience_list,
-    confidential, emergency, lead_unit_id, accepted_at, extension_days, rehandle_count, return_count, updated_at,
-    deadlines_provisional)
+    confidential, emergency, lead_unit_id, accepted_at, closed_at, extension_days, rehandle_count, return_count,
+    updated_at, deadlines_provisional)
 SELECT 'FJ' || to_char(acc, 'YYYYMMDD') || '-' || lpad((g % 1000000)::text, 6, '0'),
     (ARRAY['complaint','complaint','complaint','consultation','consultation','suggestion','help'])[1 + g % 7],
     (ARRAY['phone','phone','phone','web','wechat','app'])[1 + g % 6],
@@ -49,14 +50,15 @@ SELECT 'FJ' || to_char(acc, 'YYYYMMDD') || '-' || lpad((g % 1000000)::text, 6, '
         || CASE WHEN g % 1000 = 0 THEN '（稀有词' || g || '）' ELSE '' END,
     '市民反映的具体情况', NULL, g % 50 = 0, false, false, false,
     CASE WHEN st IN ('assessing', 'dispatching') THEN NULL ELSE :unit0 + (g * 13) % :units END,
-    acc, 0, 0, 0, acc, false
+    acc, CASE WHEN st IN ('archived', 'not_accepted', 'terminated') THEN acc + interval '5 days' END,
+    0, 0, 0, acc, false
 FROM (SELECT g, now() - (random() * interval '730 days') AS acc,
              CASE WHEN g % 100 < 84 THEN 'archived' WHEN g % 100 < 86 THEN 'not_accepted'
                   WHEN g % 100 < 87 THEN 'terminated' ELSE (ARRAY[{open}])[1 + g % 10] END AS st
       FROM generate_series(1, :n) AS g) AS src
 """
 INSTANCES = """
-INSERT INTO process_instance (deployment_id, appeal_id, status, state, serializer_version, version, started_at,
+INSERT INTO process_instance (deployment_id, business_key, status, state, serializer_version, version, started_at,
     updated_at, ended_at)
 SELECT :deployment, id, CASE WHEN status IN ('archived', 'not_accepted') THEN 'completed'
                              WHEN status = 'terminated' THEN 'terminated'
@@ -66,10 +68,10 @@ SELECT :deployment, id, CASE WHEN status IN ('archived', 'not_accepted') THEN 'c
 FROM appeal
 """
 TASKS = """
-INSERT INTO user_task (id, instance_id, appeal_id, bpmn_id, name, candidate_roles, unit_id, due_at, created_at, state)
+INSERT INTO user_task (id, instance_id, business_key, bpmn_id, name, candidate_roles, unit_id, due_at, created_at, state)
 SELECT md5(a.id::text), p.id, a.id, 'ut_' || a.status, a.status, 'organizer_staff', a.lead_unit_id,
        now() + ((a.id % 40) - 8) * interval '1 day' + (a.id % 24) * interval '1 hour', a.accepted_at, 'open'
-FROM appeal a JOIN process_instance p ON p.appeal_id = a.id
+FROM appeal a JOIN process_instance p ON p.business_key = a.id
 WHERE a.status NOT IN ('archived', 'not_accepted', 'terminated')
 """
 

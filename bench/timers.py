@@ -3,11 +3,11 @@
 
 Real timers, real time, the worker's own code. bench/data/timer_bench.bpmn (start -> timer
 catch event at the ISO time `due_at` from the start data -> script task -> end) is deployed
-as its own process. Each benchmark instance is started with instances' building blocks
-(advance + save, so engine.timers.sync writes its job row) on a minimal appeal row of its own,
-with a due time drawn at random from a window of real time a few seconds ahead. One worker
-then runs like `hotline worker`: an APScheduler BackgroundScheduler calling
-engine.jobs.run_due every second (max_instances=1, coalesce, as web/cli.py `_scheduler`).
+as its own process. Each benchmark instance is started with runtime.instances.start (process_key
+"timer_bench"; its save() lets runtime.timers.sync write the job row), its business key a
+minimal appeal row of its own, with a due time drawn at random from a window of real time a few
+seconds ahead. One worker then runs like `hotline worker`: an APScheduler BackgroundScheduler
+calling runtime.jobs.run_due every second (max_instances=1, coalesce, as web/cli.py `_scheduler`).
 Lateness = the `at` of the instance's 'timer_fired' history row (written in the firing
 transaction) minus its due time.
 
@@ -46,15 +46,11 @@ from uuid import uuid4
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from lifecycle import setup  # same database setup as the lifecycle benchmark
-from SpiffWorkflow.bpmn import BpmnWorkflow
-from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, insert, select, text
 
 from hotline import appeals
 from hotline.models import Appeal
-from hotline.operators import ScriptEngine, ServiceContext
-from runtime import clock, instances, jobs, serializer
-from runtime import repository as definitions
+from runtime import clock, instances, jobs, repository
 from runtime.models import HistoryEvent, Job, ProcessInstance
 from workdays.calendar import TZ
 
@@ -65,28 +61,16 @@ PADDING_INSTANCES = 20
 
 
 def start(session, due_at) -> ProcessInstance:
-    """engine.instances.start for the bench process (start() always takes the appeal process),
-    on an appeal row of its own: an instance needs one, and appeals.register would start
+    """runtime.instances.start of the bench process on an appeal row of its own: the hotline's
+    hooks read the appeal an instance's business key names, and appeals.register would start
     appeal_handling on it. Returns the instance row; its job row is written by save()."""
     now = clock.now()
     appeal = Appeal(number=appeals.next_number(session, now), appeal_type="consultation", channel="phone",
                     status="registered", title="timer benchmark", content="-", accepted_at=now)
     session.add(appeal)
     session.flush()
-    deployment = definitions.latest(session, PROCESS)
-    spec, subs = definitions.specs_for(deployment)
-    ctx = ServiceContext(session, appeal, None, None, now)
-    workflow = BpmnWorkflow(spec, subs, script_engine=ScriptEngine(ctx))
-    workflow.get_tasks(state=TaskState.READY)[0].data["due_at"] = due_at.astimezone(TZ).isoformat()
-    row = ProcessInstance(deployment_id=deployment.id, appeal_id=appeal.id, status="running", state={},
-                          serializer_version=serializer.VERSION, started_at=now)
-    session.add(row)
-    session.flush()
-    ctx.instance_id = row.id
-    loaded = instances.Loaded(row, workflow, ctx)
-    instances.advance(loaded)
-    instances.save(session, loaded)
-    return row
+    return instances.start(session, appeal.id, None, {"due_at": due_at.astimezone(TZ).isoformat()},
+                           process_key=PROCESS)
 
 
 def pending(db) -> int:
@@ -192,8 +176,7 @@ def main():
         return burst(args, rng)
     with tempfile.TemporaryDirectory() as tmp:
         db = setup(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db")
-        with db.transaction() as session:
-            definitions.deploy(session, definitions.read_bundle(DATA), process_key=PROCESS)
+        repository.deploy_bundle(db, repository.read_bundle(DATA), process_key=PROCESS, deployed_by="bench")
         baseline = phase(db, "baseline", args, rng)
         t = time.perf_counter()
         padded_rows = pad(db, args.pending, args.n, rng)
@@ -218,8 +201,7 @@ def burst(args, rng: random.Random):
     args.window = 0
     with tempfile.TemporaryDirectory() as tmp:
         db = setup(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db")
-        with db.transaction() as session:
-            definitions.deploy(session, definitions.read_bundle(DATA), process_key=PROCESS)
+        repository.deploy_bundle(db, repository.read_bundle(DATA), process_key=PROCESS, deployed_by="bench")
         one = phase(db, "1 loop", args, rng, loops=1)
         many = phase(db, f"{args.threads} loops", args, rng, loops=args.threads)
         backend = db.engine.dialect.name
