@@ -30,7 +30,7 @@ test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest
 
 lint: $(STAMP)
-	$(BIN)/ruff check engine web tests bench
+	$(BIN)/ruff check runtime workdays hotline web tests bench
 
 bench: $(STAMP)
 	$(BIN)/python bench/lifecycle.py

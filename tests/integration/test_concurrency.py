@@ -56,9 +56,10 @@ def test_same_user_double_submit_is_also_one_completion(db, user):
     assert _race(db, task_id, {"assessment": "dispatch"}, [me, me]) == ["conflict", "ok"]
 
 
-def test_a_reader_does_not_wait_for_a_writer(db):
+def test_a_reader_does_not_wait_for_a_writer(db, user):
     """Reads begin deferred on SQLite (writers take the write lock up front): a page can be read
     while someone's change is half done. On PostgreSQL readers never wait for writers anyway."""
+    appeals.register(db, intake_data(), user("intake1"))  # committed: the reader must see its task
     with db.transaction() as writing:
         writing.execute(select(func.count()).select_from(UserTask))
         writing.add(HistoryEvent(action="test_write_in_progress"))
