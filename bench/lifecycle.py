@@ -59,6 +59,7 @@ def happy_path(lead_id: int) -> list[tuple[str, str, dict]]:
         ("gl_urban_leader", "ut_leader_review", {"review_decision": "approve"}),
         ("gl_urban_staff", "ut_reply",
          {"reply_method": "phone", "appellant_reached": True, "reply_content": "已电话告知处理结果"}),
+        ("dispatcher1", "ut_closure_review", {"closure_decision": "approve"}),
         ("revisit1", "ut_return_visit", {"visit_method": "phone", "evaluation": "satisfied", "resolved": True}),
     ]
 
@@ -136,7 +137,7 @@ class CannedServices(TaskDataEnvironment):
         params = {name: p["value"] for name, p in (operation_params or {}).items()}
         now = clock.now()
         current = params.get("current")
-        if operation_name == "accept_appeal":
+        if operation_name in ("accept_appeal", "grade_appeal"):
             result = _canned_stage(None, "dispatch", now, params["dispatch_limit"])
         elif operation_name == "dispatch_appeal":
             result = current

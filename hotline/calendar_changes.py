@@ -40,5 +40,6 @@ def alerts(session, calendar: WorkingCalendar) -> list[dict]:
     years = sorted({due.astimezone(calendar.tz).year for row in rows for due in row if due is not None
                     and not calendar.is_published(due.astimezone(calendar.tz).year)})
     return [{"kind": "calendar_year_missing", "years": years, "provisional_appeals": len(rows),
-             "message": f"{len(rows)} 件诉求的期限按工作日（周一至周五）临时计算，请加载 "
-                        f"{'、'.join(map(str, years))} 年节假日安排（hotline calendar load）"}]
+             "message": f"{len(rows)} 件诉求的期限按工作日（周一至周五扣除《全国年节及纪念日放假办法》"
+                        f"规定的法定节假日）临时计算，请加载 {'、'.join(map(str, years))} 年节假日安排"
+                        "（hotline calendar load）"}]

@@ -30,6 +30,10 @@ Counts per unit U over the period's appeals (`Counts`):
   contacted  Ct  of R, a step reached the milestone `appellant_contacted` (the diagram declares
                  which: the reply, when its form says the appellant was reached)
   resolved   Rs  of R, `Appeal.resolved` is true
+  explained  X   of H, a result was given as "explained, not solvable at present" (the milestone
+                 `explained_not_solvable`); reported apart from resolved                    Art. 20(7)
+  rejected   Cr  of H, the platform's closure review sent a reply back (the milestone
+                 `closure_rejected`)                                                       Art. 18
   satisfied S, basically B, dissatisfied D: of R, by evaluation
 
 Figures (Art. 25, 26; None when the denominator is 0):
@@ -39,6 +43,8 @@ Figures (Art. 25, 26; None when the denominator is 0):
   return rate            Rt / V
   extension rate         E / H
   re-handle rate         Rh / H
+  closure rejection rate Cr / H
+  not solvable (count)   X
   response rate          Ct / R
   resolution rate        Rs / R
   satisfaction rate      (S + f × B) / R,  f = basically_satisfied_factor (0.9)
@@ -67,7 +73,8 @@ from .config import PROCESSES_DIR
 CONFIG_PATH = PROCESSES_DIR / "evaluation.yaml"
 KINDS = ("month", "quarter", "year")
 VALID_EVALUATIONS = ("satisfied", "basically_satisfied", "dissatisfied")
-RATES = ("sign_for_rate", "on_time_rate", "return_rate", "extension_rate", "rehandle_rate", "response_rate",
+RATES = ("sign_for_rate", "on_time_rate", "return_rate", "extension_rate", "rehandle_rate", "closure_rejection_rate",
+         "response_rate",
          "resolution_rate", "satisfaction_rate")
 
 
@@ -212,6 +219,8 @@ class Counts:
     satisfied: int = 0
     basically: int = 0
     dissatisfied: int = 0
+    explained: int = 0
+    rejected: int = 0
 
     def add(self, other: "Counts") -> None:
         for f in fields(self):
@@ -232,6 +241,8 @@ class AppealFacts:
     late_handling: bool = False
     extended: bool = False
     contacted: bool = False
+    explained: bool = False  # a result "explained, not solvable at present"
+    rejected: bool = False  # a reply sent back by the closure review
 
 
 def tally(facts) -> dict[int, Counts]:
@@ -262,6 +273,8 @@ def tally(facts) -> dict[int, Counts]:
         c.satisfied += a.satisfaction == "satisfied"
         c.basically += a.satisfaction == "basically_satisfied"
         c.dissatisfied += a.satisfaction == "dissatisfied"
+        c.explained += a.explained
+        c.rejected += a.rejected
     return by_unit
 
 
@@ -278,6 +291,8 @@ def figures(c: Counts, config: Config) -> dict:
         "return_rate": _ratio(c.returned, c.received),
         "extension_rate": _ratio(c.extended, c.handled),
         "rehandle_rate": _ratio(c.rehandled, c.handled),
+        "closure_rejection_rate": _ratio(c.rejected, c.handled),
+        "not_solvable": c.explained,
         "response_rate": _ratio(c.contacted, c.valid),
         "resolution_rate": _ratio(c.resolved, c.valid),
         "satisfaction_rate": _ratio(c.satisfied + config.basically_satisfied_factor * c.basically, c.valid),

@@ -29,6 +29,11 @@ CONTACTED_MILESTONE = "appellant_contacted"
 REACHED_APPELLANT = and_(HistoryEvent.action == milestones.ACTION,
                          HistoryEvent.detail["milestone"].as_string() == CONTACTED_MILESTONE)
 CONTACTED = exists().where(HistoryEvent.business_key == Appeal.id, REACHED_APPELLANT)
+EXPLAINED_MILESTONE, REJECTED_MILESTONE = "explained_not_solvable", "closure_rejected"  # Art. 20(7), Art. 18
+
+
+def _reached(name):
+    return and_(HistoryEvent.action == milestones.ACTION, HistoryEvent.detail["milestone"].as_string() == name)
 CLOSED = Appeal.closed_at.is_not(None)
 
 
@@ -80,17 +85,18 @@ def unit_counts(session, start, end) -> dict[int, ev.Counts]:
     counts = _handled_counts(session, where, Appeal.lead_unit_id)
     history = (select(Appeal.lead_unit_id,
                       func.count(func.distinct(case((HistoryEvent.action == "extension_decided", Appeal.id)))),
-                      func.count(func.distinct(case((and_(HistoryEvent.action == milestones.ACTION, VALID),
-                                                     Appeal.id)))))
+                      func.count(func.distinct(case((and_(REACHED_APPELLANT, VALID), Appeal.id)))),
+                      func.count(func.distinct(case((_reached(EXPLAINED_MILESTONE), Appeal.id)))),
+                      func.count(func.distinct(case((_reached(REJECTED_MILESTONE), Appeal.id)))))
                .join(HistoryEvent, HistoryEvent.business_key == Appeal.id)
                .where(*where, Appeal.lead_unit_id.is_not(None), or_(
                    and_(HistoryEvent.action == "extension_decided",
                         HistoryEvent.detail["approved"].as_boolean() == true()),
-                   REACHED_APPELLANT))
+                   REACHED_APPELLANT, _reached(EXPLAINED_MILESTONE), _reached(REJECTED_MILESTONE)))
                .group_by(Appeal.lead_unit_id))
-    for unit, extended, contacted in session.execute(history):
+    for unit, extended, contacted, explained, rejected in session.execute(history):
         c = counts.setdefault(unit, ev.Counts())
-        c.extended, c.contacted = extended, contacted
+        c.extended, c.contacted, c.explained, c.rejected = extended, contacted, explained, rejected
     leads = (select(AppealUnit.unit_id, func.count(func.distinct(AppealUnit.appeal_id)),
                     func.count(func.distinct(case((AppealUnit.active == false(), AppealUnit.appeal_id)))))
              .join(Appeal, Appeal.id == AppealUnit.appeal_id)
@@ -177,6 +183,8 @@ def _drill_conditions(metric: str, unit_id: int | None) -> list:
         "late": [*mine, LATE_HANDLING],
         "extended": [*mine, EXTENDED],
         "rehandled": [*mine, Appeal.rehandle_count > 0],
+        "rejected": [*mine, exists().where(HistoryEvent.business_key == Appeal.id, _reached(REJECTED_MILESTONE))],
+        "explained": [*mine, exists().where(HistoryEvent.business_key == Appeal.id, _reached(EXPLAINED_MILESTONE))],
         "valid": valid,
         "contacted": [*valid, CONTACTED],
         "not_contacted": [*valid, not_(CONTACTED)],
@@ -188,7 +196,8 @@ def _drill_conditions(metric: str, unit_id: int | None) -> list:
     }.get(metric)
 
 
-DRILL_METRICS = ("received", "late_sign", "returned", "handled", "on_time", "late", "extended", "rehandled", "valid",
+DRILL_METRICS = ("received", "late_sign", "returned", "handled", "on_time", "late", "extended", "rehandled",
+                 "rejected", "explained", "valid",
                  "contacted", "not_contacted", "resolved", "unresolved", "satisfied", "basically_satisfied",
                  "dissatisfied")
 
@@ -222,7 +231,7 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
     """Every appeal of [start, end) as AppealFacts, fetched row by row: the plain-Python way to
     the same counts (`evaluation.tally`), used as the benchmark's baseline and in tests."""
     where = _in(start, end)
-    leads, late_sign, extended, contacted = {}, {}, set(), set()
+    leads, late_sign, extended, contacted, explained, rejected = {}, {}, set(), set(), set(), set()
     for appeal_id, unit, active in session.execute(
             select(AppealUnit.appeal_id, AppealUnit.unit_id, AppealUnit.active).join(Appeal)
             .where(where, AppealUnit.role == "lead")):
@@ -235,8 +244,10 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
             .join(Appeal, Appeal.id == HistoryEvent.business_key).where(where)):
         if action == "extension_decided" and (detail or {}).get("approved"):
             extended.add(appeal_id)
-        elif action == milestones.ACTION and (detail or {}).get("milestone") == CONTACTED_MILESTONE:
-            contacted.add(appeal_id)
+        elif action == milestones.ACTION:
+            reached = (detail or {}).get("milestone")
+            {CONTACTED_MILESTONE: contacted, EXPLAINED_MILESTONE: explained,
+             REJECTED_MILESTONE: rejected}.get(reached, set()).add(appeal_id)
     rows = session.execute(select(Appeal.id, Appeal.lead_unit_id, Appeal.closed_at, Appeal.satisfaction,
                                   Appeal.resolved, Appeal.rehandle_count).where(where))
     return [ev.AppealFacts(
@@ -244,4 +255,4 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
         rehandle_count=rehandled,
         leads=tuple(leads.get(i, ())), late_sign_units=frozenset(u for s, u in late_sign.get(i, ()) if s == "sign_for"),
         late_handling=any(s == "handling" for s, _u in late_sign.get(i, ())), extended=i in extended,
-        contacted=i in contacted) for i, unit, closed, sat, resolved, rehandled in rows]
+        contacted=i in contacted, explained=i in explained, rejected=i in rejected) for i, unit, closed, sat, resolved, rehandled in rows]

@@ -26,6 +26,22 @@ def accept_appeal(ctx, appeal_id, dispatch_limit):
     return set_stage(ctx, None, "dispatch", ctx.appeal.accepted_at, dispatch_limit)
 
 
+def grade_appeal(ctx, appeal_id, appeal_type, urgent, simple, dispatch_limit):
+    """Art. 14, 15, 20(5): the assessment decides the type and the urgency (and whether the
+    matter is simple); the appeal keeps them and its dispatch limit, from the decision table
+    asked again, still runs from acceptance."""
+    appeal = ctx.appeal
+    changed = {}
+    if appeal_type and appeal_type != appeal.appeal_type:
+        changed["appeal_type"], appeal.appeal_type = [appeal.appeal_type, appeal_type], appeal_type
+    if bool(urgent) != bool(appeal.urgent):
+        changed["urgent"], appeal.urgent = [bool(appeal.urgent), bool(urgent)], bool(urgent)
+    appeal.simple = bool(simple)
+    if changed or simple:
+        ctx.record("regraded", simple=bool(simple), **changed)
+    return set_stage(ctx, None, "dispatch", appeal.accepted_at, dispatch_limit)
+
+
 def record_not_accepted(ctx, appeal_id):
     """Art. 13: never deleted; the reason and guidance stay on the record."""
     ctx.record("not_accepted", reason=ctx.appeal.not_accepted_reason)
@@ -102,11 +118,14 @@ def mark_overdue(ctx, appeal_id, stage):
     appeal = ctx.appeal
     due = getattr(appeal, f"{stage}_due_at")
     unit_id = None if stage == "dispatch" else appeal.lead_unit_id
-    ctx.session.add(OverdueRecord(appeal_id=appeal.id, stage=stage, unit_id=unit_id, due_at=due,
-                                  recorded_at=ctx.now))
     ctx.session.execute(update(UserTask).where(
         UserTask.business_key == appeal.id, UserTask.state == "open", UserTask.deadline_stage == stage)
         .values(overdue_at=ctx.now))
+    if ctx.session.scalar(select(OverdueRecord.id).where(  # the stage entered again, its deadline unchanged
+            OverdueRecord.appeal_id == appeal.id, OverdueRecord.stage == stage, OverdueRecord.due_at == due)):
+        return  # (a closure review sent the reply back): recorded and told once
+    ctx.session.add(OverdueRecord(appeal_id=appeal.id, stage=stage, unit_id=unit_id, due_at=due,
+                                  recorded_at=ctx.now))
     text = f"诉求 {appeal.number} 的{LABELS[stage]}期限已届满，已记超期。"
     ctx.notify("in_app", "platform:supervisor", text)
     if unit_id:
@@ -216,6 +235,6 @@ def _units(session, unit_ids) -> dict[int, OrganizerUnit]:
     return found
 
 
-ALL = (accept_appeal, record_not_accepted, record_answer_on_spot, report_emergency, dispatch_appeal,
+ALL = (accept_appeal, grade_appeal, record_not_accepted, record_answer_on_spot, report_emergency, dispatch_appeal,
        assign_fallback_unit, remind, mark_overdue, check_extension_application, refuse_extension, apply_extension,
        record_reply, record_evaluation, start_rehandle, open_supervision, archive_appeal, send_evaluation_link)

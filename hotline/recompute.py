@@ -130,6 +130,16 @@ def apply_limits(session, loaded, table: dict[str, str], changes: dict[str, tupl
     return after
 
 
+def _seed_grading(loaded) -> None:
+    """An instance started before the assessment graded appeals (Art. 15, 20(5)) lacks the
+    variables the table and the forms of later versions read: give them the appeal's facts."""
+    appeal = loaded.ctx.appeal
+    facts = {"emergency": bool(appeal.emergency), "simple": bool(appeal.simple), "on_site": False, "urgency": None}
+    for task in loaded.workflow.get_tasks(state=ACTIVE):
+        for name, value in facts.items():
+            task.data.setdefault(name, value)
+
+
 def current_deadlines(workflow) -> dict:
     for task in workflow.get_tasks(state=ACTIVE):
         if task.data.get("deadlines"):
@@ -153,7 +163,7 @@ def _table(target) -> str | None:
 
 
 def _limits(table: str, appeal) -> dict[str, str]:
-    return time_limits.evaluate_xml(table, appeal.appeal_type, appeal.convenience_list, appeal.urgent)
+    return time_limits.for_appeal(table, appeal)
 
 
 def migration_changes(session, items, target) -> dict[int, dict]:
@@ -175,6 +185,7 @@ def apply_migration_changes(session, loaded, target) -> dict:
     table = _table(target)
     if table is None:
         return {}
+    _seed_grading(loaded)
     limits = _limits(table, loaded.ctx.appeal)
     changes = limit_changes(loaded.workflow, loaded.ctx.appeal, limits)
     if changes:

@@ -24,36 +24,42 @@ STAGES = ("dispatch", "sign_for", "first_contact", "handling")
 
 
 def evaluate_table(appeal_type: str, convenience_list: bool = False, urgent: bool = False,
-                   table: Path = TABLE) -> dict[str, str]:
+                   table: Path = TABLE, emergency: bool = False, simple: bool = False) -> dict[str, str]:
     """The table's limits for an appeal, evaluated by SpiffWorkflow's DMN engine (the same
     table the diagram's business rule task uses). Keys: dispatch, sign_for, first_contact, handling."""
-    return evaluate_xml(table.read_bytes(), appeal_type, convenience_list, urgent)
+    return evaluate_xml(table.read_bytes(), appeal_type, convenience_list, urgent, emergency, simple)
 
 
-def decide(appeal_type: str, convenience_list: bool = False, urgent: bool = False, table: Path = TABLE) -> dict:
+def decide(appeal_type: str, convenience_list: bool = False, urgent: bool = False, table: Path = TABLE,
+           emergency: bool = False, simple: bool = False) -> dict:
     """Every output of the table's matching row (limits, supervision_limit, max_returns)."""
-    return dict(_decide(table.read_bytes(), appeal_type, bool(convenience_list), bool(urgent)))
+    return dict(_decide(table.read_bytes(), appeal_type, bool(convenience_list), bool(urgent), bool(emergency),
+                        bool(simple)))
 
 
 def evaluate_xml(xml: str | bytes, appeal_type: str, convenience_list: bool = False,
-                 urgent: bool = False) -> dict[str, str]:
+                 urgent: bool = False, emergency: bool = False, simple: bool = False) -> dict[str, str]:
     """evaluate_table over the text of a table (a deployed version's time_limits.dmn)."""
-    return dict(_evaluate_xml(xml, appeal_type, bool(convenience_list), bool(urgent)))
-
-
-def _evaluate_xml(xml, appeal_type, convenience_list, urgent) -> dict[str, str]:
-    result = _decide(xml, appeal_type, convenience_list, urgent)
+    result = _decide(xml, appeal_type, bool(convenience_list), bool(urgent), bool(emergency), bool(simple))
     return {name: result.get(f"{name}_limit", "none") for name in STAGES}
 
 
+def for_appeal(xml: str | bytes, appeal) -> dict[str, str]:
+    """evaluate_xml with the facts an appeal row keeps (its assessment's grading included)."""
+    return evaluate_xml(xml, appeal.appeal_type, appeal.convenience_list, appeal.urgent, appeal.emergency,
+                        appeal.simple)
+
+
 @lru_cache(maxsize=256)  # a migration preview asks the same few questions for every appeal
-def _decide(xml, appeal_type, convenience_list, urgent) -> dict:
+def _decide(xml, appeal_type, convenience_list, urgent, emergency, simple) -> dict:
     parser = BpmnDmnParser()
     text = xml.encode() if isinstance(xml, str) else xml
     parser.add_dmn_xml(etree.fromstring(text, etree.XMLParser(resolve_entities=False, no_network=True)),
                        filename=TABLE.name)
-    task = SimpleNamespace(data={"appeal_type": appeal_type, "convenience_list": convenience_list,
-                                 "urgent": urgent}, workflow=SimpleNamespace(script_engine=PythonScriptEngine()))
+    # every input a table of an older version or of today's may read
+    task = SimpleNamespace(data={"appeal_type": appeal_type, "convenience_list": convenience_list, "urgent": urgent,
+                                 "emergency": emergency, "simple": simple},
+                           workflow=SimpleNamespace(script_engine=PythonScriptEngine()))
     return parser.get_engine(DECISION, None).result(task)
 
 

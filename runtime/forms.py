@@ -8,7 +8,14 @@ step (the intake console) read the folder directly.
 A schema's custom keywords say where submitted fields go:
 - `x-process-variables`: copied into the workflow's data (decisions and ids, kept small);
 - `x-record-fields`: {field: column} handed to the application's extension, which keeps them on
-  its own record (long texts the diagram need not carry).
+  its own record (long texts the diagram need not carry);
+- `x-process-rules`: {"variables": [...], "allOf": [JSON Schema...]}: rules checked when the task
+  is completed, which may also read what the process already knows (an analyst's "photos are
+  required when the matter is on site"). The submission, with the named process variables laid
+  over it, must match every schema in `allOf`; the variables win over submitted fields of the
+  same name, so a form cannot answer for the process. Unlike the schema's own `allOf`, these
+  never hide a field on the page (web/form_render.py shows a field named only under `then`
+  when its condition holds).
 Everything submitted is also kept in history.
 """
 import json
@@ -28,10 +35,6 @@ def load(name: str, bundle: dict | None = None) -> tuple[dict, dict]:
     the form (a task uses the forms of its instance's version), else from the forms folder.
     Raises NotFound."""
     return _cached(name, bundle)[:2]
-
-
-def _validator(name: str, bundle: dict | None) -> Draft202012Validator:
-    return _cached(name, bundle)[2]
 
 
 def _cached(name: str, bundle: dict | None):
@@ -56,15 +59,30 @@ def _read(path: Path, ui_path: Path, _mtime: int, _ui_mtime: int):
 @lru_cache(maxsize=512)
 def _parse(schema_text: str, ui_text: str):
     schema = json.loads(schema_text)
-    return schema, json.loads(ui_text), Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER)
+    rules = schema.get("x-process-rules") or {}
+    rules_validator = Draft202012Validator({"allOf": rules.get("allOf", [])}) if rules else None
+    return (schema, json.loads(ui_text), Draft202012Validator(schema, format_checker=Draft202012Validator.FORMAT_CHECKER),
+            tuple(rules.get("variables", ())), rules_validator)
 
 
-def validate(name: str, data, bundle: dict | None = None) -> dict:
-    """Return `data` if valid; raise InvalidInput with messages per field path ("appellant.phone")."""
+def validate(name: str, data, bundle: dict | None = None, process_data: dict | None = None) -> dict:
+    """Return `data` if valid; raise InvalidInput with messages per field path ("appellant.phone").
+    `process_data` (the task's workflow data) feeds the form's `x-process-rules`; without it
+    (a draft check outside a task) those rules are not applied."""
     if not isinstance(data, dict):
         raise InvalidInput("form data must be a JSON object", {"_schema": ["应为 JSON 对象"]})
+    _schema, _ui, validator, variables, rules = _cached(name, bundle)
+    errors = _errors(validator, data)
+    if rules is not None and process_data is not None and not errors:
+        errors = _errors(rules, {**data, **{v: process_data.get(v) for v in variables}})
+    if errors:
+        raise InvalidInput("submitted data does not match the form", errors)
+    return data
+
+
+def _errors(validator: Draft202012Validator, data: dict) -> dict[str, list[str]]:
     errors: dict[str, list[str]] = {}
-    for error in sorted(_validator(name, bundle).iter_errors(data), key=lambda e: list(e.absolute_path)):
+    for error in sorted(validator.iter_errors(data), key=lambda e: list(e.absolute_path)):
         path = ".".join(str(p) for p in error.absolute_path)
         if error.validator == "required":
             missing = error.message.split("'")[1]
@@ -75,9 +93,7 @@ def validate(name: str, data, bundle: dict | None = None) -> dict:
         else:
             message = error.message
         errors.setdefault(path or "_schema", []).append(message)
-    if errors:
-        raise InvalidInput("submitted data does not match the form", errors)
-    return data
+    return errors
 
 
 def split(name: str, data: dict, current: dict, bundle: dict | None = None) -> tuple[dict, dict]:

@@ -124,12 +124,12 @@ def _complete(db, find, data, user, after) -> UserTask:
             task = find(session)
             loaded = instances.load(session, task.instance_id, user)
             bundle = repository.forms_of(loaded.row.deployment)  # the forms of its version
-            if task.form:
-                forms.validate(task.form, data, bundle)
             if loaded.row.status != "running":
                 raise Conflict(f"the process is {loaded.row.status}; nothing can be completed now",
                                "process_not_running")
             spiff_task = instances.ready_task(loaded, task.id)
+            if task.form:  # with the workflow data, for the rules that read it (x-process-rules)
+                forms.validate(task.form, data, bundle, spiff_task.data)
             variables, fields = forms.split(task.form, data, spiff_task.data, bundle) if task.form else ({}, {})
             before = extension.snapshot(loaded.ctx)
             extension.before_complete(loaded.ctx, task, data, fields)

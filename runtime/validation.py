@@ -8,7 +8,8 @@ DI) are in validation_rules.py; the application adds its own through the registr
 a diagram to declare).
 
 Rules: xsd (well-formed XML, BPMN/DMN XSD); timer_expression, user_task_form, lane_roles,
-service_operator, gateway_default, milestone, missing_di, then the registry's rules; parse
+service_operator, gateway_default, milestone, missing_di on diagrams; hit_policy on decision tables
+(a UNIQUE table's rows may not overlap, dmn_soundness.py); then the registry's rules; parse
 (SpiffWorkflow builds the specs: only when every file passed the XSD, and only what the rules
 before did not already report).
 """
@@ -24,7 +25,7 @@ from SpiffWorkflow.spiff.parser import VALIDATOR, SpiffBpmnParser
 from . import registry
 from .forms import BUNDLE_PREFIX as FORMS
 from .problems import BundleInvalid, Problem, label
-from .validation_rules import BPMN_RULES
+from .validation_rules import BPMN_RULES, DMN_RULES
 
 __all__ = ["BundleInvalid", "Problem", "check", "inspect"]
 
@@ -53,7 +54,8 @@ def inspect(files: dict[str, str], process_key: str | None = None):
         if tree is not None and not found:
             trees[name] = tree
     for name, tree in trees.items():
-        for rule in (*BPMN_RULES, *config.rules) if name.endswith(".bpmn") else config.rules:
+        runtime_rules = BPMN_RULES if name.endswith(".bpmn") else DMN_RULES if name.endswith(".dmn") else ()
+        for rule in (*runtime_rules, *config.rules):
             problems += rule(name, tree, files)
     spec = subs = None
     if len(trees) == len(diagrams):  # SpiffWorkflow parses the bundle as a whole

@@ -1,7 +1,7 @@
 """The runtime's diagram rules of validation.check(): each takes (file name, lxml tree of an
-XSD-valid .bpmn, the whole bundle) and returns Problems. They read the XML rather than the parsed
-specs so they run even when SpiffWorkflow cannot parse the bundle, and point at the element as
-the modeler shows it. `properties()` reads an element's extension properties, for the
+XSD-valid .bpmn, or .dmn for DMN_RULES, the whole bundle) and returns Problems. They read the XML
+rather than the parsed specs so they run even when SpiffWorkflow cannot parse the bundle, and
+point at the element as the modeler shows it. `properties()` reads an element's extension properties, for the
 application's rules too."""
 import ast
 import json
@@ -11,6 +11,7 @@ from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError
 
 from . import forms, registry
+from .dmn_soundness import unique_rows_overlap
 from .milestones import PREFIX as MILESTONE
 from .problems import label, problem
 
@@ -238,3 +239,4 @@ def properties(el) -> dict:
 
 
 BPMN_RULES = (timer_expression, user_task_form, lane_roles, service_operator, gateway_default, milestone, missing_di)
+DMN_RULES = (unique_rows_overlap,)  # decision tables (dmn_soundness.py)

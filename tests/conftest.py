@@ -229,12 +229,20 @@ class Walker:
                       {"department": "执法科", "handler_name": "李四"})
         return appeal["id"]
 
-    def to_replied(self, appeal_id, lead="gl_urban"):
+    def to_replied(self, appeal_id, lead="gl_urban", closure_review=True):
+        """Result, the leader's approval and the reply; then (unless told not to) the platform's
+        closure review approves it, so the appeal waits for its return visit."""
         self.complete(appeal_id, f"{lead}_staff", "ut_record_result",
                       {"result_action": "submit_result", "result": "已责令工地停止夜间施工", "resolved": True})
         self.complete(appeal_id, f"{lead}_leader", "ut_leader_review", {"review_decision": "approve"})
         self.complete(appeal_id, f"{lead}_staff", "ut_reply",
                       {"reply_method": "phone", "appellant_reached": True, "reply_content": "已电话告知处理结果"})
+        if closure_review:
+            self.review_closure(appeal_id)
+
+    def review_closure(self, appeal_id, decision="approve", comment=None):
+        data = {"closure_decision": decision, **({"closure_comment": comment} if comment else {})}
+        return self.complete(appeal_id, "dispatcher1", "ut_closure_review", data)
 
 
 @pytest.fixture

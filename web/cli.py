@@ -120,7 +120,8 @@ def calendar_show(month):
     except ValueError as err:
         raise click.BadParameter("give the month as YYYY-MM", param_hint="MONTH") from err
     cal = _calendar()
-    click.echo(f"{first:%Y-%m}" + ("" if cal.is_published(first.year) else "  （该年节假日安排未发布，按周一至周五临时计算）"))
+    click.echo(f"{first:%Y-%m}" + ("" if cal.is_published(first.year) else
+                                   "  （该年节假日安排未发布，按周一至周五扣除《全国年节及纪念日放假办法》规定的法定节假日临时计算）"))
     click.echo(" ".join(f"{d:>4}" for d in "一二三四五六日"))
     cells = ["    "] * first.weekday()
     day = first

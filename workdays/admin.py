@@ -10,7 +10,7 @@ from sqlalchemy import select
 from runtime import clock, history
 from runtime.errors import InvalidInput
 
-from . import store
+from . import statutory, store
 from .calendar import TZ, library_covers
 from .models import CalendarDay, CalendarYear
 
@@ -22,7 +22,8 @@ def month(session, first: date) -> dict:
     """The month starting at `first`: weeks (Monday first) of day cells, None outside the
     month. A cell: day, working, known (a published schedule says so), mark (班 working,
     休 day off, 调 make-up working day, ? unpublished year), name, source (admin | file |
-    library | None), today."""
+    library | law: a holiday the national holiday measures fix, in an unpublished year | None),
+    today."""
     cal = store.build(session)
     names = _file_names(first.year)
     rows = {r.day: r for r in session.scalars(select(CalendarDay).where(
@@ -33,7 +34,7 @@ def month(session, first: date) -> dict:
     while day.month == first.month:
         working, known = cal.day_status(day)
         row = rows.get(day)
-        name, source = _name(day, working, row, names)
+        name, source = _name(day, working, row, names, cal.is_published(day.year))
         mark = "?" if not known else ("调" if working and day.weekday() >= 5 else "班" if working else "休")
         cells.append({"day": day, "working": working, "known": known, "mark": mark, "name": name,
                       "source": source, "today": day == today, "weekend": day.weekday() >= 5})
@@ -90,7 +91,7 @@ def check_day(day: date, field: str = "day") -> None:
         raise InvalidInput("day out of range", {field: [f"日期应在 {FIRST_YEAR} 至 {LAST_YEAR} 年之间"]})
 
 
-def _name(day: date, working: bool, row, file_names: dict) -> tuple[str, str | None]:
+def _name(day: date, working: bool, row, file_names: dict, published: bool) -> tuple[str, str | None]:
     if row is not None:
         return row.name or "", row.source
     if day in file_names:
@@ -99,6 +100,8 @@ def _name(day: date, working: bool, row, file_names: dict) -> tuple[str, str | N
         _, name = chinese_calendar.get_holiday_detail(day)
         if name and (not working or day.weekday() >= 5):
             return _CHINESE.get(name, name) + ("调休" if working else ""), "library"
+    if not published and day in statutory.holidays(day.year):
+        return statutory.holidays(day.year)[day], "law"
     return "", None
 
 

@@ -5,8 +5,11 @@ Rules (DESIGN §2, regulation Art. 14, 17, 20):
   make-up working days (调休) on weekends are on. Where a day is defined, the sources win in
   this order: an administrator's override (a typhoon day off), a year-schedule file, the
   `chinese_calendar` package.
-- A year that is not published is never guessed: its days count Monday–Friday and every
-  deadline that crosses such a day is marked provisional.
+- A year that is not published is never silently guessed: its days count Monday–Friday minus
+  the public holidays the national holiday measures fix by law (workdays.statutory: New Year's
+  Day, Spring Festival eve + 3 days, Qingming, May 1–2, Dragon Boat, Mid-Autumn, October 1–3),
+  with no make-up working days (调休 cannot be derived), and every deadline that crosses such a
+  day is marked provisional. Once the year's schedule is loaded it alone decides.
 - "N working days" after an instant: the start day is not counted; the limit ends at the
   close of office hours on the N-th working day after it.
 - Office hours default to 08:30–12:00 and 14:30–17:30 Asia/Shanghai; a season (e.g. summer)
@@ -18,6 +21,8 @@ Cases (Asia/Shanghai), see tests/unit/test_calendar.py:
   Mon 2026-03-02 10:00 + 1  -> Tue 2026-03-03 17:30
   Wed 2026-09-30 09:00 + 1  -> Thu 2026-10-08 17:30  (National Day 10-01..10-07)
   Fri 2026-02-13 09:00 + 1  -> Sat 2026-02-14 17:30  (make-up working day)
+  Thu 2027-02-04 10:00 + 3  -> Thu 2027-02-11 17:30  provisional (2027 not published: Spring
+                                                      Festival eve 02-05 to 02-08 off by law)
 """
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
@@ -25,6 +30,8 @@ from functools import cache
 from zoneinfo import ZoneInfo
 
 import chinese_calendar
+
+from . import statutory
 
 TZ = ZoneInfo("Asia/Shanghai")
 DEFAULT_HOURS = ((time(8, 30), time(12, 0)), (time(14, 30), time(17, 30)))
@@ -71,12 +78,17 @@ class WorkingCalendar:
         return year in self.years or library_covers(year)
 
     def day_status(self, day: date) -> tuple[bool, bool]:
-        """(is it a working day, does a published schedule say so)."""
+        """(is it a working day, does a published schedule say so). A loaded year is its
+        file's days and otherwise Monday–Friday; an unpublished one is the statutory guess."""
         if day in self.days:
             return self.days[day], True
         if library_covers(day.year):
             return chinese_calendar.is_workday(day), True
-        return day.weekday() < 5, day.year in self.years
+        if day.year in self.years:
+            return day.weekday() < 5, True
+        # Unpublished: weekdays minus the holidays fixed by law; no make-up working weekends,
+        # since 调休 is decided by each year's notice and cannot be guessed.
+        return day.weekday() < 5 and not statutory.is_holiday(day), False
 
     def is_working_day(self, day: date) -> bool:
         return self.day_status(day)[0]

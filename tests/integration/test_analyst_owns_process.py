@@ -2,7 +2,7 @@
 
 Through the runtime's deployment path (runtime.repository.deploy_bundle, what `hotline deploy`
 and the modeler's deploy call) and the JSON API, as users work:
-- a new step 平台办结审核 with a new status and a new form, after the organizer's reply: appeals
+- a new step 答复质检 with a new status and a new form, after the organizer's reply: appeals
   wait there, the API filters by its status, and they go on to the return visit and archive;
 - every task id of appeal_handling.bpmn renamed: an appeal walked the same way passes through the
   same statuses, the pages find its steps, and its evaluation figures are those of an appeal on
@@ -27,12 +27,12 @@ from ..conftest import intake_data, redeploy_repository
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 NODES = ("userTask", "serviceTask", "scriptTask", "businessRuleTask", "callActivity", "subProcess", "startEvent",
          "endEvent", "boundaryEvent", "exclusiveGateway", "parallelGateway")
-CLOSURE_FORM = {
-    "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "平台办结审核", "type": "object",
-    "required": ["closure_decision"],
-    "properties": {"closure_decision": {"type": "string", "title": "审核结论", "enum": ["approve", "reject"]},
-                   "closure_note": {"type": "string", "title": "审核意见", "maxLength": 500}},
-    "additionalProperties": False, "x-process-variables": ["closure_decision"]}
+QUALITY_FORM = {
+    "$schema": "https://json-schema.org/draft/2020-12/schema", "title": "答复质检", "type": "object",
+    "required": ["quality_decision"],
+    "properties": {"quality_decision": {"type": "string", "title": "质检结论", "enum": ["pass", "note"]},
+                   "quality_note": {"type": "string", "title": "质检意见", "maxLength": 500}},
+    "additionalProperties": False, "x-process-variables": ["quality_decision"]}
 
 
 class FormWalker:
@@ -56,7 +56,7 @@ class FormWalker:
     def status(self, appeal_id):
         return self.api.as_("supervisor1").get(f"/appeals/{appeal_id}").get_json()["appeal"]["status"]
 
-    def walk(self, unit_id, closure_review=False) -> tuple[int, list[str]]:
+    def walk(self, unit_id, quality_check=False) -> tuple[int, list[str]]:
         """A complaint returned once by fz_market, handled by gl_urban, replied with the appellant
         reached, evaluated satisfied. Returns (appeal id, the statuses after each step)."""
         appeal = self.api.as_("intake1").post("/appeals", json=intake_data()).get_json()
@@ -76,8 +76,9 @@ class FormWalker:
             ("gl_urban_staff", "reply_appellant.schema.json", {"reply_method": "phone", "appellant_reached": True,
                                                                 "reply_content": "已电话告知"}),
         ]
-        if closure_review:
-            steps.append(("dispatcher1", "closure_review.schema.json", {"closure_decision": "approve"}))
+        if quality_check:
+            steps.append(("dispatcher1", "quality_check.schema.json", {"quality_decision": "pass"}))
+        steps.append(("dispatcher1", "closure_review.schema.json", {"closure_decision": "approve"}))
         steps.append(("revisit1", "return_visit.schema.json",
                       {"visit_method": "phone", "evaluation": "satisfied", "resolved": True}))
         for username, form, data in steps:
@@ -102,35 +103,35 @@ def _user(session, name):
     return session.scalar(select(User).where(User.username == name))
 
 
-def with_closure_review(files: dict, status: str = "closure_review") -> dict:
-    """平台办结审核 (a new status, role dispatcher, a new form) after the organizer's reply."""
+def with_quality_check(files: dict, status: str = "quality_check") -> dict:
+    """答复质检 (a new status, role dispatcher, a new form) right after the organizer's reply."""
     changed = dict(files)
     text = files["appeal_handling.bpmn"]
     reply = re.search(r'<bpmn:sequenceFlow id="(\w+)" sourceRef="ut_reply" targetRef="(\w+)" />', text)
     flow, after = reply.group(1), reply.group(2)
-    task = ('<bpmn:userTask id="ut_closure_review" name="平台办结审核"><bpmn:extensionElements>'
+    task = ('<bpmn:userTask id="ut_quality_check" name="答复质检"><bpmn:extensionElements>'
             '<spiffworkflow:properties>'
-            '<spiffworkflow:property name="formJsonSchemaFilename" value="closure_review.schema.json" />'
-            '<spiffworkflow:property name="formUiSchemaFilename" value="closure_review.uischema.json" />'
+            '<spiffworkflow:property name="formJsonSchemaFilename" value="quality_check.schema.json" />'
+            '<spiffworkflow:property name="formUiSchemaFilename" value="quality_check.uischema.json" />'
             '<spiffworkflow:property name="candidateRoles" value="dispatcher" />'
             f'<spiffworkflow:property name="appealStatus" value="{status}" />'
-            '<spiffworkflow:property name="appealStatusLabel" value="平台办结审核" />'
-            '<spiffworkflow:property name="appealStatusLabelEn" value="Closure review" />'
+            '<spiffworkflow:property name="appealStatusLabel" value="答复质检" />'
+            '<spiffworkflow:property name="appealStatusLabelEn" value="Quality check" />'
             '</spiffworkflow:properties></bpmn:extensionElements>'
-            f'<bpmn:incoming>{flow}</bpmn:incoming><bpmn:outgoing>f_closure_done</bpmn:outgoing></bpmn:userTask>'
-            f'<bpmn:sequenceFlow id="f_closure_done" sourceRef="ut_closure_review" targetRef="{after}" />')
+            f'<bpmn:incoming>{flow}</bpmn:incoming><bpmn:outgoing>f_quality_done</bpmn:outgoing></bpmn:userTask>'
+            f'<bpmn:sequenceFlow id="f_quality_done" sourceRef="ut_quality_check" targetRef="{after}" />')
     text = text.replace(reply.group(0), f'<bpmn:sequenceFlow id="{flow}" sourceRef="ut_reply" '
-                                        f'targetRef="ut_closure_review" />{task}')
-    text = text.replace(f"<bpmn:incoming>{flow}</bpmn:incoming>\n", "<bpmn:incoming>f_closure_done</bpmn:incoming>\n", 1)
+                                        f'targetRef="ut_quality_check" />{task}')
+    text = text.replace(f"<bpmn:incoming>{flow}</bpmn:incoming>\n", "<bpmn:incoming>f_quality_done</bpmn:incoming>\n", 1)
     text = text.replace("</bpmndi:BPMNPlane>",
-                        '<bpmndi:BPMNShape id="ut_closure_review_di" bpmnElement="ut_closure_review">'
+                        '<bpmndi:BPMNShape id="ut_quality_check_di" bpmnElement="ut_quality_check">'
                         '<dc:Bounds x="4300" y="1000" width="110" height="80" /></bpmndi:BPMNShape>'
-                        '<bpmndi:BPMNEdge id="f_closure_done_di" bpmnElement="f_closure_done">'
+                        '<bpmndi:BPMNEdge id="f_quality_done_di" bpmnElement="f_quality_done">'
                         '<di:waypoint x="4410" y="1040" /><di:waypoint x="4437" y="800" /></bpmndi:BPMNEdge>'
                         "</bpmndi:BPMNPlane>")
     changed["appeal_handling.bpmn"] = text
-    changed["forms/closure_review.schema.json"] = json.dumps(CLOSURE_FORM, ensure_ascii=False)
-    changed["forms/closure_review.uischema.json"] = json.dumps({"closure_note": {"ui:widget": "textarea"}})
+    changed["forms/quality_check.schema.json"] = json.dumps(QUALITY_FORM, ensure_ascii=False)
+    changed["forms/quality_check.uischema.json"] = json.dumps({"quality_note": {"ui:widget": "textarea"}})
     return changed
 
 
@@ -151,27 +152,27 @@ def walker(api):
 
 
 def test_a_new_step_with_its_own_status_and_form_runs_to_the_archive(db, api, walker, unit_id):
-    status = f"closure_review_{uuid.uuid4().hex[:6]}"
+    status = f"quality_check_{uuid.uuid4().hex[:6]}"
     assert api.as_("supervisor1").get(f"/appeals?status={status}").status_code == 400  # no such status yet
     try:
-        _deployment, created = repository.deploy_bundle(db, with_closure_review(repository.read_bundle(), status),
+        _deployment, created = repository.deploy_bundle(db, with_quality_check(repository.read_bundle(), status),
                                                        deployed_by="analyst1")
         assert created
-        appeal, statuses = walker.walk(unit_id, closure_review=True)
+        appeal, statuses = walker.walk(unit_id, quality_check=True)
     finally:
         redeploy_repository(db)
-    assert statuses[-3:] == [status, "verifying", "archived"]
+    assert statuses[-4:] == [status, "closure_review", "verifying", "archived"]
     assert api.as_("supervisor1").get(f"/appeals?status={status}").status_code == 200  # a deployed version has it
     listed = api.as_("supervisor1").get("/appeals?status=archived&limit=200").get_json()["items"]
     assert appeal in [a["id"] for a in listed]
     page = api.as_("supervisor1").get(f"/appeals/{appeal}").get_json()
-    review = [e for e in page["history"] if e["action"] == "task_completed" and e["task_name"] == "平台办结审核"]
-    assert review and review[0]["detail"] == {"closure_decision": "approve"}
+    review = [e for e in page["history"] if e["action"] == "task_completed" and e["task_name"] == "答复质检"]
+    assert review and review[0]["detail"] == {"quality_decision": "pass"}
 
 
 def test_an_appeal_waits_in_the_new_step_and_the_api_filters_by_its_status(db, api, walker, unit_id):
     try:
-        repository.deploy_bundle(db, with_closure_review(repository.read_bundle()), deployed_by="analyst1")
+        repository.deploy_bundle(db, with_quality_check(repository.read_bundle()), deployed_by="analyst1")
         appeal = api.as_("intake1").post("/appeals", json=intake_data()).get_json()["id"]
         for username, form, data in [
                 ("intake1", "assess_appeal.schema.json", {"assessment": "dispatch"}),
@@ -185,14 +186,14 @@ def test_an_appeal_waits_in_the_new_step_and_the_api_filters_by_its_status(db, a
             walker.do(appeal, username, form, data)
     finally:
         redeploy_repository(db)
-    waiting = api.as_("supervisor1").get("/appeals?status=closure_review").get_json()["items"]
+    waiting = api.as_("supervisor1").get("/appeals?status=quality_check").get_json()["items"]
     assert appeal in [a["id"] for a in waiting]
-    assert [a["status_label"] for a in waiting if a["id"] == appeal] == ["平台办结审核"]
-    task = walker.task(appeal, "dispatcher1", "closure_review.schema.json")
+    assert [a["status_label"] for a in waiting if a["id"] == appeal] == ["答复质检"]
+    task = walker.task(appeal, "dispatcher1", "quality_check.schema.json")
     form = api.as_("dispatcher1").get(f"/tasks/{task['id']}").get_json()["form_schema"]
-    assert form["properties"]["closure_decision"]["enum"] == ["approve", "reject"]  # the new form, as deployed
-    bad = api.as_("dispatcher1").post(f"/tasks/{task['id']}/complete", json={"data": {"closure_decision": "x"}})
-    assert bad.status_code == 400 and "closure_decision" in bad.get_json()["error"]["fields"]
+    assert form["properties"]["quality_decision"]["enum"] == ["pass", "note"]  # the new form, as deployed
+    bad = api.as_("dispatcher1").post(f"/tasks/{task['id']}/complete", json={"data": {"quality_decision": "x"}})
+    assert bad.status_code == 400 and "quality_decision" in bad.get_json()["error"]["fields"]
 
 
 def _figures(db, appeal_id, unit):

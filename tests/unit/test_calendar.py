@@ -33,9 +33,9 @@ def test_add_working_days(start, days, expected):
     assert due.at == at(expected) and not due.provisional
 
 
-def test_an_unpublished_year_counts_weekdays_and_says_so():
-    due = CAL.add_working_days(at("2026-12-30 10:00"), 5)
-    assert due.provisional and due.at == at("2027-01-06 17:30")
+def test_an_unpublished_year_counts_weekdays_less_statutory_holidays_and_says_so():
+    due = CAL.add_working_days(at("2026-12-30 10:00"), 5)  # Fri 2027-01-01 is New Year's Day by law
+    assert due.provisional and due.at == at("2027-01-07 17:30")
     within = CAL.add_working_days(at("2026-12-28 10:00"), 2)
     assert not within.provisional and within.at == at("2026-12-30 17:30")
 

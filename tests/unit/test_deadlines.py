@@ -27,8 +27,8 @@ def compute(appeal_type, accepted, convenience=False, urgent=False):
     ("suggestion", True, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "5wd"}),
     ("help", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "1wd", "handling": "3wd"}),
     ("complaint", False, True, {"dispatch": "PT1H", "sign_for": "PT1H", "first_contact": "none",
-                                "handling": "same_day"}),
-    ("help", False, True, {"dispatch": "PT1H", "sign_for": "PT1H", "first_contact": "PT1H", "handling": "same_day"}),
+                                "handling": "PT24H"}),
+    ("help", False, True, {"dispatch": "PT1H", "sign_for": "PT1H", "first_contact": "PT1H", "handling": "PT24H"}),
 ])
 def test_the_time_limit_table(appeal_type, convenience, urgent, expected):
     assert time_limits.evaluate_table(appeal_type, convenience, urgent) == expected
@@ -55,9 +55,25 @@ def test_after_hours_acceptance_on_a_holiday():
         "dispatch": at("2026-10-08 17:30"), "sign_for": at("2026-10-08 17:30"), "handling": at("2026-10-13 17:30")}  # Sat 10-10 counts
 
 
-def test_urgent_appeal_is_immediate_and_same_day():
+def test_urgent_appeal_counts_clock_hours():
     assert compute("complaint", "2026-03-02 10:00", urgent=True) == {
-        "dispatch": at("2026-03-02 11:00"), "sign_for": at("2026-03-02 11:00"), "handling": at("2026-03-02 23:59:59")}
+        "dispatch": at("2026-03-02 11:00"), "sign_for": at("2026-03-02 11:00"), "handling": at("2026-03-03 10:00")}
+
+
+def test_urgent_appeal_accepted_before_midnight_is_never_due_before_its_dispatch():
+    """Art. 14, 20(5): 24 clock hours from dispatch, not "the same day" (which at 23:30 would end
+    before the one-hour dispatch limit)."""
+    limits = compute("complaint", "2026-03-02 23:30", urgent=True)
+    assert limits["dispatch"] == at("2026-03-03 00:30") and limits["handling"] == at("2026-03-03 23:30")
+    assert limits["handling"] > limits["dispatch"]
+
+
+@pytest.mark.parametrize("facts, expected_handling", [
+    ({"emergency": True}, "PT24H"), ({"simple": True}, "same_day"), ({"simple": True, "urgent": True}, "PT24H")])
+def test_emergencies_take_urgent_limits_and_simple_matters_the_same_day(facts, expected_handling):
+    """Art. 15 and Art. 20(5), rows of the table asked again after the assessment."""
+    urgent = facts.pop("urgent", False)
+    assert time_limits.evaluate_table("complaint", False, urgent, **facts)["handling"] == expected_handling
 
 
 def test_convenience_list_complaint():

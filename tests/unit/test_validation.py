@@ -39,7 +39,7 @@ def test_xsd_a_file_that_is_not_xml_is_refused():
 
 
 def test_xsd_applies_to_dmn_files_too():
-    files = broken("time_limits.dmn", 'hitPolicy="UNIQUE"', 'hitPolicy="BOGUS"')
+    files = broken("time_limits.dmn", 'hitPolicy="FIRST"', 'hitPolicy="BOGUS"')
     problem = only(validation.check(files), "xsd", "time_limits_table", "time_limits.dmn")
     assert "DMN" in problem.message and "BOGUS" in problem.message
 
@@ -53,7 +53,7 @@ def test_parse_a_call_activity_to_a_missing_process():
 def test_a_malformed_dmn_output_is_reported_at_its_cell():
     """SpiffWorkflow's parser would reject it too; the time-limit rule says what to write instead."""
     files = broken("time_limits.dmn", '<text>"PT1H"</text>', '<text>"PT1H</text>')
-    problem = only(validation.check(files), "time_limit", "rule_urgent_help_dispatch", "time_limits.dmn")
+    problem = only(validation.check(files), "time_limit", "rule_emergency_dispatch", "time_limits.dmn")
     assert "第 1 行「派单时限」" in problem.message
 
 
@@ -171,7 +171,7 @@ def test_time_limit_cell_the_deadline_grammar_cannot_read(cell):
     files = broken("time_limits.dmn", '<outputEntry id="rule_complaint_handling"><text>"10wd"</text>',
                    f'<outputEntry id="rule_complaint_handling"><text>{cell}</text>')
     problem = only(validation.check(files), "time_limit", "rule_complaint_handling", "time_limits.dmn")
-    assert problem.message.startswith("第 5 行「办理时限」的值") and "不是有效的时限" in problem.message
+    assert problem.message.startswith("第 7 行「办理时限」的值") and "不是有效的时限" in problem.message
 
 
 def test_time_limit_cells_in_the_grammar_pass():

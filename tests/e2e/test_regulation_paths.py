@@ -1,0 +1,260 @@
+"""The regulation's paths drawn in processes/ (Art. 15-20), walked through the JSON API as the
+people who work them would. Each test names its article."""
+import io
+from datetime import datetime
+
+import pytest
+from sqlalchemy import func, select
+
+from hotline import evaluation as ev
+from hotline import evaluation_report
+from hotline.models import OverdueRecord
+from runtime import clock, jobs
+from runtime.models import UserTask
+from workdays.calendar import TZ
+
+from .test_api_errors import png
+
+RESULT = {"result_action": "submit_result", "result": "已责令工地停止夜间施工", "resolved": True}
+
+
+def at(text):
+    return datetime.fromisoformat(text).replace(tzinfo=TZ)
+
+
+@pytest.fixture
+def now(api):
+    """now("2026-11-02 09:00") sets the platform's clock (everyone signs in again: a token of
+    another day may have expired); it is set back after the test."""
+    def set_now(text):
+        clock.set_now(at(text))
+        api.tokens.clear()
+    yield set_now
+    clock.set_now(None)
+
+
+def due(walk, appeal_id, stage="handling"):
+    value = walk.detail(appeal_id)["appeal"][f"{stage}_due_at"]
+    return datetime.fromisoformat(value) if value else None
+
+
+def status(walk, appeal_id):
+    return walk.detail(appeal_id)["appeal"]["status"]
+
+
+def upload(api, appeal_id, username="gl_urban_staff"):
+    resp = api.as_(username).post(f"/appeals/{appeal_id}/attachments", content_type="multipart/form-data",
+                                  data={"file": (io.BytesIO(png()), "现场.png")})
+    assert resp.status_code == 201, resp.get_json()
+    return resp.get_json()["id"]
+
+
+def fields(resp) -> dict:
+    assert resp.status_code == 400, resp.get_json()
+    return resp.get_json()["error"]["fields"]
+
+
+def counts(db, when: str) -> dict[int, ev.Counts]:
+    with db.read() as session:
+        start, end = ev.window(ev.containing("month", at(when), 1), 1)
+        return evaluation_report.unit_counts(session, start, end)
+
+
+def gained(before: dict, after: dict, unit: int) -> ev.Counts:
+    """What a unit's counts gained between two readings (the demo's appeals share the month)."""
+    old, new = before.get(unit, ev.Counts()), after.get(unit, ev.Counts())
+    return ev.Counts(**{k: getattr(new, k) - getattr(old, k) for k in vars(new)})
+
+
+def try_complete(walk, appeal_id, username, bpmn_id, data):
+    task = walk.task(appeal_id, username, bpmn_id)
+    return walk.api.as_(username).post(f"/tasks/{task['id']}/complete", json={"data": data})
+
+
+# --- Art. 19: not our duty, found while handling ---------------------------------------------------
+
+def test_art19_a_unit_returns_a_matter_mid_handling_and_the_new_unit_starts_its_own_clock(walk, unit_id, db, now):
+    now("2026-11-02 09:00")
+    before = counts(db, "2026-11-02 09:00")
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    first_due = due(walk, appeal_id)
+    now("2026-11-05 10:00")
+    returned = {"result_action": "return", "return_reason": "属市场监管职责（《食品安全法》第六条）",
+                "suggested_unit_id": unit_id("fz_market")}
+    assert "return_reason" in fields(try_complete(walk, appeal_id, "gl_urban_staff", "ut_record_result",
+                                                  {"result_action": "return"}))
+    walk.complete(appeal_id, "gl_urban_staff", "ut_record_result", returned)
+    assert status(walk, appeal_id) == "returned"
+    assert walk.open_tasks(appeal_id) == ["ut_handle_return"]  # the platform reviews the return
+    now("2026-11-05 11:00")
+    walk.complete(appeal_id, "dispatcher1", "ut_handle_return",
+                  {"return_decision": "redispatch", "lead_unit_id": unit_id("fz_market")})
+    walk.complete(appeal_id, "fz_market_staff", "ut_sign_for", {"sign_decision": "sign"})
+    # the new unit starts afresh: its leader assigns a handler, its handling limit runs from its dispatch
+    assert walk.open_tasks(appeal_id) == ["ut_assign_handler"]
+    assert walk.detail(appeal_id)["appeal"]["lead_unit_id"] == unit_id("fz_market")
+    assert due(walk, appeal_id) == at("2026-11-19 17:30") and first_due == at("2026-11-16 17:30")
+    # the return counts against the first unit, the appeal is handled by the second
+    after = counts(db, "2026-11-05 10:00")
+    first, second = gained(before, after, unit_id("gl_urban")), gained(before, after, unit_id("fz_market"))
+    assert (first.received, first.returned, first.handled) == (1, 1, 0)
+    assert (second.received, second.returned, second.handled) == (1, 0, 1)
+
+
+def test_art19_with_a_safety_risk_interim_measures_and_photos_come_before_the_return(walk, unit_id, api):
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    returned = {"result_action": "return", "return_reason": "燃气管道属燃气公司维护", "safety_risk": True}
+    assert "interim_measures" in fields(try_complete(walk, appeal_id, "gl_urban_staff", "ut_record_result", returned))
+    with_measures = {**returned, "interim_measures": "已设置警戒线并通知燃气公司关阀"}
+    assert "attachment_ids" in fields(try_complete(walk, appeal_id, "gl_urban_staff", "ut_record_result",
+                                                   with_measures))
+    assert status(walk, appeal_id) == "handling"  # nothing was lost or half done
+    photo = upload(api, appeal_id)
+    walk.complete(appeal_id, "gl_urban_staff", "ut_record_result", {**with_measures, "attachment_ids": [photo]})
+    assert status(walk, appeal_id) == "returned"
+    history = walk.detail(appeal_id)["history"]
+    assert any(e["action"] == "task_completed" and (e["detail"] or {}).get("interim_measures") for e in history)
+
+
+def test_art19_unclear_responsibility_goes_to_the_regions_fallback_unit(walk, unit_id):
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    walk.complete(appeal_id, "gl_urban_staff", "ut_record_result",
+                  {"result_action": "return", "return_reason": "职责交叉，管理归属不清"})
+    walk.complete(appeal_id, "dispatcher1", "ut_handle_return", {"return_decision": "fallback"})
+    assert status(walk, appeal_id) == "signing"
+    assert any(e["action"] == "fallback_unit_assigned" for e in walk.detail(appeal_id)["history"])
+
+
+# --- Art. 18: evidence with the result --------------------------------------------------------------
+
+def test_art18_an_on_site_matter_needs_photos_or_a_stated_reason(walk, unit_id, api):
+    appeal = walk.register()
+    walk.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "dispatch", "on_site": True})
+    walk.complete(appeal["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
+    walk.complete(appeal["id"], "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
+    walk.complete(appeal["id"], "gl_urban_leader", "ut_assign_handler", {"department": "执法科", "handler_name": "李四"})
+    problems = fields(try_complete(walk, appeal["id"], "gl_urban_staff", "ut_record_result", RESULT))
+    assert problems == {"no_evidence_reason": ["必填项"]}
+    # a photo is enough, or a reason when there can be none
+    photo = upload(api, appeal["id"])
+    walk.complete(appeal["id"], "gl_urban_staff", "ut_record_result", {**RESULT, "attachment_ids": [photo]})
+    assert status(walk, appeal["id"]) == "reviewing"
+
+
+def test_art18_the_reason_replaces_the_photo_and_matters_without_a_site_need_neither(walk, unit_id):
+    on_site = walk.register()
+    walk.complete(on_site["id"], "intake1", "ut_assess", {"assessment": "dispatch", "on_site": True})
+    walk.complete(on_site["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
+    walk.complete(on_site["id"], "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
+    walk.complete(on_site["id"], "gl_urban_leader", "ut_assign_handler", {"department": "执法科", "handler_name": "李四"})
+    walk.complete(on_site["id"], "gl_urban_staff", "ut_record_result",
+                  {**RESULT, "no_evidence_reason": "夜间施工已停止，现场无可拍摄内容"})
+    plain = walk.to_signed(unit_id=unit_id)
+    walk.complete(plain, "gl_urban_staff", "ut_record_result", RESULT)
+    assert status(walk, on_site["id"]) == status(walk, plain) == "reviewing"
+
+
+# --- 办结审核: the platform checks the reply before the return visit --------------------------------
+
+def test_art18_closure_review_sends_a_reply_back_with_reasons_and_the_deadline_keeps_running(walk, unit_id, db, now):
+    now("2026-11-02 09:00")
+    before = counts(db, "2026-11-02 09:00")
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    deadline = due(walk, appeal_id)
+    walk.to_replied(appeal_id, closure_review=False)
+    assert status(walk, appeal_id) == "closure_review"
+    assert walk.open_tasks(appeal_id) == ["ut_closure_review"]
+    assert "closure_comment" in fields(try_complete(walk, appeal_id, "dispatcher1", "ut_closure_review",
+                                                    {"closure_decision": "reject"}))
+    walk.review_closure(appeal_id, "reject", "答复未回应夜间施工许可问题，请补充现场照片")
+    assert status(walk, appeal_id) == "handling"
+    assert walk.open_tasks(appeal_id) == ["ut_record_result"]  # back to the unit's result, not to the start
+    assert due(walk, appeal_id) == deadline  # no new limit: the handling deadline kept running
+    history = walk.detail(appeal_id, "gl_urban_staff")["history"]
+    assert any((e["detail"] or {}).get("closure_comment", "").startswith("答复未回应") for e in history)
+    walk.to_replied(appeal_id)
+    assert walk.open_tasks(appeal_id) == ["ut_return_visit"]
+    mine = gained(before, counts(db, "2026-11-02 09:00"), unit_id("gl_urban"))
+    assert (mine.handled, mine.rejected) == (1, 1)
+    assert ev.figures(mine, ev.Config())["closure_rejection_rate"] == 1.0
+
+
+def test_art18_a_reply_sent_back_past_its_deadline_stays_overdue_and_is_recorded_once(walk, unit_id, db, now):
+    def run_timers():
+        while jobs.run_due(db, "worker-1"):
+            pass
+
+    now("2026-11-02 09:00")
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    now("2026-11-17 09:00")  # the handling deadline (11-16 17:30) ran out while the unit handled it
+    run_timers()
+    walk.to_replied(appeal_id, closure_review=False)
+    walk.review_closure(appeal_id, "reject", "请补充办理依据")  # the stage entered again, still past its deadline
+    run_timers()
+    with db.read() as session:
+        marks = session.scalar(select(func.count()).select_from(OverdueRecord).where(
+            OverdueRecord.appeal_id == appeal_id, OverdueRecord.stage == "handling"))
+        overdue = session.scalar(select(UserTask.overdue_at).where(
+            UserTask.business_key == appeal_id, UserTask.state == "open"))
+    assert marks == 1  # recorded (and the unit told) once, though the stage was entered again
+    assert overdue is not None  # the unit's task again shows it is overdue
+
+
+# --- Art. 14, 15, 20(5): urgency and type decided at assessment ----------------------------------------
+
+def test_art20_the_assessment_upgrades_to_urgent_and_urgent_limits_count_clock_hours(walk, unit_id, now):
+    now("2026-11-06 23:30")  # a Friday night
+    appeal = walk.register(appeal_type="help")
+    walk.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "dispatch", "urgency": "urgent"})
+    assert walk.detail(appeal["id"])["appeal"]["urgent"] is True
+    assert due(walk, appeal["id"], "dispatch") == at("2026-11-07 00:30")
+    now("2026-11-07 00:10")
+    walk.complete(appeal["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
+    handling = due(walk, appeal["id"])
+    assert handling == at("2026-11-08 00:10")  # 24 clock hours, the weekend included
+    assert handling > due(walk, appeal["id"], "dispatch")
+
+
+def test_art20_the_assessment_reclassifies_and_downgrades(walk, unit_id, now):
+    now("2026-11-02 09:00")
+    appeal = walk.register(appeal_type="complaint", urgent=True)
+    walk.complete(appeal["id"], "intake1", "ut_assess",
+                  {"assessment": "dispatch", "urgency": "normal", "appeal_type": "consultation"})
+    detail = walk.detail(appeal["id"])["appeal"]
+    assert (detail["urgent"], detail["appeal_type"]) == (False, "consultation")
+    walk.complete(appeal["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
+    assert due(walk, appeal["id"]) == at("2026-11-04 17:30")  # a consultation: 2 working days
+    regraded = [e for e in walk.detail(appeal["id"])["history"] if e["action"] == "regraded"]
+    assert regraded and regraded[0]["detail"]["appeal_type"] == ["complaint", "consultation"]
+
+
+def test_art15_an_emergency_takes_the_urgent_limits(walk, unit_id, now):
+    now("2026-11-02 09:00")
+    appeal = walk.register(title="燃气泄漏", content="楼道里有浓烈燃气味")
+    walk.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "dispatch", "emergency": True})
+    assert due(walk, appeal["id"], "dispatch") == at("2026-11-02 10:00")
+
+
+def test_art20_5_a_simple_matter_is_answered_the_same_day(walk, unit_id, now):
+    now("2026-11-02 09:00")
+    appeal = walk.register(appeal_type="consultation")
+    walk.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "dispatch", "simple": True})
+    now("2026-11-02 10:00")
+    walk.complete(appeal["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
+    assert due(walk, appeal["id"]).date() == at("2026-11-02 10:00").date()
+
+
+# --- Art. 20(7): explained, not solvable at present -------------------------------------------------
+
+def test_art20_7_not_solvable_now_needs_the_contact_and_is_reported_apart(walk, unit_id, db, now):
+    now("2026-11-02 09:00")
+    before = counts(db, "2026-11-02 09:00")
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    explained = {"result_action": "submit_result", "result_class": "explained_not_solvable",
+                 "result": "该路段改造已列入明年计划，已向诉求人说明", "resolved": False}
+    assert "appellant_contacted" in fields(try_complete(walk, appeal_id, "gl_urban_staff", "ut_record_result",
+                                                        explained))
+    walk.complete(appeal_id, "gl_urban_staff", "ut_record_result", {**explained, "appellant_contacted": True})
+    mine = gained(before, counts(db, "2026-11-02 09:00"), unit_id("gl_urban"))
+    assert (mine.handled, mine.explained, mine.resolved) == (1, 1, 0)
+    assert ev.figures(mine, ev.Config())["not_solvable"] == 1
