@@ -34,6 +34,9 @@ Counts per unit U over the period's appeals (`Counts`):
                  `explained_not_solvable`); reported apart from resolved                    Art. 20(7)
   rejected   Cr  of H, the platform's closure review sent a reply back (the milestone
                  `closure_rejected`)                                                       Art. 18
+  co_received  Cv  dispatched to U as a co-organizer (an AppealUnit co row for U)          Art. 16
+  co_late      Cl  of Cv, with a co_feedback OverdueRecord for U                            Art. 30(4)
+  co_returned  Cx  of Cv, U returned its part (history `co_returned` naming U)              Art. 16
   satisfied S, basically B, dissatisfied D: of R, by evaluation
 
 Figures (Art. 25, 26; None when the denominator is 0):
@@ -44,6 +47,7 @@ Figures (Art. 25, 26; None when the denominator is 0):
   extension rate         E / H
   re-handle rate         Rh / H
   closure rejection rate Cr / H
+  co-organizer timeliness (Cv − Cl) / Cv
   not solvable (count)   X
   response rate          Ct / R
   resolution rate        Rs / R
@@ -73,7 +77,7 @@ from .config import PROCESSES_DIR
 CONFIG_PATH = PROCESSES_DIR / "evaluation.yaml"
 KINDS = ("month", "quarter", "year")
 VALID_EVALUATIONS = ("satisfied", "basically_satisfied", "dissatisfied")
-RATES = ("sign_for_rate", "on_time_rate", "return_rate", "extension_rate", "rehandle_rate", "closure_rejection_rate",
+RATES = ("sign_for_rate", "on_time_rate", "return_rate", "extension_rate", "rehandle_rate", "closure_rejection_rate", "co_on_time_rate",
          "response_rate",
          "resolution_rate", "satisfaction_rate")
 
@@ -221,6 +225,9 @@ class Counts:
     dissatisfied: int = 0
     explained: int = 0
     rejected: int = 0
+    co_received: int = 0
+    co_late: int = 0
+    co_returned: int = 0
 
     def add(self, other: "Counts") -> None:
         for f in fields(self):
@@ -243,6 +250,9 @@ class AppealFacts:
     contacted: bool = False
     explained: bool = False  # a result "explained, not solvable at present"
     rejected: bool = False  # a reply sent back by the closure review
+    co_units: frozenset = frozenset()  # units named co-organizers
+    co_late_units: frozenset = frozenset()  # co-organizers with a co_feedback OverdueRecord
+    co_returned_units: frozenset = frozenset()  # co-organizers that returned their part
 
 
 def tally(facts) -> dict[int, Counts]:
@@ -256,6 +266,11 @@ def tally(facts) -> dict[int, Counts]:
             c.received += 1
             c.late_sign += unit in a.late_sign_units
             c.returned += any(u == unit and not active for u, active in a.leads)
+        for unit in a.co_units:
+            c = by_unit.setdefault(unit, Counts())
+            c.co_received += 1
+            c.co_late += unit in a.co_late_units
+            c.co_returned += unit in a.co_returned_units
         if a.lead_unit_id is None:
             continue
         c = by_unit.setdefault(a.lead_unit_id, Counts())
@@ -293,6 +308,7 @@ def figures(c: Counts, config: Config) -> dict:
         "rehandle_rate": _ratio(c.rehandled, c.handled),
         "closure_rejection_rate": _ratio(c.rejected, c.handled),
         "not_solvable": c.explained,
+        "co_on_time_rate": _ratio(c.co_received - c.co_late, c.co_received),
         "response_rate": _ratio(c.contacted, c.valid),
         "resolution_rate": _ratio(c.resolved, c.valid),
         "satisfaction_rate": _ratio(c.satisfied + config.basically_satisfied_factor * c.basically, c.valid),

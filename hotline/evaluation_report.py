@@ -104,13 +104,28 @@ def unit_counts(session, start, end) -> dict[int, ev.Counts]:
     for unit, received, returned in session.execute(leads):
         c = counts.setdefault(unit, ev.Counts())
         c.received, c.returned = received, returned
-    late_sign = (select(OverdueRecord.unit_id, func.count(func.distinct(OverdueRecord.appeal_id)))
-                 .join(Appeal, Appeal.id == OverdueRecord.appeal_id)
-                 .where(*where, OverdueRecord.stage == "sign_for", OverdueRecord.unit_id.is_not(None))
-                 .group_by(OverdueRecord.unit_id))
-    for unit, n in session.execute(late_sign):
-        counts.setdefault(unit, ev.Counts()).late_sign = n
+    late = (select(OverdueRecord.unit_id, OverdueRecord.stage, func.count(func.distinct(OverdueRecord.appeal_id)))
+            .join(Appeal, Appeal.id == OverdueRecord.appeal_id)
+            .where(*where, OverdueRecord.stage.in_(("sign_for", "co_feedback")), OverdueRecord.unit_id.is_not(None))
+            .group_by(OverdueRecord.unit_id, OverdueRecord.stage))
+    for unit, stage, n in session.execute(late):
+        setattr(counts.setdefault(unit, ev.Counts()), "late_sign" if stage == "sign_for" else "co_late", n)
+    co = (select(AppealUnit.unit_id, func.count(func.distinct(AppealUnit.appeal_id)))
+          .join(Appeal, Appeal.id == AppealUnit.appeal_id).where(*where, AppealUnit.role == "co")
+          .group_by(AppealUnit.unit_id))
+    for unit, n in session.execute(co):
+        counts.setdefault(unit, ev.Counts()).co_received = n
+    for unit, _appeal in _co_returns(session, where):
+        counts.setdefault(unit, ev.Counts()).co_returned += 1
     return counts
+
+
+def _co_returns(session, where) -> set[tuple[int, int]]:
+    """(unit, appeal) of each co-organizer that returned its part (Art. 16)."""
+    rows = session.execute(select(HistoryEvent.detail, HistoryEvent.business_key)
+                           .join(Appeal, Appeal.id == HistoryEvent.business_key)
+                           .where(*where, HistoryEvent.action == "co_returned"))
+    return {(detail["unit_id"], appeal_id) for detail, appeal_id in rows if (detail or {}).get("unit_id")}
 
 
 def unit_report(session, period: ev.Period, config: ev.Config | None = None, unit_id: int | None = None) -> Report:
@@ -169,6 +184,11 @@ def _lead_rows(unit_id, *extra):
     return Appeal.id.in_(query.where(AppealUnit.unit_id == unit_id) if unit_id else query)
 
 
+def _co_rows(unit_id: int | None):
+    return select(AppealUnit.appeal_id).where(AppealUnit.role == "co",
+                                              *([AppealUnit.unit_id == unit_id] if unit_id else []))
+
+
 def _drill_conditions(metric: str, unit_id: int | None) -> list:
     """The appeals behind one figure, as WHERE conditions (besides the period)."""
     mine = [Appeal.lead_unit_id == unit_id] if unit_id else [Appeal.lead_unit_id.is_not(None)]
@@ -183,6 +203,9 @@ def _drill_conditions(metric: str, unit_id: int | None) -> list:
         "late": [*mine, LATE_HANDLING],
         "extended": [*mine, EXTENDED],
         "rehandled": [*mine, Appeal.rehandle_count > 0],
+        "co_received": [Appeal.id.in_(_co_rows(unit_id))],
+        "co_late": [Appeal.id.in_(select(OverdueRecord.appeal_id).where(
+            OverdueRecord.stage == "co_feedback", *([OverdueRecord.unit_id == unit_id] if unit_id else [])))],
         "rejected": [*mine, exists().where(HistoryEvent.business_key == Appeal.id, _reached(REJECTED_MILESTONE))],
         "explained": [*mine, exists().where(HistoryEvent.business_key == Appeal.id, _reached(EXPLAINED_MILESTONE))],
         "valid": valid,
@@ -197,7 +220,7 @@ def _drill_conditions(metric: str, unit_id: int | None) -> list:
 
 
 DRILL_METRICS = ("received", "late_sign", "returned", "handled", "on_time", "late", "extended", "rehandled",
-                 "rejected", "explained", "valid",
+                 "rejected", "explained", "co_received", "co_late", "valid",
                  "contacted", "not_contacted", "resolved", "unresolved", "satisfied", "basically_satisfied",
                  "dissatisfied")
 
@@ -248,6 +271,12 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
             reached = (detail or {}).get("milestone")
             {CONTACTED_MILESTONE: contacted, EXPLAINED_MILESTONE: explained,
              REJECTED_MILESTONE: rejected}.get(reached, set()).add(appeal_id)
+    co_units, co_returned = {}, {}
+    for appeal_id, unit in session.execute(select(AppealUnit.appeal_id, AppealUnit.unit_id).join(Appeal)
+                                           .where(where, AppealUnit.role == "co")):
+        co_units.setdefault(appeal_id, set()).add(unit)
+    for unit, appeal_id in _co_returns(session, where):
+        co_returned.setdefault(appeal_id, set()).add(unit)
     rows = session.execute(select(Appeal.id, Appeal.lead_unit_id, Appeal.closed_at, Appeal.satisfaction,
                                   Appeal.resolved, Appeal.rehandle_count).where(where))
     return [ev.AppealFacts(
@@ -255,4 +284,6 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
         rehandle_count=rehandled,
         leads=tuple(leads.get(i, ())), late_sign_units=frozenset(u for s, u in late_sign.get(i, ()) if s == "sign_for"),
         late_handling=any(s == "handling" for s, _u in late_sign.get(i, ())), extended=i in extended,
-        contacted=i in contacted, explained=i in explained, rejected=i in rejected) for i, unit, closed, sat, resolved, rehandled in rows]
+        contacted=i in contacted, explained=i in explained, rejected=i in rejected,
+        co_units=frozenset(co_units.get(i, ())), co_returned_units=frozenset(co_returned.get(i, ())),
+        co_late_units=frozenset(u for s, u in late_sign.get(i, ()) if s == "co_feedback")) for i, unit, closed, sat, resolved, rehandled in rows]

@@ -103,6 +103,7 @@ class Appeal(Base):
     sign_for_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     handling_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     first_contact_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    co_feedback_due_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # Art. 16: the co-organizers' limit
     # a deadline crossed a year whose holiday schedule is not published (weekdays only)
     deadlines_provisional: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false(), index=True)
     extension_days: Mapped[int] = mapped_column(Integer, default=0)
@@ -236,10 +237,10 @@ class ReturnVisitSample(Base):
 class OverdueRecord(Base):
     """A limit that ran out (the task stays with the unit; this is kept for evaluation)."""
     __tablename__ = "overdue_record"
-    __table_args__ = (UniqueConstraint("appeal_id", "stage", "due_at"),)
+    __table_args__ = (UniqueConstraint("appeal_id", "stage", "unit_id", "due_at", name="uq_overdue_record_unit_due"),)
     id: Mapped[int] = mapped_column(primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(20))  # dispatch | sign_for | first_contact | handling
+    stage: Mapped[str] = mapped_column(String(20))  # dispatch | sign_for | first_contact | handling | co_feedback
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
     due_at: Mapped[datetime] = mapped_column(UtcDateTime)
     recorded_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)

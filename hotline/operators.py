@@ -61,10 +61,11 @@ def report_emergency(ctx, appeal_id):
 
 
 def dispatch_appeal(ctx, appeal_id, lead_unit_id, co_unit_ids, sign_for_limit, first_contact_limit,
-                    handling_limit, current=None, return_count=0):
+                    handling_limit, current=None, return_count=0, co_feedback_limit=None):
     """Art. 16, 17, 20: record lead and co-organizers, start the sign-for, first-contact and
-    handling limits, remind the lead unit to sign for (by phone when urgent, Art. 14). The
-    diagram's count of returns so far is kept on the appeal for the pages."""
+    handling limits (and the co-organizers' own, when there are any), remind the lead unit to
+    sign for (by phone when urgent, Art. 14) and tell each co-organizer. The diagram's count of
+    returns so far is kept on the appeal for the pages."""
     units = _units(ctx.session, [lead_unit_id, *co_unit_ids])
     appeal = ctx.appeal
     ctx.session.execute(update(AppealUnit).where(AppealUnit.appeal_id == appeal.id, AppealUnit.active)
@@ -76,9 +77,13 @@ def dispatch_appeal(ctx, appeal_id, lead_unit_id, co_unit_ids, sign_for_limit, f
     appeal.return_count = return_count or 0
     result = current
     for stage, limit in (("sign_for", sign_for_limit), ("first_contact", first_contact_limit),
-                         ("handling", handling_limit)):
+                         ("handling", handling_limit), ("co_feedback", co_feedback_limit if co_unit_ids else None)):
         result = set_stage(ctx, result, stage, ctx.now, limit)
     lead = units[lead_unit_id]
+    for unit_id in co_unit_ids:
+        due = appeal.co_feedback_due_at
+        ctx.notify("in_app", f"unit:{unit_id}", f"协办诉求 {appeal.number}：{appeal.title}，请签收并"
+                   + (f"于 {due.astimezone(ctx.calendar.tz):%Y-%m-%d %H:%M} 前" if due else "及时") + "向牵头单位反馈")
     ctx.notify("in_app", f"unit:{lead.id}", f"新派单 {appeal.number}：{appeal.title}，请于 "
                f"{appeal.sign_for_due_at.astimezone(ctx.calendar.tz):%Y-%m-%d %H:%M} 前签收或退回")
     if appeal.urgent:
@@ -86,6 +91,19 @@ def dispatch_appeal(ctx, appeal_id, lead_unit_id, co_unit_ids, sign_for_limit, f
     ctx.record("dispatched", lead_unit_id=lead_unit_id, co_unit_ids=list(co_unit_ids),
                sign_for_due_at=result.get("sign_for"), handling_due_at=result.get("handling"))
     return result
+
+
+def release_co_unit(ctx, appeal_id, unit_id, reason):
+    """Art. 16: a co-organizer returns its part (not its duty): it leaves the appeal, the lead
+    unit goes on, and the platform is told so it can name another."""
+    ctx.session.execute(update(AppealUnit).where(
+        AppealUnit.appeal_id == ctx.appeal.id, AppealUnit.unit_id == unit_id, AppealUnit.role == "co",
+        AppealUnit.active).values(active=False))
+    text = f"诉求 {ctx.appeal.number} 的协办单位退回协办：{reason}"
+    ctx.notify("in_app", "platform:dispatcher", text)
+    ctx.notify("in_app", f"unit:{ctx.appeal.lead_unit_id}", text)
+    ctx.record("co_returned", unit_id=unit_id, reason=reason)
+    return f"（退回协办）{reason}"  # what the lead unit reads among the co-organizers' opinions
 
 
 def assign_fallback_unit(ctx, appeal_id):
@@ -101,28 +119,32 @@ def assign_fallback_unit(ctx, appeal_id):
     return region.fallback_unit_id
 
 
-def remind(ctx, appeal_id, stage):
-    """Art. 17: a reminder before a limit runs out, to whoever holds the appeal."""
+def remind(ctx, appeal_id, stage, unit_id=None):
+    """Art. 17: a reminder before a limit runs out, to whoever holds the appeal (`unit_id`: the
+    co-organizer whose own limit it is)."""
     due = getattr(ctx.appeal, f"{stage}_due_at")
     when = f"{due.astimezone(ctx.calendar.tz):%m-%d %H:%M}" if due else ""
     text = f"提醒：诉求 {ctx.appeal.number} 的{LABELS[stage]}期限将于 {when} 届满，请及时处理。"
-    for recipient in _holders(ctx, stage):
+    for recipient in [f"unit:{unit_id}"] if unit_id else _holders(ctx, stage):
         ctx.notify("sms", recipient, text)
         ctx.notify("in_app", recipient, text)
     ctx.record("reminded", stage=stage, due_at=due.isoformat() if due else None)
 
 
-def mark_overdue(ctx, appeal_id, stage):
+def mark_overdue(ctx, appeal_id, stage, unit_id=None):
     """At the limit: the open task is marked overdue (it stays with the unit), the overdue is
-    recorded for evaluation, and the platform and the unit leader are told."""
+    recorded for evaluation against the unit (the lead, or `unit_id`: a co-organizer late with
+    its own part), and the platform and the unit leader are told."""
     appeal = ctx.appeal
     due = getattr(appeal, f"{stage}_due_at")
-    unit_id = None if stage == "dispatch" else appeal.lead_unit_id
-    ctx.session.execute(update(UserTask).where(
-        UserTask.business_key == appeal.id, UserTask.state == "open", UserTask.deadline_stage == stage)
-        .values(overdue_at=ctx.now))
+    unit_id = unit_id or (None if stage == "dispatch" else appeal.lead_unit_id)
+    tasks = update(UserTask).where(UserTask.business_key == appeal.id, UserTask.state == "open",
+                                   UserTask.deadline_stage == stage)
+    ctx.session.execute((tasks.where(UserTask.unit_id == unit_id) if stage == "co_feedback" else tasks)
+                        .values(overdue_at=ctx.now))
     if ctx.session.scalar(select(OverdueRecord.id).where(  # the stage entered again, its deadline unchanged
-            OverdueRecord.appeal_id == appeal.id, OverdueRecord.stage == stage, OverdueRecord.due_at == due)):
+            OverdueRecord.appeal_id == appeal.id, OverdueRecord.stage == stage, OverdueRecord.due_at == due,
+            OverdueRecord.unit_id.is_(None) if unit_id is None else OverdueRecord.unit_id == unit_id)):
         return  # (a closure review sent the reply back): recorded and told once
     ctx.session.add(OverdueRecord(appeal_id=appeal.id, stage=stage, unit_id=unit_id, due_at=due,
                                   recorded_at=ctx.now))
@@ -236,5 +258,5 @@ def _units(session, unit_ids) -> dict[int, OrganizerUnit]:
 
 
 ALL = (accept_appeal, grade_appeal, record_not_accepted, record_answer_on_spot, report_emergency, dispatch_appeal,
-       assign_fallback_unit, remind, mark_overdue, check_extension_application, refuse_extension, apply_extension,
+       assign_fallback_unit, release_co_unit, remind, mark_overdue, check_extension_application, refuse_extension, apply_extension,
        record_reply, record_evaluation, start_rehandle, open_supervision, archive_appeal, send_evaluation_link)

@@ -12,7 +12,7 @@ from datetime import datetime
 
 from workdays import deadlines
 
-LABELS = {"dispatch": "派单", "sign_for": "签收", "first_contact": "首次联系", "handling": "办理"}
+LABELS = {"dispatch": "派单", "sign_for": "签收", "first_contact": "首次联系", "handling": "办理", "co_feedback": "协办反馈"}
 
 
 def set_stage(ctx, current: dict | None, stage: str, start: datetime, limit: str | None) -> dict:

@@ -2,7 +2,8 @@
 an appeal gets, evaluated by SpiffWorkflow's DMN engine, the same table the diagram's business
 rule task calls. Its `<stage>_limit` columns are limits in the grammar of workdays.deadlines.
 
-Dispatch runs from acceptance; sign-for, first contact and handling run from dispatch.
+Dispatch runs from acceptance; sign-for, first contact, handling and the co-organizers' feedback
+(Art. 16) run from dispatch.
 """
 from datetime import datetime
 from functools import lru_cache
@@ -20,7 +21,7 @@ from .config import PROCESSES_DIR
 
 TABLE = PROCESSES_DIR / "time_limits.dmn"
 DECISION = "time_limits"
-STAGES = ("dispatch", "sign_for", "first_contact", "handling")
+STAGES = ("dispatch", "sign_for", "first_contact", "handling", "co_feedback")
 
 
 def evaluate_table(appeal_type: str, convenience_list: bool = False, urgent: bool = False,

@@ -1,5 +1,7 @@
-"""appeal.simple: a simple matter (Art. 20(5)) decided at assessment, which the time-limit
-table reads when deadlines are recomputed or an appeal moves to another version
+"""the assessment's grading and the co-organizers' own limit: appeal.simple (a simple matter,
+Art. 20(5), which the time-limit table reads when deadlines are recomputed or an appeal moves to
+another version) and appeal.co_feedback_due_at (Art. 16); an overdue record per unit, so two
+co-organizers late on the same deadline are both recorded
 
 Revision ID: 0010
 Revises: 0009
@@ -7,6 +9,7 @@ Create Date: 2026-12-02 15:00:00
 """
 from alembic import op
 import sqlalchemy as sa
+import runtime.db
 
 
 revision = '0010'
@@ -14,12 +17,29 @@ down_revision = '0009'
 branch_labels = None
 depends_on = None
 
+# 0002 left the unique constraint unnamed: name it the way each database did
+UNNAMED = {"uq": "uq_%(table_name)s_%(column_0_N_name)s"}
+OLD_PG = "overdue_record_appeal_id_stage_due_at_key"
+
 
 def upgrade():
     with op.batch_alter_table('appeal') as batch:
         batch.add_column(sa.Column('simple', sa.Boolean(), nullable=False, server_default=sa.false()))
+        batch.add_column(sa.Column('co_feedback_due_at', runtime.db.UtcDateTime(timezone=True), nullable=True))
+    if op.get_bind().dialect.name == "postgresql":
+        op.drop_constraint(OLD_PG, 'overdue_record', type_='unique')
+        op.create_unique_constraint('uq_overdue_record_unit_due', 'overdue_record',
+                                    ['appeal_id', 'stage', 'unit_id', 'due_at'])
+    else:
+        with op.batch_alter_table('overdue_record', naming_convention=UNNAMED) as batch:
+            batch.drop_constraint('uq_overdue_record_appeal_id_stage_due_at', type_='unique')
+            batch.create_unique_constraint('uq_overdue_record_unit_due', ['appeal_id', 'stage', 'unit_id', 'due_at'])
 
 
 def downgrade():
+    with op.batch_alter_table('overdue_record') as batch:
+        batch.drop_constraint('uq_overdue_record_unit_due', type_='unique')
+        batch.create_unique_constraint(OLD_PG, ['appeal_id', 'stage', 'due_at'])
     with op.batch_alter_table('appeal') as batch:
+        batch.drop_column('co_feedback_due_at')
         batch.drop_column('simple')

@@ -173,7 +173,9 @@ def test_fallback_without_a_region_is_refused_and_nothing_moves(walk, unit_id):
 
 def test_co_organizers_each_give_feedback_before_the_result(walk, unit_id):
     appeal_id = walk.to_signed(co=("sm_market", "fz_housing"), unit_id=unit_id)
-    assert walk.open_tasks(appeal_id) == ["ut_co_handle", "ut_co_handle"]
+    assert walk.open_tasks(appeal_id) == ["ut_co_sign_for", "ut_co_sign_for"]  # Art. 16: each signs for its part
+    for unit in ("sm_market", "fz_housing"):
+        walk.complete(appeal_id, f"{unit}_staff", "ut_co_sign_for", {"co_sign_decision": "sign"})
     co_task = walk.task(appeal_id, "sm_market_staff", "ut_co_handle")
     assert co_task["unit_id"] == unit_id("sm_market")
     walk.complete(appeal_id, "sm_market_staff", "ut_co_handle", {"co_opinion": "已核查经营户资质"})

@@ -10,7 +10,7 @@ from hotline import evaluation as ev
 from hotline import evaluation_report
 from hotline.models import OverdueRecord
 from runtime import clock, jobs
-from runtime.models import UserTask
+from runtime.models import Notification, UserTask
 from workdays.calendar import TZ
 
 from .test_api_errors import png
@@ -258,3 +258,55 @@ def test_art20_7_not_solvable_now_needs_the_contact_and_is_reported_apart(walk, 
     mine = gained(before, counts(db, "2026-11-02 09:00"), unit_id("gl_urban"))
     assert (mine.handled, mine.explained, mine.resolved) == (1, 1, 0)
     assert ev.figures(mine, ev.Config())["not_solvable"] == 1
+
+
+# --- Art. 16, 30(4): co-organizers are participants with their own limit -----------------------------
+
+def test_art16_each_co_organizer_signs_for_its_part_or_returns_it(walk, unit_id, db):
+    appeal_id = walk.to_signed(unit_id=unit_id, co=("sm_market", "fz_housing"))
+    assert walk.open_tasks(appeal_id) == ["ut_co_sign_for", "ut_co_sign_for"]
+    assert walk.task(appeal_id, "sm_market_staff", "ut_co_sign_for")["unit_id"] == unit_id("sm_market")
+    assert "co_return_reason" in fields(try_complete(walk, appeal_id, "fz_housing_staff", "ut_co_sign_for",
+                                                     {"co_sign_decision": "return"}))
+    walk.complete(appeal_id, "fz_housing_staff", "ut_co_sign_for",
+                  {"co_sign_decision": "return", "co_return_reason": "不涉及住建职责"})
+    walk.complete(appeal_id, "sm_market_staff", "ut_co_sign_for", {"co_sign_decision": "sign"})
+    walk.complete(appeal_id, "sm_market_staff", "ut_co_handle", {"co_opinion": "已核查经营户资质"})
+    assert walk.open_tasks(appeal_id) == ["ut_record_result"]  # the lead unit goes on with both answers
+    detail = walk.detail(appeal_id)
+    co_rows = {u["unit_id"]: u["active"] for u in detail["appeal"]["units"] if u["role"] == "co"}
+    assert co_rows == {unit_id("sm_market"): True, unit_id("fz_housing"): False}  # the returned part left
+    returned = [e for e in detail["history"] if e["action"] == "co_returned"]
+    assert returned and returned[0]["detail"] == {"unit_id": unit_id("fz_housing"), "reason": "不涉及住建职责"}
+
+
+def test_art16_a_late_co_organizer_is_reminded_marked_overdue_and_evaluated(walk, unit_id, db, now):
+    def run_timers():
+        while jobs.run_due(db, "worker-1"):
+            pass
+
+    now("2026-11-02 09:00")
+    before = counts(db, "2026-11-02 09:00")
+    appeal_id = walk.to_signed(unit_id=unit_id, co=("sm_market", "fz_housing"))
+    co_due = walk.detail(appeal_id)["appeal"]["co_feedback_due_at"]
+    walk.complete(appeal_id, "sm_market_staff", "ut_co_sign_for", {"co_sign_decision": "sign"})
+    walk.complete(appeal_id, "sm_market_staff", "ut_co_handle", {"co_opinion": "已核查"})
+    now("2026-11-06 15:00")  # half a working day before the complaint's 5 working days run out
+    run_timers()
+    now("2026-11-10 09:00")  # fz_housing has not answered
+    run_timers()
+    with db.read() as session:
+        marks = session.execute(select(OverdueRecord.unit_id).where(
+            OverdueRecord.appeal_id == appeal_id, OverdueRecord.stage == "co_feedback")).scalars().all()
+        late_task = session.scalar(select(UserTask.overdue_at).where(
+            UserTask.business_key == appeal_id, UserTask.state == "open", UserTask.unit_id == unit_id("fz_housing")))
+        reminders = session.scalars(select(Notification.recipient).where(
+            Notification.business_key == appeal_id, Notification.body.contains("协办反馈期限将于"))).all()
+    assert marks == [unit_id("fz_housing")]  # only the late one, against itself, not the lead unit
+    assert late_task is not None
+    assert f"unit:{unit_id('fz_housing')}" in reminders and f"unit:{unit_id('sm_market')}" not in reminders
+    after = counts(db, "2026-11-02 09:00")
+    late, prompt = gained(before, after, unit_id("fz_housing")), gained(before, after, unit_id("sm_market"))
+    assert (late.co_received, late.co_late, prompt.co_received, prompt.co_late) == (1, 1, 1, 0)
+    assert ev.figures(late, ev.Config())["co_on_time_rate"] == 0.0
+    assert datetime.fromisoformat(co_due) == at("2026-11-09 17:30")  # the complaint's 5 working days (the table)

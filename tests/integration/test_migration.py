@@ -102,24 +102,24 @@ def test_label_change_every_instance_moves_and_both_versions_run_to_the_end(db, 
 
 def test_a_removed_step_blocks_the_move_and_a_migration_can_be_reverted(db, walk, unit_id, user):
     co_handling = walk.to_signed(unit_id=unit_id, co=("gl_gov",))
-    assert "ut_co_handle" in walk.open_tasks(co_handling)
+    assert "ut_co_sign_for" in walk.open_tasks(co_handling)  # inside the co-organizers' call activity
     back, moves_on = at_dispatch(walk), at_dispatch(walk)
     ids = {a: instance(db, a).id for a in (co_handling, back, moves_on)}
     v1 = instance(db, back).deployment_id
     base = latest_files(db)
-    v3 = deploy(db, variant(base, "办结（协办改名）", ut_co_handle="ut_co_feedback"))
+    v3 = deploy(db, variant(base, "办结（协办改名）", call_co_handling="call_co_feedback"))
     try:
         with db.read() as session:
             found = {c.instance_id: c for c in migration.preview(session, v3, list(ids.values()))}
         assert not found[ids[co_handling]].eligible
-        assert "协办单位反馈" in found[ids[co_handling]].reason and "新版本中" in found[ids[co_handling]].reason
+        assert "协办单位办理" in found[ids[co_handling]].reason and "新版本中" in found[ids[co_handling]].reason
         assert found[ids[back]].eligible and found[ids[moves_on]].eligible
 
         moved, refused = migration.migrate(db, v3, list(ids.values()), user("owner1"))
         assert sorted(moved) == sorted([ids[back], ids[moves_on]])
-        assert "协办单位反馈" in refused[ids[co_handling]]
+        assert "协办单位办理" in refused[ids[co_handling]]
         assert instance(db, co_handling).deployment_id == v1
-    finally:  # new appeals must not start on the version without ut_co_handle
+    finally:  # new appeals must not start on the version without call_co_handling
         deploy(db, variant(base, "办结（恢复）"))
 
     with db.read() as session:

@@ -21,14 +21,14 @@ def compute(appeal_type, accepted, convenience=False, urgent=False):
 
 
 @pytest.mark.parametrize("appeal_type, convenience, urgent, expected", [
-    ("consultation", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "2wd"}),
-    ("complaint", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "10wd"}),
-    ("complaint", True, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "3wd"}),
-    ("suggestion", True, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "5wd"}),
-    ("help", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "1wd", "handling": "3wd"}),
+    ("consultation", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "2wd", "co_feedback": "1wd"}),
+    ("complaint", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "10wd", "co_feedback": "5wd"}),
+    ("complaint", True, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "3wd", "co_feedback": "2wd"}),
+    ("suggestion", True, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "none", "handling": "5wd", "co_feedback": "3wd"}),
+    ("help", False, False, {"dispatch": "1wd", "sign_for": "1wd", "first_contact": "1wd", "handling": "3wd", "co_feedback": "2wd"}),
     ("complaint", False, True, {"dispatch": "PT1H", "sign_for": "PT1H", "first_contact": "none",
-                                "handling": "PT24H"}),
-    ("help", False, True, {"dispatch": "PT1H", "sign_for": "PT1H", "first_contact": "PT1H", "handling": "PT24H"}),
+                                "handling": "PT24H", "co_feedback": "PT12H"}),
+    ("help", False, True, {"dispatch": "PT1H", "sign_for": "PT1H", "first_contact": "PT1H", "handling": "PT24H", "co_feedback": "PT12H"}),
 ])
 def test_the_time_limit_table(appeal_type, convenience, urgent, expected):
     assert time_limits.evaluate_table(appeal_type, convenience, urgent) == expected

@@ -40,7 +40,7 @@ ACTIONS = {
     "accountability_recorded": _l("问责记录"), "evaluation_link_sent": _l("发送评价短信"),
     "evaluated_by_link": _l("诉求人短信评价"), "return_visit_sampled": _l("抽中电话回访"),
     "return_visit_ordered": _l("安排核查"), "return_visit_recorded": _l("记录核查结果"),
-    "regraded": _l("研判定级"), "extension_refused": _l("延期申请未受理"),
+    "regraded": _l("研判定级"), "extension_refused": _l("延期申请未受理"), "co_returned": _l("协办单位退回协办"),
 }
 TAB_LABELS = {"summary": _l("概要"), "history": _l("办理记录"), "attachments": _l("附件"), "audit": _l("个人信息查阅记录")}
 
@@ -219,6 +219,7 @@ DETAILS = {  # action -> (detail, unit names, file names, comment bodies) -> [(l
         (_("问题已解决"), _("是") if d.get("resolved") else _("否"))],
     "rehandle_started": lambda d, u, f, n: [(_("重办次数"), str(d.get("rehandle_count", ""))),
                                             (_("办理期限"), _iso_time(d.get("handling_due_at")))],
+    "co_returned": lambda d, u, f, n: [(_("单位"), u.get(d.get("unit_id"), "")), (_("理由"), d.get("reason", ""))],
     "regraded": lambda d, u, f, n: [
         (_("诉求类型"), " → ".join(option_label(INTAKE_FORM, "appeal_type", t) for t in d.get("appeal_type") or [])),
         (_("紧急程度"), " → ".join(_("紧急") if x else _("一般") for x in d.get("urgent") or [])),

@@ -18,7 +18,8 @@ PROBLEM_LABELS = {"removed": _l("当前环节「%(name)s」在新版本中已删
                   "changed": _l("当前环节「%(name)s」在新版本中已修改"),
                   "subprocess_removed": _l("所在子流程「%(name)s」在新版本中已删除"),
                   "history_removed": _l("已办理的环节「%(name)s」在新版本中已删除")}
-STAGE_LABELS = {"dispatch": _l("派单"), "sign_for": _l("签收"), "first_contact": _l("首次联系"), "handling": _l("办理")}
+STAGE_LABELS = {"dispatch": _l("派单"), "sign_for": _l("签收"), "first_contact": _l("首次联系"), "handling": _l("办理"),
+                "co_feedback": _l("协办反馈")}
 
 
 def _int(value) -> int | None:
