@@ -15,7 +15,7 @@ from runtime.errors import InvalidInput
 from runtime.models import UserTask
 from workdays import deadlines
 
-from . import supervision
+from . import escalation, supervision
 from .models import AppealUnit, OrganizerUnit, OverdueRecord, Region
 from .return_visits import send_evaluation_link
 from .stages import LABELS, set_stage
@@ -229,12 +229,27 @@ def start_rehandle(ctx, appeal_id, rehandle_count, handling_limit, current=None)
     return result
 
 
+def reopen_for_dispatch(ctx, appeal_id, dispatch_limit):
+    """Art. 22: an on-the-spot answer found unsatisfactory through the platform's fault goes to
+    the dispatch queue; its dispatch limit runs from now."""
+    ctx.record("reopened_for_dispatch")
+    ctx.notify("in_app", "platform:dispatcher", f"诉求 {ctx.appeal.number} 当场答复经核实不满意，请派单办理")
+    return set_stage(ctx, None, "dispatch", ctx.now, dispatch_limit)
+
+
 def open_supervision(ctx, appeal_id, reason, note=None):
     """Art. 22, 24: the diagram puts the appeal under supervision (dissatisfied again after a
-    re-handle, returned too often, overdue too long). Nothing is opened while an item of the
-    same reason is still pending; returns the item's id or None."""
+    re-handle, returned too often, overdue too long). While the appeal has an open item, the
+    reason is added to it instead (one item per appeal); returns the item's id."""
     item = supervision.open_auto(ctx, reason, note)
     return item.id if item is not None else None
+
+
+def escalate_supervision(ctx, item_id, level):
+    """Art. 24 (processes/supervision.bpmn): the item was not answered by its date; issue
+    `level` (notice, rectification_notice, interview_reminder) with its own date. Returns
+    {"level", "due_at"}, what the diagram's next timer waits for."""
+    return escalation.issue(ctx, item_id, level)
 
 
 def archive_appeal(ctx, appeal_id):
@@ -257,6 +272,8 @@ def _units(session, unit_ids) -> dict[int, OrganizerUnit]:
     return found
 
 
-ALL = (accept_appeal, grade_appeal, record_not_accepted, record_answer_on_spot, report_emergency, dispatch_appeal,
-       assign_fallback_unit, release_co_unit, remind, mark_overdue, check_extension_application, refuse_extension, apply_extension,
-       record_reply, record_evaluation, start_rehandle, open_supervision, archive_appeal, send_evaluation_link)
+ALL = (accept_appeal, grade_appeal, record_not_accepted, record_answer_on_spot, report_emergency,
+       dispatch_appeal, assign_fallback_unit, release_co_unit, remind, mark_overdue,
+       check_extension_application, refuse_extension, apply_extension, record_reply, record_evaluation,
+       start_rehandle, reopen_for_dispatch, open_supervision, archive_appeal, send_evaluation_link,
+       escalate_supervision)

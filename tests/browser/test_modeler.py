@@ -127,3 +127,17 @@ def test_analyst_cannot_give_an_element_a_bad_or_taken_id(open_as, live_url):
     page.click("#properties-form button[type=submit]")
     assert "已被其他元素使用" in page.inner_text("[data-prop=id-error]")
     assert page.inner_text("#properties [data-prop=id]") == "ut_sign_for"
+
+
+def test_every_repository_diagram_imports_into_bpmn_js_without_a_warning(open_as, live_url):
+    """The diagrams an analyst opens are drawn whole: bpmn-js reports no import warning and draws a
+    shape for every element the diagram interchange places."""
+    page = open_as("analyst1")
+    for name, text in sorted(definitions.read_bundle().items()):
+        if not name.endswith(".bpmn"):
+            continue
+        page.goto(f"{live_url}/modeler/{name}")
+        page.wait_for_selector("#modeler[data-ready='1']", timeout=20000)
+        assert page.get_attribute("#modeler", "data-import-warnings") == "0", name
+        drawn = page.evaluate("document.querySelectorAll('#modeler .djs-element.djs-shape').length")
+        assert drawn >= text.count("<bpmndi:BPMNShape"), name

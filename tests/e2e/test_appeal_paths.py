@@ -65,12 +65,12 @@ def test_answered_on_the_spot_goes_to_verification_then_archive(walk, db):
     assert _instance(db, appeal["id"]).status == "completed"
 
 
-def test_dissatisfied_with_an_on_the_spot_answer_is_not_sent_to_any_unit(walk):
+def test_dissatisfied_with_an_on_the_spot_answer_without_fault_is_not_sent_to_any_unit(walk):
     appeal = walk.register(appeal_type="consultation")
     walk.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "answer_on_spot", "answer": "答复"})
     walk.complete(appeal["id"], "revisit1", "ut_return_visit", DISSATISFIED)
     walk.complete(appeal["id"], "supervisor1", "ut_find_responsibility",
-                  {"organizer_fault": True, "reason": "答复不准确"})
+                  {"organizer_fault": False, "reason": "答复准确，诉求人对政策本身不满"})
     assert walk.detail(appeal["id"])["appeal"]["status"] == "archived"
 
 

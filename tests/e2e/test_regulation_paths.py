@@ -310,3 +310,40 @@ def test_art16_a_late_co_organizer_is_reminded_marked_overdue_and_evaluated(walk
     assert (late.co_received, late.co_late, prompt.co_received, prompt.co_late) == (1, 1, 1, 0)
     assert ev.figures(late, ev.Config())["co_on_time_rate"] == 0.0
     assert datetime.fromisoformat(co_due) == at("2026-11-09 17:30")  # the complaint's 5 working days (the table)
+
+
+# --- Art. 21-23: return visits that finish the job ---------------------------------------------------
+
+DISSATISFIED = {"visit_method": "phone", "evaluation": "dissatisfied", "resolved": False}
+FAULT = {"organizer_fault": True, "reason": "答复未解决问题"}
+
+
+def test_art22_an_on_the_spot_answer_found_wanting_is_dispatched_and_handled(walk, unit_id):
+    appeal = walk.register(appeal_type="consultation")
+    walk.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "answer_on_spot", "answer": "请到社保网点办理"})
+    walk.complete(appeal["id"], "revisit1", "ut_return_visit", DISSATISFIED)
+    walk.complete(appeal["id"], "supervisor1", "ut_find_responsibility", FAULT)
+    assert walk.open_tasks(appeal["id"]) == ["ut_dispatch"] and status(walk, appeal["id"]) == "dispatching"
+    assert due(walk, appeal["id"], "dispatch") > datetime.now(TZ)  # its dispatch limit runs from now
+    walk.complete(appeal["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
+    walk.complete(appeal["id"], "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
+    assert walk.open_tasks(appeal["id"]) == ["ut_assign_handler"]
+    assert any(e["action"] == "reopened_for_dispatch" for e in walk.detail(appeal["id"])["history"])
+
+
+def test_art22_rehandling_stops_at_the_tables_cap_and_one_supervision_item_follows_it(walk, unit_id, db):
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    rounds = 0
+    while True:
+        walk.to_replied(appeal_id)
+        walk.complete(appeal_id, "revisit1", "ut_return_visit", DISSATISFIED)
+        walk.complete(appeal_id, "supervisor1", "ut_find_responsibility", FAULT)
+        if status(walk, appeal_id) == "archived":
+            break
+        rounds += 1
+        assert walk.open_tasks(appeal_id) == ["ut_record_result"] and rounds <= 3
+    assert rounds == 3  # max_rehandles in time_limits.dmn: the fourth dissatisfaction is supervised only
+    detail = walk.detail(appeal_id)
+    assert detail["appeal"]["rehandle_count"] == 3  # the rounds started
+    opened = [e for e in detail["history"] if e["action"] == "supervision_opened"]
+    assert len(opened) == 1  # one item, however many rounds

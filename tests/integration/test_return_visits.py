@@ -50,7 +50,8 @@ def test_dissatisfied_by_link_goes_to_the_responsibility_finding(walk, unit_id, 
     assert walk.open_tasks(appeal_id) == ["ut_find_responsibility"]
 
 
-def test_no_answer_within_three_working_days_counts_as_no_evaluation(walk, unit_id, db, client):
+def test_no_answer_within_three_working_days_goes_to_a_phone_return_visit(walk, unit_id, db, client, api):
+    """Art. 21, 23: an SMS link left unanswered is followed by a call, not by the archive."""
     with db.transaction() as session:
         session.execute(delete(Job))  # other tests' timers are not this test's business
     clock.set_now(datetime(2026, 3, 2, 10, 0, tzinfo=TZ))  # Monday
@@ -62,13 +63,16 @@ def test_no_answer_within_three_working_days_counts_as_no_evaluation(walk, unit_
         assert walk.open_tasks(appeal_id) == ["ut_return_visit"]
         clock.set_now(datetime(2026, 3, 5, 17, 31, tzinfo=TZ))  # three working days, close of office
         jobs.run_due(db, "worker-1")
+        assert walk.open_tasks(appeal_id) == ["ut_phone_visit"]  # a call is due; nothing is archived yet
         with db.read() as session:
-            appeal = session.get(Appeal, appeal_id)
-            assert appeal.status == "archived" and appeal.satisfaction == "no_evaluation"
-            assert session.scalars(select(UserTask).where(UserTask.business_key == appeal_id,
-                                                          UserTask.state == "open")).all() == []
+            assert session.get(Appeal, appeal_id).status == "verifying"
         expired = client.get(f"/e/{token}")
         assert expired.status_code == 410 and "过期" in expired.get_data(as_text=True)
+        api.tokens.clear()  # signed in again at the new time
+        walk.complete(appeal_id, "revisit1", "ut_phone_visit", {"visit_method": "phone", "evaluation": "no_evaluation"})
+        with db.read() as session:
+            appeal = session.get(Appeal, appeal_id)
+            assert appeal.status == "archived" and appeal.satisfaction == "no_evaluation"  # nobody could be reached
     finally:
         clock.set_now(None)
 

@@ -1,5 +1,7 @@
 """The diagrams are valid BPMN 2.0 (XSD), every element can be drawn (DI), and what the
 hotline relies on is declared in them."""
+from itertools import pairwise
+
 import pytest
 from lxml import etree
 
@@ -38,7 +40,7 @@ def test_every_service_task_names_a_registered_operator(specs):
 
 def test_every_user_task_has_a_form_roles_and_a_labelled_status(specs):
     user_tasks = [t for s in specs for t in s.task_specs.values() if getattr(t, "manual", False)]
-    assert len(user_tasks) == 16
+    assert len(user_tasks) == 17
     for task in user_tasks:
         props = task.extensions["properties"]
         assert props["formJsonSchemaFilename"].endswith(".schema.json"), task.bpmn_id
@@ -88,3 +90,62 @@ def test_every_timed_stage_has_a_reminder_and_an_overdue_timer_that_declare_thei
     assert by_stage["handling"] == {'deadlines["handling_warning"]', 'deadlines["handling"]',
                                     'due_after(deadlines["handling"], supervision_limit)'}
 
+
+
+DI = "{http://www.omg.org/spec/BPMN/20100524/DI}"
+DC = "{http://www.omg.org/spec/DD/20100524/DC}"
+DD = "{http://www.omg.org/spec/DD/20100524/DI}"
+
+
+def _crosses(p, q, box) -> bool:
+    """Whether segment p-q passes through the inside of box (x, y, w, h) (Liang-Barsky clipping)."""
+    (x1, y1), (x2, y2), (bx, by, bw, bh) = p, q, box
+    dx, dy, t0, t1 = x2 - x1, y2 - y1, 0.0, 1.0
+    for step, room in ((-dx, x1 - bx), (dx, bx + bw - x1), (-dy, y1 - by), (dy, by + bh - y1)):
+        if step == 0:
+            if room < 0:
+                return False
+        elif step < 0:
+            t0 = max(t0, room / step)
+        else:
+            t1 = min(t1, room / step)
+        if t0 > t1:
+            return False
+    return True
+
+
+def lines_through_shapes(text: str) -> list[tuple[str, str]]:
+    """(flow, shape) for each sequence flow drawn through a shape that is neither its source nor its
+    target (a boundary event counts as the activity it sits on); pools, lanes and subprocesses are
+    containers, not obstacles."""
+    tree = etree.fromstring(text.encode())
+    by_id = {el.get("id"): el for el in tree.iter() if el.get("id")}
+    boxes = {}
+    for shape in tree.iter(DI + "BPMNShape"):
+        element = by_id[shape.get("bpmnElement")]
+        if etree.QName(element).localname in ("participant", "lane", "subProcess"):
+            continue
+        b = shape.find(DC + "Bounds")
+        boxes[shape.get("bpmnElement")] = tuple(float(b.get(k)) + d for k, d in
+                                                (("x", 2), ("y", 2), ("width", -4), ("height", -4)))
+    found = []
+    for edge in tree.iter(DI + "BPMNEdge"):
+        flow = by_id[edge.get("bpmnElement")]
+        ends = {flow.get("sourceRef"), flow.get("targetRef")}
+        ends |= {by_id[e].get("attachedToRef") for e in list(ends) if by_id[e].get("attachedToRef")}
+        points = [(float(w.get("x")), float(w.get("y"))) for w in edge.iter(DD + "waypoint")]
+        for shape_id, box in boxes.items():
+            if shape_id not in ends and by_id[shape_id].get("attachedToRef") not in ends and any(
+                    _crosses(p, q, box) for p, q in pairwise(points)):
+                found.append((flow.get("id"), shape_id))
+    return found
+
+
+def test_no_line_is_drawn_through_a_shape():
+    """What a reader of the diagram sees: every flow goes around the shapes it does not connect."""
+    diagrams = {n: t for n, t in definitions.read_bundle().items() if n.endswith(".bpmn")}
+    for name, text in diagrams.items():
+        assert lines_through_shapes(text) == [], name
+    crossing = diagrams["appeal_handling.bpmn"].replace(  # a flow drawn straight through 答复诉求人
+        '<di:waypoint x="4913" y="930" />', '<di:waypoint x="3000" y="930" />', 1)
+    assert crossing != diagrams["appeal_handling.bpmn"] and lines_through_shapes(crossing)

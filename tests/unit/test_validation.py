@@ -144,7 +144,8 @@ def test_cli_deploy_check(monkeypatch):
     monkeypatch.setattr(definitions, "read_bundle", lambda: files)
     bad = runner.invoke(cli.main, ["deploy", "--check"])
     assert bad.exit_code == 1
-    assert "revisit.bpmn:32 svc_send_link [service_operator] 「短信发送评价链接」(svc_send_link)" in bad.output
+    line = next(n for n, text in enumerate(files["revisit.bpmn"].splitlines(), 1) if 'id="svc_send_link"' in text)
+    assert f"revisit.bpmn:{line} svc_send_link [service_operator] 「短信发送评价链接」(svc_send_link)" in bad.output
 
 
 def test_cli_deploy_refuses_with_the_same_messages(tmp_path, monkeypatch):

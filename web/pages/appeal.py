@@ -41,6 +41,7 @@ ACTIONS = {
     "evaluated_by_link": _l("诉求人短信评价"), "return_visit_sampled": _l("抽中电话回访"),
     "return_visit_ordered": _l("安排核查"), "return_visit_recorded": _l("记录核查结果"),
     "regraded": _l("研判定级"), "extension_refused": _l("延期申请未受理"), "co_returned": _l("协办单位退回协办"),
+    "reopened_for_dispatch": _l("当场答复不满意转派单"),
 }
 TAB_LABELS = {"summary": _l("概要"), "history": _l("办理记录"), "attachments": _l("附件"), "audit": _l("个人信息查阅记录")}
 
