@@ -103,6 +103,25 @@ def _form_file_problem(key: str, name: str, bundle: dict):
         where = "/".join(str(p) for p in err.path) or "（根）"
         return (f"{{what}} 的表单文件 {name} 不是有效的 JSON Schema（{where}：{err.message}）",
                 f"{{what}}: form file {name} is not a valid JSON Schema ({where}: {err.message})")
+    return _process_rules_problem(name, schema.get("x-process-rules"))
+
+
+def _process_rules_problem(name: str, rules):
+    """(zh, en) of what is wrong with a form's x-process-rules (runtime/forms.py), or None."""
+    if rules is None:
+        return None
+    variables = rules.get("variables") if isinstance(rules, dict) else None
+    if not (isinstance(variables, list) and all(isinstance(v, str) and v.isidentifier() for v in variables)
+            and isinstance(rules.get("allOf"), list)):
+        return (f"{{what}} 的表单文件 {name} 的 x-process-rules 应为 variables（流程变量名的列表）和 allOf（规则的列表）",
+                (f"{{what}}: x-process-rules of form file {name} must hold variables (a list of process "
+                 "variable names) and allOf (a list of rules)"))
+    try:
+        Draft202012Validator.check_schema({"allOf": rules["allOf"]})
+    except SchemaError as err:
+        where = "/".join(str(p) for p in err.path)
+        return (f"{{what}} 的表单文件 {name} 的 x-process-rules 不是有效的 JSON Schema（{where}：{err.message}）",
+                f"{{what}}: x-process-rules of form file {name} is not a valid JSON Schema ({where}: {err.message})")
     return None
 
 

@@ -1,5 +1,7 @@
 """Validation before deployment: the real bundle passes; each rule, triggered by breaking the real
 bundle in one targeted way, fires alone and points at the element an analyst has to fix."""
+import json
+
 import pytest
 from click.testing import CliRunner
 
@@ -96,6 +98,21 @@ def test_user_task_whose_form_is_not_a_valid_json_schema(content, expected):
     files = {**BUNDLE, "forms/sign_for.schema.json": content}  # the form as it would be deployed
     problem = only(validation.check(files), "user_task_form", "ut_sign_for", "appeal_handling.bpmn")
     assert expected in problem.message and "sign_for.schema.json" in problem.message
+
+
+@pytest.mark.parametrize("rules, expected", [
+    ({"variables": "on_site", "allOf": []}, "x-process-rules 应为 variables"),
+    ({"variables": ["on site"], "allOf": []}, "x-process-rules 应为 variables"),
+    ({"variables": ["on_site"], "allOf": [{"type": "text"}]}, "x-process-rules 不是有效的 JSON Schema"),
+])
+def test_a_forms_rules_over_process_data_must_be_readable(rules, expected):
+    """Art. 18's evidence rule lives in forms/record_result.schema.json; a broken one is refused at
+    deployment, not when a unit submits its result."""
+    schema = json.loads(BUNDLE["forms/record_result.schema.json"])
+    assert schema["x-process-rules"]["variables"] == ["on_site"]
+    files = {**BUNDLE, "forms/record_result.schema.json": json.dumps({**schema, "x-process-rules": rules})}
+    problem = only(validation.check(files), "user_task_form", "ut_record_result", "appeal_handling.bpmn")
+    assert expected in problem.message and "record_result.schema.json" in problem.message
 
 
 def test_lane_without_a_role_mapping_whose_tasks_have_no_roles():
