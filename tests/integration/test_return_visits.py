@@ -7,7 +7,7 @@ from sqlalchemy import delete, select
 
 from hotline.models import Appeal
 from runtime import clock, jobs
-from runtime.models import Job, Notification, UserTask
+from runtime.models import Job, Notification
 from workdays.calendar import TZ
 
 
