@@ -34,6 +34,7 @@ Counts per unit U over the period's appeals (`Counts`):
                  `explained_not_solvable`); reported apart from resolved                    Art. 20(7)
   rejected   Cr  of H, the platform's closure review sent a reply back (the milestone
                  `closure_rejected`)                                                       Art. 18
+  urged      Ug  of H, the appellant rang again and the holder was urged (history `urged`) Art. 17
   co_received  Cv  dispatched to U as a co-organizer (an AppealUnit co row for U)          Art. 16
   co_late      Cl  of Cv, with a co_feedback OverdueRecord for U                            Art. 30(4)
   co_returned  Cx  of Cv, U returned its part (history `co_returned` naming U)              Art. 16
@@ -48,6 +49,7 @@ Figures (Art. 25, 26; None when the denominator is 0):
   re-handle rate         Rh / H
   closure rejection rate Cr / H
   co-organizer timeliness (Cv − Cl) / Cv
+  urge rate              Ug / H
   not solvable (count)   X
   response rate          Ct / R
   resolution rate        Rs / R
@@ -77,7 +79,7 @@ from .config import PROCESSES_DIR
 CONFIG_PATH = PROCESSES_DIR / "evaluation.yaml"
 KINDS = ("month", "quarter", "year")
 VALID_EVALUATIONS = ("satisfied", "basically_satisfied", "dissatisfied")
-RATES = ("sign_for_rate", "on_time_rate", "return_rate", "extension_rate", "rehandle_rate", "closure_rejection_rate", "co_on_time_rate",
+RATES = ("sign_for_rate", "on_time_rate", "return_rate", "extension_rate", "rehandle_rate", "closure_rejection_rate", "co_on_time_rate", "urge_rate",
          "response_rate",
          "resolution_rate", "satisfaction_rate")
 
@@ -225,6 +227,7 @@ class Counts:
     dissatisfied: int = 0
     explained: int = 0
     rejected: int = 0
+    urged: int = 0
     co_received: int = 0
     co_late: int = 0
     co_returned: int = 0
@@ -250,6 +253,7 @@ class AppealFacts:
     contacted: bool = False
     explained: bool = False  # a result "explained, not solvable at present"
     rejected: bool = False  # a reply sent back by the closure review
+    urged: bool = False  # the appellant rang again about it (催办)
     co_units: frozenset = frozenset()  # units named co-organizers
     co_late_units: frozenset = frozenset()  # co-organizers with a co_feedback OverdueRecord
     co_returned_units: frozenset = frozenset()  # co-organizers that returned their part
@@ -289,6 +293,7 @@ def tally(facts) -> dict[int, Counts]:
         c.basically += a.satisfaction == "basically_satisfied"
         c.dissatisfied += a.satisfaction == "dissatisfied"
         c.explained += a.explained
+        c.urged += a.urged
         c.rejected += a.rejected
     return by_unit
 
@@ -309,6 +314,7 @@ def figures(c: Counts, config: Config) -> dict:
         "closure_rejection_rate": _ratio(c.rejected, c.handled),
         "not_solvable": c.explained,
         "co_on_time_rate": _ratio(c.co_received - c.co_late, c.co_received),
+        "urge_rate": _ratio(c.urged, c.handled),
         "response_rate": _ratio(c.contacted, c.valid),
         "resolution_rate": _ratio(c.resolved, c.valid),
         "satisfaction_rate": _ratio(c.satisfied + config.basically_satisfied_factor * c.basically, c.valid),

@@ -87,16 +87,18 @@ def unit_counts(session, start, end) -> dict[int, ev.Counts]:
                       func.count(func.distinct(case((HistoryEvent.action == "extension_decided", Appeal.id)))),
                       func.count(func.distinct(case((and_(REACHED_APPELLANT, VALID), Appeal.id)))),
                       func.count(func.distinct(case((_reached(EXPLAINED_MILESTONE), Appeal.id)))),
-                      func.count(func.distinct(case((_reached(REJECTED_MILESTONE), Appeal.id)))))
+                      func.count(func.distinct(case((_reached(REJECTED_MILESTONE), Appeal.id)))),
+                      func.count(func.distinct(case((HistoryEvent.action == "urged", Appeal.id)))))
                .join(HistoryEvent, HistoryEvent.business_key == Appeal.id)
                .where(*where, Appeal.lead_unit_id.is_not(None), or_(
                    and_(HistoryEvent.action == "extension_decided",
                         HistoryEvent.detail["approved"].as_boolean() == true()),
-                   REACHED_APPELLANT, _reached(EXPLAINED_MILESTONE), _reached(REJECTED_MILESTONE)))
+                   REACHED_APPELLANT, _reached(EXPLAINED_MILESTONE), _reached(REJECTED_MILESTONE),
+                   HistoryEvent.action == "urged"))
                .group_by(Appeal.lead_unit_id))
-    for unit, extended, contacted, explained, rejected in session.execute(history):
+    for unit, extended, contacted, explained, rejected, urged in session.execute(history):
         c = counts.setdefault(unit, ev.Counts())
-        c.extended, c.contacted, c.explained, c.rejected = extended, contacted, explained, rejected
+        c.extended, c.contacted, c.explained, c.rejected, c.urged = extended, contacted, explained, rejected, urged
     leads = (select(AppealUnit.unit_id, func.count(func.distinct(AppealUnit.appeal_id)),
                     func.count(func.distinct(case((AppealUnit.active == false(), AppealUnit.appeal_id)))))
              .join(Appeal, Appeal.id == AppealUnit.appeal_id)
@@ -203,6 +205,7 @@ def _drill_conditions(metric: str, unit_id: int | None) -> list:
         "late": [*mine, LATE_HANDLING],
         "extended": [*mine, EXTENDED],
         "rehandled": [*mine, Appeal.rehandle_count > 0],
+        "urged": [*mine, exists().where(HistoryEvent.business_key == Appeal.id, HistoryEvent.action == "urged")],
         "co_received": [Appeal.id.in_(_co_rows(unit_id))],
         "co_late": [Appeal.id.in_(select(OverdueRecord.appeal_id).where(
             OverdueRecord.stage == "co_feedback", *([OverdueRecord.unit_id == unit_id] if unit_id else [])))],
@@ -220,7 +223,7 @@ def _drill_conditions(metric: str, unit_id: int | None) -> list:
 
 
 DRILL_METRICS = ("received", "late_sign", "returned", "handled", "on_time", "late", "extended", "rehandled",
-                 "rejected", "explained", "co_received", "co_late", "valid",
+                 "rejected", "explained", "urged", "co_received", "co_late", "valid",
                  "contacted", "not_contacted", "resolved", "unresolved", "satisfied", "basically_satisfied",
                  "dissatisfied")
 
@@ -254,7 +257,7 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
     """Every appeal of [start, end) as AppealFacts, fetched row by row: the plain-Python way to
     the same counts (`evaluation.tally`), used as the benchmark's baseline and in tests."""
     where = _in(start, end)
-    leads, late_sign, extended, contacted, explained, rejected = {}, {}, set(), set(), set(), set()
+    leads, late_sign, extended, contacted, explained, rejected, urged = {}, {}, set(), set(), set(), set(), set()
     for appeal_id, unit, active in session.execute(
             select(AppealUnit.appeal_id, AppealUnit.unit_id, AppealUnit.active).join(Appeal)
             .where(where, AppealUnit.role == "lead")):
@@ -267,6 +270,8 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
             .join(Appeal, Appeal.id == HistoryEvent.business_key).where(where)):
         if action == "extension_decided" and (detail or {}).get("approved"):
             extended.add(appeal_id)
+        elif action == "urged":
+            urged.add(appeal_id)
         elif action == milestones.ACTION:
             reached = (detail or {}).get("milestone")
             {CONTACTED_MILESTONE: contacted, EXPLAINED_MILESTONE: explained,
@@ -284,6 +289,6 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
         rehandle_count=rehandled,
         leads=tuple(leads.get(i, ())), late_sign_units=frozenset(u for s, u in late_sign.get(i, ()) if s == "sign_for"),
         late_handling=any(s == "handling" for s, _u in late_sign.get(i, ())), extended=i in extended,
-        contacted=i in contacted, explained=i in explained, rejected=i in rejected,
+        contacted=i in contacted, explained=i in explained, rejected=i in rejected, urged=i in urged,
         co_units=frozenset(co_units.get(i, ())), co_returned_units=frozenset(co_returned.get(i, ())),
         co_late_units=frozenset(u for s, u in late_sign.get(i, ()) if s == "co_feedback")) for i, unit, closed, sat, resolved, rehandled in rows]

@@ -347,3 +347,36 @@ def test_art22_rehandling_stops_at_the_tables_cap_and_one_supervision_item_follo
     assert detail["appeal"]["rehandle_count"] == 3  # the rounds started
     opened = [e for e in detail["history"] if e["action"] == "supervision_opened"]
     assert len(opened) == 1  # one item, however many rounds
+
+
+# --- Repeat calls: an urge (催办) on an open appeal -----------------------------------------------------
+
+def test_art17_a_repeat_call_urges_whoever_holds_the_appeal_and_counts_against_the_lead(walk, unit_id, db, api):
+    before = counts(db, datetime.now(TZ).strftime("%Y-%m-%d %H:%M"))
+    appeal = walk.register()
+    first = api.as_("intake1").post(f"/appeals/{appeal['id']}/urges", json={"note": "诉求人来电询问进展"})
+    assert first.status_code == 201 and first.get_json() == {"holders": ["platform:dispatcher"], "count": 1}
+    walk.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "dispatch"})
+    walk.complete(appeal["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
+    second = api.as_("intake1").post(f"/appeals/{appeal['id']}/urges", json={"note": "再次来电，情绪激动"})
+    assert second.get_json() == {"holders": [f"unit:{unit_id('gl_urban')}"], "count": 2}
+    assert fields(api.as_("intake1").post(f"/appeals/{appeal['id']}/urges", json={"note": " "})) == {
+        "note": ["请填写来电催办的内容"]}
+    assert api.as_("gl_urban_staff").post(f"/appeals/{appeal['id']}/urges", json={"note": "x"}).status_code == 403
+    with db.read() as session:
+        told = session.scalars(select(Notification.recipient).where(
+            Notification.business_key == appeal["id"], Notification.body.contains("第 2 次催办"))).all()
+    assert sorted(told) == [f"unit:{unit_id('gl_urban')}", f"unit:{unit_id('gl_urban')}:leader"]
+    urged = [e for e in walk.detail(appeal["id"])["history"] if e["action"] == "urged"]
+    assert [e["detail"]["count"] for e in urged] == [1, 2]  # on the appeal's record
+    mine = gained(before, counts(db, datetime.now(TZ).strftime("%Y-%m-%d %H:%M")), unit_id("gl_urban"))
+    assert (mine.handled, mine.urged) == (1, 1)
+    walk.complete(appeal["id"], "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
+
+
+def test_art17_a_closed_appeal_cannot_be_urged(walk, api):
+    appeal = walk.register(appeal_type="consultation")
+    walk.complete(appeal["id"], "intake1", "ut_assess", {
+        "assessment": "not_accepted", "not_accepted_reason": "legal_or_petition_channel", "guidance": "请通过诉讼解决"})
+    resp = api.as_("intake1").post(f"/appeals/{appeal['id']}/urges", json={"note": "又来电了"})
+    assert resp.status_code == 409 and resp.get_json()["error"]["reason"] == "appeal_closed"

@@ -1,9 +1,9 @@
-"""Appeals: register (intake), list, read, and upload attachments."""
+"""Appeals: register (intake), list, read, urge (a repeat call), and upload attachments."""
 from pathlib import Path
 
 from flask import current_app, g, request, send_file
 
-from hotline import appeals, attachments, casefile
+from hotline import appeals, attachments, casefile, urges
 from hotline.access import require
 from hotline.models import Attachment
 from runtime.errors import InvalidInput, NotFound
@@ -42,6 +42,21 @@ def get_appeal(appeal_id):
     body = AppealDetailSchema().dump(view)
     body["appeal"]["units"] = [{"unit_id": u.unit_id, "role": u.role, "active": u.active} for u in view["units"]]
     return body
+
+
+@bp.post("/appeals/<int:appeal_id>/urges")
+@login_required
+def urge_appeal(appeal_id):
+    data = json_object()
+    if data is None:
+        raise InvalidInput("request body must be a JSON object", {"_schema": ["应为 JSON 对象"]})
+    unknown = sorted(set(data) - {"note"})
+    if unknown:
+        raise InvalidInput("unknown fields", {k: ["不允许的字段"] for k in unknown})
+    note = data.get("note")
+    if not isinstance(note, str):
+        raise InvalidInput("note must be text", {"note": ["请填写来电催办的内容"]})
+    return urges.urge(get_db(), appeal_id, check_storable({"note": note})["note"], g.user), 201
 
 
 @bp.post("/appeals/<int:appeal_id>/attachments")

@@ -59,6 +59,13 @@ def build() -> dict:
             {"in": "query", "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}])})
     spec.path("/appeals/{appeal_id}", operations={"get": _op(
         "An appeal with its open tasks, history and attachments", "AppealDetail", params=_path_param("appeal_id"))})
+    spec.components.schema("Urge", {"type": "object", "required": ["note"], "additionalProperties": False,
+                                    "properties": {"note": {"type": "string", "minLength": 1, "maxLength": 500}}})
+    spec.components.schema("UrgeResult", {"type": "object", "properties": {
+        "holders": {"type": "array", "items": {"type": "string"}}, "count": {"type": "integer"}}})
+    spec.path("/appeals/{appeal_id}/urges", operations={"post": _op(
+        "Link a repeat call to an open appeal: urge whoever holds it (催办)", "UrgeResult", "Urge",
+        params=_path_param("appeal_id"), status="201")})
     attach = _op("Upload a photo, video or PDF", "Attachment", params=_path_param("appeal_id"), status="201")
     attach["requestBody"] = upload
     spec.path("/appeals/{appeal_id}/attachments", operations={"post": attach})
@@ -96,6 +103,7 @@ def build() -> dict:
             {"in": "query", "name": name, "schema": schema} for name, schema in (
                 ("status", {"type": "string", "enum": list(supervision.supervision.STATUSES)}),
                 ("reason", {"type": "string", "enum": list(supervision.supervision.REASONS)}),
+                ("escalation", {"type": "string", "enum": list(supervision.escalation.limits())}),
                 ("unit_id", {"type": "integer"}), ("overdue", {"type": "boolean"}),
                 ("before_id", {"type": "integer", "minimum": 1}),
                 ("limit", {"type": "integer", "minimum": 1, "maximum": 200}))])})
