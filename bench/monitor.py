@@ -58,9 +58,9 @@ FROM (SELECT g, now() - (random() * interval '730 days') AS acc,
       FROM generate_series(1, :n) AS g) AS src
 """
 INSTANCES = """
-INSERT INTO process_instance (deployment_id, business_key, status, state, serializer_version, version, started_at,
-    updated_at, ended_at)
-SELECT :deployment, id, CASE WHEN status IN ('archived', 'not_accepted') THEN 'completed'
+INSERT INTO process_instance (deployment_id, process_key, business_key, status, state, serializer_version, version,
+    started_at, updated_at, ended_at)
+SELECT :deployment, 'appeal_handling', id, CASE WHEN status IN ('archived', 'not_accepted') THEN 'completed'
                              WHEN status = 'terminated' THEN 'terminated'
                              WHEN id % 97 = 0 THEN 'suspended' ELSE 'running' END,
        '{}', '1', 1, accepted_at, accepted_at,

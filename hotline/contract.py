@@ -10,6 +10,8 @@ registry's validation rules; the runtime's own are in runtime/validation_rules.p
 - Deadline stages: a `deadline` property names a stage of the time-limit table.
 - The time-limit table: every cell of a `<stage>_limit` column is a limit in the grammar of
   workdays.deadlines.
+- Supervision (hotline.escalation): the bundle holds the process the register starts for each
+  supervision item, and it waits for every message the register sends (respond, send back, close).
 """
 import ast
 
@@ -20,6 +22,8 @@ from runtime.validation_rules import BPMN, properties
 from workdays import deadlines
 
 from .config import MAIN_PROCESS
+from .escalation import MESSAGES
+from .escalation import PROCESS as SUPERVISION
 from .statuses import LABEL, LABEL_EN, STATUS
 from .time_limits import STAGES
 
@@ -130,6 +134,30 @@ def time_limit_entries(file, tree, _bundle):
 
 
 
+def supervision_process(file, tree, bundle):
+    """Checked once, on the main process's file, over every diagram of the bundle."""
+    if file != f"{MAIN_PROCESS}.bpmn":
+        return []
+    for name, text in bundle.items():
+        other = (tree if name == file else _parse(text)) if name.endswith(".bpmn") else None
+        process = other.find(f"{BPMN}process[@id='{SUPERVISION}']") if other is not None else None
+        if process is None:
+            continue
+        refs = {el.get("messageRef") for el in process.iter(BPMN + "messageEventDefinition", BPMN + "receiveTask")}
+        caught = {m.get("name") for m in other.iter(BPMN + "message") if m.get("id") in refs}
+        missing = [m for m in MESSAGES.values() if m not in caught]
+        return [problem(name, process, "supervision",
+                        f"督办流程不接收督办台账发送的消息 {'、'.join(missing)}，台账的反馈、退回或办结将无法办理",
+                        f"the supervision process catches no message {', '.join(missing)}, which the register "
+                        "sends when a unit responds or a supervisor sends back or closes an item")] if missing else []
+    main = tree.find(f"{BPMN}process[@id='{MAIN_PROCESS}']")
+    return [problem(file, main if main is not None else tree, "supervision",
+                    f"流程包中没有督办流程（process id 为 {SUPERVISION}，见 processes/supervision.bpmn）："
+                    "督办台账为每个督办事项启动它，整改逾期后逐级升级（第二十四条）",
+                    f"the bundle has no supervision process (process id {SUPERVISION}, see "
+                    "processes/supervision.bpmn): the register starts it for each item to escalate it (Art. 24)")]
+
+
 def _parse(text: str):
     try:
         return etree.fromstring(text.encode("utf-8"), etree.XMLParser(resolve_entities=False, no_network=True))
@@ -137,4 +165,4 @@ def _parse(text: str):
         return None  # the XSD rule reports it
 
 
-RULES = (statuses, required_milestones, deadline_stages, time_limit_entries)
+RULES = (statuses, required_milestones, deadline_stages, time_limit_entries, supervision_process)

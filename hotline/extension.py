@@ -1,6 +1,7 @@
 """The hotline's hooks into each unit of work of the runtime (runtime.registry.Extension):
 the context operators get, the functions expressions may call, checking a submission's ids,
-the appeal columns a form writes, the appeal's status after each step, and what migration and
+the appeal columns a form writes, the appeal's status after each step of its main process (not
+of a supervision item's own process, hotline.escalation), and what migration and
 the runtime's lists need to know of appeals and users."""
 from sqlalchemy import select
 
@@ -34,10 +35,12 @@ class HotlineExtension(Extension):
         return {"status": ctx.appeal.status}
 
     def saved(self, ctx, loaded):
-        statuses.project(ctx, loaded)
+        if _main(loaded):  # a supervision item's own process leaves the appeal's status as it is
+            statuses.project(ctx, loaded)
 
     def terminated(self, ctx, loaded):
-        statuses.terminate(ctx)
+        if _main(loaded):
+            statuses.terminate(ctx)
 
     def labels(self, session, business_keys):
         keys = list(business_keys)
@@ -61,6 +64,11 @@ class HotlineExtension(Extension):
 
     def migration_reverted(self, session, loaded):
         recompute.put_in_force(session, loaded, recompute.current_deadlines(loaded.workflow))
+
+
+def _main(loaded) -> bool:
+    """The instance runs its bundle's main process (not another process of it started on its own)."""
+    return loaded.row.process_key == loaded.row.deployment.process_key
 
 
 def _check_references(session, appeal: Appeal, data: dict) -> None:

@@ -166,12 +166,20 @@ class Attachment(Base):
 class SupervisionItem(Base):
     """An item in the supervision register (Art. 22, 24): opened automatically (repeat
     dissatisfaction, long overdue, returned too often) or by hand, with measures, a
-    rectification deadline in working days, the unit's response and closure."""
+    rectification deadline in working days, the unit's response and closure. One item per
+    appeal is open at a time; a later trigger adds its reason to it (`reasons`). Its process
+    (processes/supervision.bpmn, `instance_id`) escalates it when the deadline passes
+    unanswered; each level issued is kept in `escalations`."""
     __tablename__ = "supervision_item"
     id: Mapped[int] = mapped_column(primary_key=True)
     appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), index=True)
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
-    reason: Mapped[str] = mapped_column(String(50))
+    reason: Mapped[str] = mapped_column(String(50))  # the reason it was opened for
+    # every reason, the opening one first, as ",a,b," (filtered with LIKE, as user_task.milestones)
+    reasons: Mapped[str] = mapped_column(String(300), default="", server_default="")
+    instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))  # None: opened before 0011
+    escalation_level: Mapped[str | None] = mapped_column(String(30))  # the last level issued (Art. 24)
+    escalations: Mapped[list | None] = mapped_column(JSON)  # [{"level", "issued_at", "due_at"}], oldest first
     source: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")  # auto | manual
     note: Mapped[str | None] = mapped_column(Text)
     measures: Mapped[list | None] = mapped_column(JSON)  # special_report, rectification_notice, ...
@@ -186,6 +194,17 @@ class SupervisionItem(Base):
     closing_note: Mapped[str | None] = mapped_column(Text)
     closed_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
     closed_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+    @property
+    def reason_list(self) -> list[str]:
+        return [r for r in (self.reasons or "").split(",") if r] or [self.reason]
+
+    @property
+    def current_due_at(self) -> datetime | None:
+        """The date the unit must answer by now: the last level's, else the rectification deadline."""
+        if self.escalations:
+            return datetime.fromisoformat(self.escalations[-1]["due_at"])
+        return self.rectification_due_at
 
 
 class AccountabilityRecord(Base):

@@ -22,6 +22,7 @@ from runtime.errors import NotFound
 from runtime.models import Deployment, HistoryEvent, Job, ProcessInstance, UserTask
 from workdays.calendar import TZ
 
+from .config import MAIN_PROCESS
 from .models import Appeal, OrganizerUnit, User
 
 OPEN_INSTANCE_STATES = ("running", "suspended")
@@ -72,7 +73,8 @@ def _conditions(f: InstanceFilter, now: datetime) -> list:
     if f.status:
         where.append(Appeal.status == f.status)
     if f.state:
-        in_state = select(ProcessInstance.business_key).where(ProcessInstance.status == f.state)
+        in_state = select(ProcessInstance.business_key).where(ProcessInstance.status == f.state,
+                                                              ProcessInstance.process_key == MAIN_PROCESS)
         if f.state in RARE_STATES:  # read those few first instead of probing every appeal (bench/monitor.py)
             in_state = select(in_state.cte("in_state").prefix_with("MATERIALIZED", dialect="postgresql").c.business_key)
         where.append(Appeal.id.in_(in_state))
@@ -143,7 +145,8 @@ def _rows(session, appeal_ids: list[int]) -> list[dict]:
     query = (select(Appeal.id, Appeal.number, Appeal.title, Appeal.appeal_type, Appeal.status, Appeal.accepted_at,
                     Appeal.urgent, lead.name.label("unit_name"), ProcessInstance.id.label("instance_id"),
                     ProcessInstance.status.label("state"), ProcessInstance.deployment_id)
-             .join(ProcessInstance, ProcessInstance.business_key == Appeal.id)
+             .join(ProcessInstance, and_(ProcessInstance.business_key == Appeal.id,
+                                         ProcessInstance.process_key == MAIN_PROCESS))
              .outerjoin(lead, lead.id == Appeal.lead_unit_id).where(Appeal.id.in_(appeal_ids)))
     by_id = {r.id: r._asdict() for r in session.execute(query)}
     return [by_id[i] for i in appeal_ids if i in by_id]

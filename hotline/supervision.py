@@ -7,7 +7,11 @@ processes/appeal_handling.bpmn): dissatisfied again after a re-handle (Art. 22);
 often than the decision table's `max_returns` (the item is the new lead unit's: it must now
 handle the appeal promptly); the handling limit overrun by the table's `supervision_limit`
 (a boundary timer). Their measures and rectification limit are in processes/supervision.yaml.
-Each item runs open -> responded -> closed; a supervisor may send a response back (open).
+An appeal has one open item at a time (Art. 22, never a pile): an automatic trigger while one is
+open adds its reason to it; a supervisor opening a second by hand is refused (Conflict).
+Each item runs open -> responded -> closed; a supervisor may send a response back (open). The
+item's own process (hotline.escalation, processes/supervision.bpmn) decides which of these
+actions it accepts at each moment, and escalates the item when its deadline passes (Art. 24).
 Every change is one transaction with its history row (appeal_id set).
 """
 from dataclasses import dataclass
@@ -16,18 +20,21 @@ from functools import cache
 
 import yaml
 from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
 
 from runtime import clock, history
 from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
 from runtime.models import Notification
 from workdays import store as calendar_store
 
-from . import attachments
+from . import attachments, escalation
 from .access import ORGANIZER_ROLES, can
 from .config import PROCESSES_DIR
 from .models import Appeal, Attachment, OrganizerUnit, SupervisionItem, User
 
 REASONS = ("repeat_dissatisfaction", "long_overdue", "repeated_returns", "return_visit_problem", "other")
+REASON_NAMES = {"repeat_dissatisfaction": "重办后仍不满意", "long_overdue": "办理严重超期", "repeated_returns": "多次退回",
+                "return_visit_problem": "回访发现问题", "other": "其他"}  # zh-CN, for notifications
 MEASURES = ("special_report", "rectification_notice", "supervision_suggestion", "interview_reminder")
 STATUSES = ("open", "responded", "closed")
 MAX_TEXT = 2000
@@ -44,14 +51,15 @@ def _open(session, appeal, reason, source, now, cal, *, actor_id=None, instance_
           measures=None, days=None) -> SupervisionItem:
     """Add an item against the appeal's lead unit, record it and tell the unit."""
     days = days or config()["rectification_days"]
-    item = SupervisionItem(appeal_id=appeal.id, unit_id=appeal.lead_unit_id, reason=reason, source=source,
-                           note=note, measures=measures or config()["auto_measures"], rectification_days=days,
-                           rectification_due_at=cal.add_working_days(now, days).at, status="open",
-                           opened_at=now, opened_by_id=actor_id)
+    item = SupervisionItem(appeal_id=appeal.id, unit_id=appeal.lead_unit_id, reason=reason, reasons=f",{reason},",
+                           source=source, note=note, measures=measures or config()["auto_measures"],
+                           rectification_days=days, rectification_due_at=cal.add_working_days(now, days).at,
+                           status="open", opened_at=now, opened_by_id=actor_id, escalations=[])
     session.add(item)
     session.flush()
     history.record(session, "supervision_opened", business_key=appeal.id, instance_id=instance_id, actor_id=actor_id,
                    detail={"item_id": item.id, "reason": reason, "source": source, "unit_id": item.unit_id})
+    escalation.start(session, item, session.get(User, actor_id) if actor_id else None)
     if item.unit_id:
         text = (f"诉求 {appeal.number} 已列入督办，请于 {item.rectification_due_at.astimezone(cal.tz):%Y-%m-%d} "
                 "前整改并反馈。")
@@ -61,20 +69,27 @@ def _open(session, appeal, reason, source, now, cal, *, actor_id=None, instance_
     return item
 
 
-def _pending(session, appeal_id: int, reason: str) -> bool:
-    """An item of that reason on the appeal that is not closed yet."""
-    return session.scalar(select(SupervisionItem.id).where(
-        SupervisionItem.appeal_id == appeal_id, SupervisionItem.reason == reason,
-        SupervisionItem.status != "closed").limit(1)) is not None
+def open_of(session, appeal_id: int) -> SupervisionItem | None:
+    """The appeal's item that is not closed yet (there is at most one)."""
+    return session.scalar(select(SupervisionItem).where(
+        SupervisionItem.appeal_id == appeal_id, SupervisionItem.status != "closed")
+        .order_by(SupervisionItem.id).limit(1).with_for_update())
 
 
-def open_auto(ctx, reason: str, note: str | None = None) -> SupervisionItem | None:
-    """For the diagram's service task (a hotline Context): an automatic item, unless one of the
-    same reason is still pending on the appeal."""
-    if _pending(ctx.session, ctx.appeal.id, reason):
-        return None
-    return _open(ctx.session, ctx.appeal, reason, "auto", ctx.now, ctx.calendar, note=note,
-                 actor_id=getattr(ctx.actor, "id", None), instance_id=ctx.instance_id)
+def open_auto(ctx, reason: str, note: str | None = None) -> SupervisionItem:
+    """For the diagram's service task (a hotline Context): an automatic item, or, while the appeal
+    has an open one, the reason added to that one (Art. 22: one item, never a pile), recorded in
+    history and told to the supervisors. Returns the item."""
+    item = open_of(ctx.session, ctx.appeal.id)
+    if item is None:
+        return _open(ctx.session, ctx.appeal, reason, "auto", ctx.now, ctx.calendar, note=note,
+                     actor_id=getattr(ctx.actor, "id", None), instance_id=ctx.instance_id)
+    if reason not in item.reason_list:
+        item.reasons = ",".join(["", *item.reason_list, reason, ""])
+        ctx.record("supervision_reason_added", item_id=item.id, reason=reason, note=note, source="auto")
+        ctx.notify("in_app", "platform:supervisor",
+                   f"诉求 {ctx.appeal.number} 的督办事项 #{item.id} 尚未办结，新增督办原因：{REASON_NAMES.get(reason, reason)}。")
+    return item
 
 
 def _text(value, field: str, message: str) -> str:
@@ -101,8 +116,8 @@ def find_appeal(session, ref) -> Appeal:
 
 def open_item(db, data: dict, user) -> SupervisionItem:
     """A supervisor opens an item by hand. `data`: appeal (number or id), reason, measures,
-    note, rectification_days. Raises Forbidden, InvalidInput (by field), Conflict (an item of
-    that reason is still pending on the appeal)."""
+    note, rectification_days. Raises Forbidden, InvalidInput (by field), Conflict (the appeal
+    has an open item: one per appeal, reason `supervision_open`)."""
     if not can(user, "supervise"):
         raise Forbidden("only supervisors open supervision items")
     errors = {}
@@ -128,50 +143,49 @@ def open_item(db, data: dict, user) -> SupervisionItem:
             errors.update(err.fields)
         if errors:
             raise InvalidInput("the item is incomplete", errors)
-        if _pending(session, appeal.id, data["reason"]):
-            raise Conflict("an item of this reason is still pending on the appeal")
-        return _open(session, appeal, data["reason"], "manual", clock.now(), calendar_store.build(session),
-                     actor_id=user.id, note=note, measures=[m for m in MEASURES if m in measures], days=days)
-
-
-def _locked(session, item_id: int) -> SupervisionItem:
-    item = session.scalar(select(SupervisionItem).where(SupervisionItem.id == item_id).with_for_update())
-    if item is None:
-        raise NotFound(f"supervision item {item_id} does not exist")
-    return item
+        if (pending := open_of(session, appeal.id)) is not None:
+            raise Conflict(f"the appeal already has an open supervision item (#{pending.id}); one per appeal",
+                           "supervision_open")
+        try:
+            return _open(session, appeal, data["reason"], "manual", clock.now(), calendar_store.build(session),
+                         actor_id=user.id, note=note, measures=[m for m in MEASURES if m in measures], days=days)
+        except IntegrityError as err:  # opened at the same moment by someone else: one live process per appeal
+            raise Conflict("the appeal already has an open supervision item; one per appeal",
+                           "supervision_open") from err
 
 
 def respond(db, item_id: int, text: str, attachment_ids: list[int], user) -> SupervisionItem:
     """The unit's leader reports the rectification (text, and files of the appeal).
-    Raises NotFound, Forbidden (not that unit's leader), Conflict (not open), InvalidInput."""
+    Raises NotFound, Forbidden (not that unit's leader), Conflict (its process does not wait for
+    a response now: answered already, or closed), InvalidInput."""
     with db.transaction() as session:
-        item = _locked(session, item_id)
+        item = escalation.lock(session, item_id)
         if not can(user, "respond_supervision") or user.unit_id != item.unit_id:
             raise Forbidden("only the unit's leader responds to its supervision items")
-        if item.status != "open":
-            raise Conflict(f"the item is {item.status}")
         text = _text(text, "response", "请填写整改情况")
         ids = sorted(set(attachment_ids or []))
         if not attachments.all_belong(session, item.appeal_id, ids):
             raise InvalidInput("unknown attachment", {"attachment_ids": ["附件不属于该诉求"]})
+        escalation.act(session, item, "respond", user)
         now = clock.now()
         item.status, item.unit_response, item.responded_at, item.responded_by_id = "responded", text, now, user.id
         history.record(session, "supervision_responded", business_key=item.appeal_id, actor_id=user.id,
-                       detail={"item_id": item.id, "response": text, "attachment_ids": ids})
+                       instance_id=item.instance_id, detail={"item_id": item.id, "response": text, "attachment_ids": ids})
         session.add(Notification(business_key=item.appeal_id, channel="in_app", recipient="platform:supervisor",
                                  body=f"督办事项 #{item.id} 承办单位已反馈整改情况，请审核。"))
         return item
 
 
 def close(db, item_id: int, note: str, user) -> SupervisionItem:
-    """A supervisor closes the item (usually after the unit's response). Raises NotFound,
-    Forbidden, Conflict (already closed), InvalidInput (no closing note)."""
+    """A supervisor closes the item (usually after the unit's response); its escalation ends.
+    Raises NotFound, Forbidden, Conflict (already closed), InvalidInput (no closing note)."""
     return _decide(db, item_id, note, user, "closed")
 
 
 def reopen(db, item_id: int, note: str, user) -> SupervisionItem:
-    """A supervisor sends the unit's response back: the item is open again. Raises NotFound,
-    Forbidden, Conflict (not responded), InvalidInput (no note)."""
+    """A supervisor sends the unit's response back: the item is open again, its escalation
+    resumes at the level reached. Raises NotFound, Forbidden, Conflict (not responded),
+    InvalidInput (no note)."""
     return _decide(db, item_id, note, user, "open")
 
 
@@ -179,11 +193,9 @@ def _decide(db, item_id, note, user, target) -> SupervisionItem:
     if not can(user, "supervise"):
         raise Forbidden("only supervisors close or send back supervision items")
     with db.transaction() as session:
-        item = _locked(session, item_id)
-        allowed = ("open", "responded") if target == "closed" else ("responded",)
-        if item.status not in allowed:
-            raise Conflict(f"the item is {item.status}")
+        item = escalation.lock(session, item_id)
         note = _text(note, "note", "请填写办结意见" if target == "closed" else "请写明退回理由")
+        escalation.act(session, item, "close" if target == "closed" else "send_back", user)
         item.status = target
         if target == "closed":
             item.closing_note, item.closed_at, item.closed_by_id = note, clock.now(), user.id
@@ -191,7 +203,8 @@ def _decide(db, item_id, note, user, target) -> SupervisionItem:
             session.add(Notification(business_key=item.appeal_id, channel="in_app", recipient=f"unit:{item.unit_id}",
                                      body=f"督办事项 #{item.id} 的整改反馈被退回：{note}"))
         history.record(session, "supervision_closed" if target == "closed" else "supervision_sent_back",
-                       business_key=item.appeal_id, actor_id=user.id, detail={"item_id": item.id, "note": note})
+                       business_key=item.appeal_id, instance_id=item.instance_id, actor_id=user.id,
+                       detail={"item_id": item.id, "note": note})
         return item
 
 
@@ -199,7 +212,8 @@ def _decide(db, item_id, note, user, target) -> SupervisionItem:
 class Filters:
     status: str | None = None
     unit_id: int | None = None
-    reason: str | None = None
+    reason: str | None = None  # among the item's reasons
+    escalation: str | None = None  # the last level issued
     overdue: bool = False  # open past its rectification deadline
     before_id: int | None = None
     limit: int = 100
@@ -222,7 +236,9 @@ def list_items(session, user, filters: Filters, now: datetime | None = None) -> 
     if filters.status:
         query = query.where(SupervisionItem.status == filters.status)
     if filters.reason:
-        query = query.where(SupervisionItem.reason == filters.reason)
+        query = query.where(SupervisionItem.reasons.contains(f",{filters.reason},", autoescape=True))
+    if filters.escalation:
+        query = query.where(SupervisionItem.escalation_level == filters.escalation)
     if filters.overdue:
         query = query.where(SupervisionItem.status == "open",
                             SupervisionItem.rectification_due_at < (now or clock.now()))

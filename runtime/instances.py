@@ -42,21 +42,25 @@ def _context(session, business_key: int, instance_id, actor, now):
 
 
 def start(session, business_key: int, actor, data: dict, process_key: str | None = None) -> ProcessInstance:
-    """Start the latest deployed version of a process (the registry's main process by default)
-    for a business key, with `data` as its start variables. Raises NotFound (nothing deployed),
-    ProcessError."""
-    deployment = repository.latest(session, process_key)
-    spec, subs = repository.specs_for(deployment)
+    """Start the latest deployed version of a process (the registry's main process by default, or
+    another process of its bundle: repository.latest_with) for a business key, with `data` as its
+    start variables. A business key has at most one live instance of each process (the database
+    refuses a second). Raises NotFound (nothing deployed), ProcessError."""
+    deployment = repository.latest_with(session, process_key)
+    process_key = process_key or deployment.process_key
+    spec, subs = repository.process_specs(deployment, process_key)
     now = clock.now()
-    row = ProcessInstance(deployment_id=deployment.id, deployment=deployment, business_key=business_key,
-                          status="running", state={}, serializer_version=serializer.VERSION, started_at=now)
+    row = ProcessInstance(deployment_id=deployment.id, deployment=deployment, process_key=process_key,
+                          business_key=business_key, status="running", state={},
+                          serializer_version=serializer.VERSION, started_at=now)
     session.add(row)
     session.flush()
     step, ctx = _context(session, business_key, row.id, actor, now)
     workflow = BpmnWorkflow(spec, subs, script_engine=ScriptEngine(ctx))
     workflow.get_tasks(state=TaskState.READY)[0].data.update(data)
     history.record(session, "process_started", business_key=business_key, instance_id=row.id,
-                   actor_id=getattr(actor, "id", None), detail={"deployment_version": deployment.version})
+                   actor_id=getattr(actor, "id", None),
+                   detail={"deployment_version": deployment.version, "process": process_key})
     loaded = Loaded(row, workflow, step, ctx)
     advance(loaded)
     save(session, loaded)
@@ -77,14 +81,18 @@ def load(session, instance_id: int, actor, lock: bool = True) -> Loaded:
 
 def restore(session, row: ProcessInstance, actor) -> Loaded:
     """The workflow of an instance row as it stands (its state on its deployment's specs)."""
-    spec, subs = repository.specs_for(row.deployment)
+    spec, subs = repository.process_specs(row.deployment, row.process_key)
     step, ctx = _context(session, row.business_key, row.id, actor, clock.now())
     workflow = serializer.state_from_dict(row.state, spec, subs, ScriptEngine(ctx))
     return Loaded(row, workflow, step, ctx)
 
 
-def for_business_key(session, business_key: int) -> ProcessInstance | None:
-    return session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == business_key))
+def for_business_key(session, business_key: int, process_key: str | None = None) -> ProcessInstance | None:
+    """The newest instance of a process (the registry's main process by default) for a business key."""
+    process_key = process_key or registry.current().main_process
+    return session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == business_key,
+                                                        ProcessInstance.process_key == process_key)
+                          .order_by(ProcessInstance.id.desc()).limit(1))
 
 
 def ready_task(loaded: Loaded, task_id: str):
@@ -116,7 +124,8 @@ def save(session, loaded: Loaded) -> None:
     row.updated_at = loaded.now
     if workflow.is_completed() and row.status == "running":
         row.status, row.ended_at = "completed", loaded.now
-        history.record(session, "process_completed", business_key=row.business_key, instance_id=row.id)
+        history.record(session, "process_completed", business_key=row.business_key, instance_id=row.id,
+                       detail={"process": row.process_key})
     _project_tasks(session, loaded)
     timers.sync(session, row.id, workflow)
     registry.current().extension.saved(loaded.ctx, loaded)

@@ -1,10 +1,12 @@
 """Moving running instances to a newer deployment of their process, and back.
 
-An instance may move when none of the steps it is currently in (READY, WAITING or STARTED
-tasks, in the main process or in a subprocess it is inside) was removed or changed in the new
-version: SpiffWorkflow's diff utilities align the old specs with the new ones, and
-migrate_workflow swaps them and re-predicts what lies ahead. The state before the move is
-kept in InstanceMigration so the move can be reverted while the instance has not moved on.
+Instances of the bundle's main process move (one of its other processes started on its own
+stays on the version it started on). An instance may move when none of the steps it is
+currently in (READY, WAITING or STARTED tasks, in the main process or in a subprocess it is
+inside) was removed or changed in the new version: SpiffWorkflow's diff utilities align the
+old specs with the new ones, and migrate_workflow swaps them and re-predicts what lies ahead.
+The state before the move is kept in InstanceMigration so the move can be reverted while the
+instance has not moved on.
 
 A new version may also bring new rules of the application's (here: a new time-limit table).
 The registry's extension says, per instance, what applying them would change; the process owner
@@ -117,7 +119,7 @@ def _older_running(target: Deployment):
     return (select(ProcessInstance, Deployment.version)
             .join(Deployment, ProcessInstance.deployment_id == Deployment.id)
             .where(Deployment.process_key == target.process_key, Deployment.version < target.version,
-                   ProcessInstance.status == "running"))
+                   ProcessInstance.process_key == target.process_key, ProcessInstance.status == "running"))
 
 
 def preview(session, to_deployment_id: int, instance_ids=None) -> list[Candidate]:
@@ -261,7 +263,8 @@ def _migrate_one(session, target: Deployment, instance_id: int, actor, apply_lim
     source = row.deployment
     if row.status != "running":
         raise Conflict("该流程实例未在运行")
-    if source.process_key != target.process_key or source.version >= target.version:
+    if row.process_key != target.process_key or source.process_key != target.process_key \
+            or source.version >= target.version:
         raise Conflict("目标版本不是该流程的更新版本")
     spec, subs = repository.specs_for(target)
     top, sp_diffs, problems = _diff(workflow, spec, subs)

@@ -30,11 +30,21 @@ class Deployment(Base):
     deployed_by: Mapped[str | None] = mapped_column(String(50))
 
 
+LIVE = "status IN ('running', 'suspended')"
+
+
 class ProcessInstance(Base):
+    """One run of a process of a deployed bundle: the bundle's main process, or another process
+    of the same bundle started on its own (`process_key`). A business key has at most one live
+    (running or suspended) instance of each process; ended ones stay, with their history."""
     __tablename__ = "process_instance"
+    __table_args__ = (Index("ix_process_instance_business_key", "business_key", "process_key"),
+                      Index("uq_process_instance_live", "process_key", "business_key", unique=True,
+                            postgresql_where=text(LIVE), sqlite_where=text(LIVE)))
     id: Mapped[int] = mapped_column(primary_key=True)
     deployment_id: Mapped[int] = mapped_column(ForeignKey("deployment.id"), index=True)
-    business_key: Mapped[int] = mapped_column(Integer, unique=True)
+    process_key: Mapped[str] = mapped_column(String(100))  # the process it runs, of its deployment's bundle
+    business_key: Mapped[int] = mapped_column(Integer)
     status: Mapped[str] = mapped_column(String(20), index=True)  # running | suspended | completed | terminated
     state: Mapped[dict] = mapped_column(JSON)
     serializer_version: Mapped[str] = mapped_column(String(20))

@@ -1,6 +1,7 @@
 """The repository service: parse and validate the diagrams, deploy versions, cache specs.
 
-A deployment is the whole bundle of .bpmn/.dmn files (the main process calls the others) and
+A deployment is the whole bundle of .bpmn/.dmn files (the main process calls the others, or
+they are started on their own, each instance naming its process) and
 the task forms (`forms/<name>.schema.json` and `.uischema.json`), keyed by a hash of their
 contents: deploying unchanged files is a no-op, a change makes the next version. Running
 instances stay on the version they started on, forms included.
@@ -93,6 +94,34 @@ def latest(session, process_key: str | None = None) -> Deployment:
     if deployment is None:
         raise NotFound(f"process '{process_key}' is not deployed; run `hotline deploy`")
     return deployment
+
+
+def latest_with(session, process_key: str | None = None) -> Deployment:
+    """The newest deployment that can start `process_key` (the registry's main process by default):
+    a deployment of that process itself, else the newest version of the main bundle when the
+    process is one of its diagrams (a process nobody calls, started on its own, e.g. for a record
+    the main process opens). Raises NotFound."""
+    main = registry.current().main_process
+    process_key = process_key or main
+    own = session.scalar(select(Deployment).where(Deployment.process_key == process_key)
+                         .order_by(Deployment.version.desc()).limit(1))
+    if own is not None or process_key == main:
+        return own or latest(session)
+    bundle = latest(session)
+    if process_key not in specs_for(bundle)[1]:
+        raise NotFound(f"process '{process_key}' is not in the deployed version {bundle.version}; run `hotline deploy`")
+    return bundle
+
+
+def process_specs(deployment: Deployment, process_key: str | None = None):
+    """(spec, subprocess_specs) to run one process of a deployment: its main one by default, or
+    another process of its bundle. Raises NotFound."""
+    spec, subs = specs_for(deployment)
+    if process_key in (None, deployment.process_key):
+        return spec, subs
+    if process_key not in subs:
+        raise NotFound(f"process '{process_key}' is not in deployment {deployment.id}")
+    return subs[process_key], subs
 
 
 def specs_for(deployment: Deployment):

@@ -123,8 +123,10 @@ def _parse(trees: dict, process_key: str):
                 parser.add_bpmn_xml(tree, filename=name)
         spec = parser.get_spec(process_key)
         subs = parser.get_subprocess_specs(process_key)
-        for other in parser.get_process_ids():  # processes nobody calls must still parse
-            parser.get_spec(other)
+        for other in parser.get_process_ids():  # processes nobody calls parse, and may be started on their own
+            if other != process_key and other not in subs:
+                subs[other] = parser.get_spec(other)
+                subs.update(parser.get_subprocess_specs(other))
     except SpiffWorkflowException as err:
         return None, None, [_parse_problem(trees, err)]
     except (KeyError, ValueError) as err:

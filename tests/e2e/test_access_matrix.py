@@ -222,6 +222,9 @@ POLICY = {
     "GET /api/v1/appeals/<int:appeal_id>": Rule("/api/v1/appeals/{appeal}", CASE_READERS),
     "POST /api/v1/appeals/<int:appeal_id>/attachments": Rule("/api/v1/appeals/{appeal}/attachments", CASE_READERS,
                                                              body=UPLOAD),
+    "POST /api/v1/appeals/<int:appeal_id>/urges": Rule("/api/v1/appeals/{appeal}/urges",
+                                                        ("intake_agent", "dispatcher", "supervisor", "admin"),
+                                                        why="an empty body reaches the rights check, then 400"),
     "GET /api/v1/attachments/<int:attachment_id>": Rule("/api/v1/attachments/{attachment}", CASE_READERS),
     # -- API: supervision register (web/api/supervision.py) ---------------------------------------
     "GET /api/v1/supervision-items": Rule("/api/v1/supervision-items", (*SUPERVISORS, "process_owner", *ORGANIZERS)),

@@ -8,6 +8,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import IntegrityError
 
 from runtime import schema
 from runtime.db import Base, Database
@@ -103,3 +104,41 @@ def test_the_business_key_upgrade_keeps_instances_tasks_history_and_the_outbox(e
         assert conn.execute(text("SELECT business_key FROM notification")).scalar() == 41
         context = MigrationContext.configure(conn, opts={"compare_type": True})
         assert compare_metadata(context, Base.metadata) == []
+
+
+def test_the_supervision_upgrade_names_each_instances_process_and_allows_one_live_instance_per_process(
+        empty_database):
+    """0011: an instance names the process it runs (its deployment's main one, for every instance
+    before it); a business key may then have one live instance of each process, no longer one
+    instance at all (a supervision item's process beside the appeal's, Art. 24); a supervision
+    item keeps every reason it was opened for, its own first."""
+    db = empty_database
+    schema.upgrade(db, "0010")
+    with db.engine.begin() as conn:
+        conn.execute(text("INSERT INTO region (id, code, name, level) VALUES (1, '350000', '福建省', 'province')"))
+        conn.execute(text("INSERT INTO appeal (id, number, appeal_type, channel, status, title, content, urgent, "
+                          "convenience_list, confidential, emergency, accepted_at, deadlines_provisional, "
+                          "extension_days, rehandle_count, return_count, updated_at, simple) VALUES (41, "
+                          "'FJ20261201-000001', 'complaint', 'phone', 'handling', 't', 'c', false, false, false, false, "
+                          "'2026-12-01 02:00:00', false, 0, 0, 0, '2026-12-01 02:00:00', false)"))
+        conn.execute(text("INSERT INTO deployment (id, process_key, version, content_hash, files, spec, deployed_at) "
+                          "VALUES (1, 'appeal_handling', 1, 'h', '{}', '{}', '2026-12-01 02:00:00')"))
+        conn.execute(text("INSERT INTO process_instance (id, deployment_id, business_key, status, state, "
+                          "serializer_version, version, started_at, updated_at) VALUES (5, 1, 41, 'running', '{}', "
+                          "'1', 1, '2026-12-01 02:00:00', '2026-12-01 02:00:00')"))
+        conn.execute(text("INSERT INTO supervision_item (id, appeal_id, reason, source, status, opened_at) "
+                          "VALUES (3, 41, 'long_overdue', 'auto', 'open', '2026-12-01 02:00:00')"))
+    schema.upgrade(db)
+    insert = text("INSERT INTO process_instance (id, deployment_id, process_key, business_key, status, state, "
+                  "serializer_version, version, started_at, updated_at) VALUES (:id, 1, :key, 41, :status, '{}', "
+                  "'1', 1, '2026-12-01 02:00:00', '2026-12-01 02:00:00')")
+    with db.engine.begin() as conn:
+        assert conn.execute(text("SELECT process_key FROM process_instance WHERE id = 5")).scalar() == "appeal_handling"
+        assert conn.execute(text("SELECT reasons, instance_id, escalation_level FROM supervision_item")).one() == (
+            ",long_overdue,", None, None)
+        conn.execute(insert, {"id": 6, "key": "supervision", "status": "completed"})
+        conn.execute(insert, {"id": 7, "key": "supervision", "status": "running"})
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(insert, {"id": 8, "key": "supervision", "status": "suspended"})
+    with pytest.raises(IntegrityError), db.engine.begin() as conn:
+        conn.execute(insert, {"id": 9, "key": "appeal_handling", "status": "running"})

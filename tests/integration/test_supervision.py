@@ -246,3 +246,23 @@ def test_accountability_against_a_unit_or_platform_staff(walk, unit_id, db, user
     assert found[row.id]["unit_name"] == "鼓楼区城市管理局" and found[staff.id]["user_name"]
     assert found[row.id]["appeals"] == [(appeal_id, number)]
     assert {e["record_id"] for e in events} == {row.id, staff.id}
+
+
+def test_an_item_opened_before_escalation_existed_keeps_the_registers_rules(walk, unit_id, db, user):
+    """Items opened before migration 0011 have no process of their own: the register's own
+    rules decide what may be done with them (respond while open, send back once answered,
+    close unless closed), and nothing escalates them."""
+    item = manual(db, user, walk.to_signed(unit_id=unit_id))
+    with db.transaction() as session:
+        row = session.get(SupervisionItem, item.id)
+        session.execute(delete(Job).where(Job.instance_id == row.instance_id))
+        row.instance_id = None
+    with pytest.raises(Conflict):
+        supervision.reopen(db, item.id, "不行", user("supervisor1"))
+    assert supervision.respond(db, item.id, "已整改", [], user("gl_urban_leader")).status == "responded"
+    with pytest.raises(Conflict):
+        supervision.respond(db, item.id, "再次", [], user("gl_urban_leader"))
+    assert supervision.reopen(db, item.id, "请补充", user("supervisor1")).status == "open"
+    assert supervision.close(db, item.id, "办结", user("supervisor1")).status == "closed"
+    with pytest.raises(Conflict):
+        supervision.close(db, item.id, "again", user("supervisor1"))

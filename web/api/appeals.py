@@ -47,6 +47,7 @@ def get_appeal(appeal_id):
 @bp.post("/appeals/<int:appeal_id>/urges")
 @login_required
 def urge_appeal(appeal_id):
+    require(g.user, "urge")
     data = json_object()
     if data is None:
         raise InvalidInput("request body must be a JSON object", {"_schema": ["应为 JSON 对象"]})

@@ -1,9 +1,13 @@
 """The supervision register (Art. 22, 24): list and read items (a unit sees only its own),
-the unit leader's response and the supervisor's closing."""
+with their escalation (the level reached and each level's date, Art. 24), the unit leader's
+response and the supervisor's closing."""
+from datetime import datetime
+
 from flask import g, request
 from marshmallow import EXCLUDE, Schema, fields, validate
 
-from hotline import supervision
+from hotline import escalation, supervision
+from workdays.calendar import TZ
 
 from .. import get_db
 from . import bp
@@ -11,17 +15,37 @@ from .auth import json_body, login_required
 from .schemas import LocalDateTime, Strict
 
 
+class IsoLocalTime(fields.String):
+    """A time kept as ISO text (the item's escalations), leaving the API in +08:00."""
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return datetime.fromisoformat(value).astimezone(TZ).isoformat() if value else None
+
+
+class EscalationSchema(Schema):
+    level = fields.String(metadata={"enum": list(escalation.limits())})
+    issued_at = IsoLocalTime()
+    due_at = IsoLocalTime(metadata={"description": "the date the unit must answer by at this level"})
+
+
 class SupervisionItemSchema(Schema):
     id = fields.Integer()
     appeal_id = fields.Integer()
     unit_id = fields.Integer(allow_none=True)
-    reason = fields.String(metadata={"enum": list(supervision.REASONS)})
+    reason = fields.String(metadata={"enum": list(supervision.REASONS), "description": "the reason it was opened for"})
+    reasons = fields.List(fields.String(), attribute="reason_list",
+                          metadata={"description": "every reason, the opening one first (one item per appeal)"})
     source = fields.String(metadata={"description": "auto | manual"})
     note = fields.String(allow_none=True)
     measures = fields.List(fields.String(), allow_none=True)
     rectification_days = fields.Integer(allow_none=True)
     rectification_due_at = LocalDateTime(allow_none=True)
     status = fields.String(metadata={"enum": list(supervision.STATUSES)})
+    escalation_level = fields.String(allow_none=True, metadata={
+        "enum": list(escalation.limits()), "description": "the last escalation level issued (Art. 24), null: none"})
+    escalations = fields.List(fields.Nested(EscalationSchema), metadata={"description": "every level issued"})
+    current_due_at = LocalDateTime(allow_none=True, metadata={
+        "description": "the date the unit must answer by now: the last level's, else the rectification deadline"})
     opened_at = LocalDateTime()
     unit_response = fields.String(allow_none=True)
     responded_at = LocalDateTime(allow_none=True)
@@ -46,6 +70,8 @@ class SupervisionListQuery(Schema):
         unknown = EXCLUDE
     status = fields.String(validate=validate.OneOf(supervision.STATUSES))
     reason = fields.String(validate=validate.OneOf(supervision.REASONS))
+    escalation = fields.String(validate=validate.OneOf(list(escalation.limits())),
+                               metadata={"description": "the last level issued"})
     unit_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     overdue = fields.Boolean(load_default=False, metadata={"description": "open past the rectification deadline"})
     before_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))

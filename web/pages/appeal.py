@@ -11,7 +11,7 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from hotline import attachments, casefile, comments, privacy
+from hotline import attachments, casefile, comments, escalation, privacy
 from hotline.stages import LABELS as STAGE_LABELS
 from runtime import clock, forms
 from runtime.errors import Conflict, InvalidInput
@@ -43,6 +43,13 @@ ACTIONS = {
     "regraded": _l("研判定级"), "extension_refused": _l("延期申请未受理"), "co_returned": _l("协办单位退回协办"),
     "reopened_for_dispatch": _l("当场答复不满意转派单"),
 }
+ACTIONS.update({"supervision_escalated": _l("督办逾期升级"), "supervision_reason_added": _l("新增督办原因"),
+                "message_received": _l("流程收到消息")})  # Art. 22, 24: a supervision item's own process
+# the runtime's own entries for a supervision item's process (hotline.escalation), told apart from the appeal's
+PROCESS_ACTIONS = {("process_started", escalation.PROCESS): _l("启动督办流程"),
+                   ("process_completed", escalation.PROCESS): _l("督办流程结束")}
+ESCALATION_LEVELS = {"notice": _l("督办通知"), "rectification_notice": _l("整改通知书"),
+                     "interview_reminder": _l("约谈提醒")}
 TAB_LABELS = {"summary": _l("概要"), "history": _l("办理记录"), "attachments": _l("附件"), "audit": _l("个人信息查阅记录")}
 
 
@@ -176,10 +183,12 @@ def timeline(page: dict) -> list[dict]:
     for event in page["timeline"]:
         form = page["forms"].get(event.task_bpmn_id)
         entries.append({"at": event.at, "actor": page["people"].get(event.actor_id) or _("系统"),
-                        "label": ACTIONS.get(event.action, event.action),
+                        "label": PROCESS_ACTIONS.get((event.action, (event.detail or {}).get("process")))
+                        or ACTIONS.get(event.action, event.action),
                         "task": task_label(event.task_name, form) if event.task_name else "",
                         "lines": _details(event, event.detail or {}, form, page["unit_names"], files, notes),
-                        "alert": event.action in ("overdue", "supervision_opened", "incident_opened")})
+                        "alert": event.action in ("overdue", "supervision_opened", "supervision_escalated",
+                                                  "incident_opened")})
     return entries
 
 
@@ -231,6 +240,9 @@ DETAILS = {  # action -> (detail, unit names, file names, comment bodies) -> [(l
     "contact_revoked": lambda d, u, f, n: [(_("单位"), u.get(d.get("unit_id"), ""))],
     "attachment_uploaded": lambda d, u, f, n: [(_("文件"), d.get("filename", ""))],
     "comment_added": lambda d, u, f, n: [(_("意见"), n.get(d.get("comment_id"), ""))],
+    "supervision_escalated": lambda d, u, f, n: [
+        (_("督办事项"), f"#{d.get('item_id')}"), (_("升级为"), str(ESCALATION_LEVELS.get(d.get("level"), d.get("level")))),
+        (_("反馈期限"), _iso_time(d.get("due_at")))],
     "supervision_opened": lambda d, u, f, n: [
         (_("原因"), _("重办后仍不满意") if d.get("reason") == "repeat_dissatisfaction" else d.get("reason", ""))],
 }

@@ -1,6 +1,8 @@
 """The supervision register (督办台账, Art. 22, 24) and accountability records (问责, Art.
 29–31). Supervisors open, close and send back items and record accountability; an organizer
 unit sees its own items and its leader responds; process owners read the register."""
+from datetime import datetime
+
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
@@ -9,6 +11,7 @@ from hotline import accountability, supervision
 from hotline.access import can
 from runtime import clock
 from runtime.errors import Conflict, InvalidInput
+from workdays.calendar import TZ
 
 from .. import get_db
 from ..api import MAX_ID
@@ -22,8 +25,11 @@ REASON_LABELS = {"repeat_dissatisfaction": _l("重办后仍不满意"), "long_ov
 MEASURE_LABELS = {"special_report": _l("督查专报"), "rectification_notice": _l("整改通知书"),
                   "supervision_suggestion": _l("督办建议书"), "interview_reminder": _l("约谈提醒")}
 SOURCE_LABELS = {"auto": _l("系统自动"), "manual": _l("人工列入")}
+ESCALATION_LABELS = {"notice": _l("督办通知"), "rectification_notice": _l("整改通知书"),
+                     "interview_reminder": _l("约谈提醒")}  # Art. 24, the levels of processes/supervision.bpmn
 EVENT_LABELS = {"supervision_opened": _l("列入督办"), "supervision_responded": _l("单位反馈整改情况"),
-                "supervision_sent_back": _l("退回重新整改"), "supervision_closed": _l("督办办结")}
+                "supervision_sent_back": _l("退回重新整改"), "supervision_closed": _l("督办办结"),
+                "supervision_escalated": _l("逾期升级督办"), "supervision_reason_added": _l("新增督办原因")}
 ARTICLE_LABELS = {
     "29(1)": _l("第二十九条（一）工作态度恶劣，受理时生硬冷漠，造成不良影响或后果"),
     "29(2)": _l("第二十九条（二）不履行工作职责，未及时登记、报送、办理诉求，造成延误或遗漏"),
@@ -48,7 +54,7 @@ ACCOUNTABILITY_MEASURES = {
 @bp.context_processor
 def _labels():
     return {"status_labels": STATUS_LABELS, "reason_labels": REASON_LABELS, "measure_labels": MEASURE_LABELS,
-            "source_labels": SOURCE_LABELS, "now": clock.now()}
+            "source_labels": SOURCE_LABELS, "escalation_labels": ESCALATION_LABELS, "now": clock.now()}
 
 
 def _id(value: int) -> int:
@@ -61,14 +67,16 @@ def _id(value: int) -> int:
 @page_login_required("read_supervision")
 def index():
     args = request.args
-    typed = {k: args.get(k, "").strip()[:20] for k in ("status", "unit", "reason", "overdue")}
-    errors = {k: _("无效的选项") for k, allowed in (("status", STATUS_LABELS), ("reason", REASON_LABELS))
+    typed = {k: args.get(k, "").strip()[:20] for k in ("status", "unit", "reason", "escalation", "overdue")}
+    errors = {k: _("无效的选项") for k, allowed in (("status", STATUS_LABELS), ("reason", REASON_LABELS),
+                                                  ("escalation", ESCALATION_LABELS))
               if typed[k] and typed[k] not in allowed}
     if typed["unit"] and not (typed["unit"].isdigit() and int(typed["unit"]) <= MAX_ID):
         errors["unit"] = _("无效的选项")
     filters = supervision.Filters(
         status=typed["status"] if typed["status"] in STATUS_LABELS else None,
         reason=typed["reason"] if typed["reason"] in REASON_LABELS else None,
+        escalation=typed["escalation"] if typed["escalation"] in ESCALATION_LABELS else None,
         unit_id=int(typed["unit"]) if typed["unit"] and "unit" not in errors else None,
         overdue=typed["overdue"] == "1", before_id=args.get("before", type=int))
     user = current_user()
@@ -88,10 +96,16 @@ def _render_item(item_id: int, status: int = 200, errors: dict | None = None, va
         view = supervision.get_item(session, _id(item_id), user)
     item = view["item"]
     return render_template(
-        "supervision/item.html", v=view, item=item, errors=errors or {}, values=values or {},
+        "supervision/item.html", v=view, item=item, errors=errors or {}, values=values or {}, levels=_levels(item),
         entries=_entries(view), files={f.id: f for f in view["attachments"]},
         can_respond=user.role == "organizer_leader" and user.unit_id == item.unit_id and item.status == "open",
         can_decide=can(user, "supervise") and item.status != "closed"), status
+
+
+def _levels(item) -> list[dict]:
+    """The escalation levels issued on the item, oldest first, with their times."""
+    return [{"level": e["level"], "issued_at": datetime.fromisoformat(e["issued_at"]),
+             "due_at": datetime.fromisoformat(e["due_at"])} for e in item.escalations or []]
 
 
 def _entries(view) -> list[dict]:
@@ -100,13 +114,20 @@ def _entries(view) -> list[dict]:
     for event in view["history"]:
         d = event.detail or {}
         lines = [(_("原因"), str(REASON_LABELS.get(d.get("reason"), d.get("reason") or ""))),
+                 (_("升级为"), str(ESCALATION_LABELS.get(d.get("level"), d.get("level") or ""))),
+                 (_("反馈期限"), _date(d.get("due_at"))),
                  (_("整改情况"), d.get("response", "")),
                  (_("附件"), "、".join(files.get(i, str(i)) for i in d.get("attachment_ids") or [])),
                  (_("意见"), d.get("note", ""))]
         entries.append({"at": event.at, "actor": view["people"].get(event.actor_id) or _("系统"),
                         "label": EVENT_LABELS.get(event.action, event.action),
-                        "lines": [(k, v) for k, v in lines if v], "alert": event.action == "supervision_sent_back"})
+                        "lines": [(k, v) for k, v in lines if v],
+                        "alert": event.action in ("supervision_sent_back", "supervision_escalated")})
     return entries
+
+
+def _date(value) -> str:
+    return f"{datetime.fromisoformat(value).astimezone(TZ):%Y-%m-%d %H:%M}" if value else ""
 
 
 @bp.get("/items/<int:item_id>")
@@ -178,7 +199,7 @@ def new():
         flash(_("请检查标红的栏目。"), "error")
         return render_template("supervision/new.html", values=values, errors=err.fields), 400
     except Conflict:
-        flash(_("该诉求已有同一原因的督办事项尚未办结。"), "error")
+        flash(_("该诉求已有尚未办结的督办事项：一件诉求只保留一项督办，请在该事项中跟进。"), "error")
         return render_template("supervision/new.html", values=values, errors={}), 409
     flash(_("已列入督办，承办单位将收到整改通知。"), "success")
     return redirect(url_for(".item", item_id=created.id), 303)
