@@ -34,6 +34,8 @@ Counts per unit U over the period's appeals (`Counts`):
                  `explained_not_solvable`); reported apart from resolved                    Art. 20(7)
   rejected   Cr  of H, the platform's closure review sent a reply back (the milestone
                  `closure_rejected`)                                                       Art. 18
+  visit_problems Vp of H, a random or ordered return visit found a problem and sent it back
+                 for rectification (history `return_visit_recorded` with problem_found)   Art. 23
   urged      Ug  of H, the appellant rang again and the holder was urged (history `urged`) Art. 17
   co_received  Cv  dispatched to U as a co-organizer (an AppealUnit co row for U)          Art. 16
   co_late      Cl  of Cv, with a co_feedback OverdueRecord for U                            Art. 30(4)
@@ -228,6 +230,7 @@ class Counts:
     explained: int = 0
     rejected: int = 0
     urged: int = 0
+    visit_problems: int = 0
     co_received: int = 0
     co_late: int = 0
     co_returned: int = 0
@@ -254,6 +257,7 @@ class AppealFacts:
     explained: bool = False  # a result "explained, not solvable at present"
     rejected: bool = False  # a reply sent back by the closure review
     urged: bool = False  # the appellant rang again about it (催办)
+    visit_problem: bool = False  # a return visit found a problem (Art. 23)
     co_units: frozenset = frozenset()  # units named co-organizers
     co_late_units: frozenset = frozenset()  # co-organizers with a co_feedback OverdueRecord
     co_returned_units: frozenset = frozenset()  # co-organizers that returned their part
@@ -294,6 +298,7 @@ def tally(facts) -> dict[int, Counts]:
         c.dissatisfied += a.satisfaction == "dissatisfied"
         c.explained += a.explained
         c.urged += a.urged
+        c.visit_problems += a.visit_problem
         c.rejected += a.rejected
     return by_unit
 
@@ -315,6 +320,7 @@ def figures(c: Counts, config: Config) -> dict:
         "not_solvable": c.explained,
         "co_on_time_rate": _ratio(c.co_received - c.co_late, c.co_received),
         "urge_rate": _ratio(c.urged, c.handled),
+        "visit_problems": c.visit_problems,
         "response_rate": _ratio(c.contacted, c.valid),
         "resolution_rate": _ratio(c.resolved, c.valid),
         "satisfaction_rate": _ratio(c.satisfied + config.basically_satisfied_factor * c.basically, c.valid),

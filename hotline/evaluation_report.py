@@ -29,6 +29,8 @@ CONTACTED_MILESTONE = "appellant_contacted"
 REACHED_APPELLANT = and_(HistoryEvent.action == milestones.ACTION,
                          HistoryEvent.detail["milestone"].as_string() == CONTACTED_MILESTONE)
 CONTACTED = exists().where(HistoryEvent.business_key == Appeal.id, REACHED_APPELLANT)
+VISIT_PROBLEM = and_(HistoryEvent.action == "return_visit_recorded",
+                     HistoryEvent.detail["problem_found"].as_boolean() == true())
 EXPLAINED_MILESTONE, REJECTED_MILESTONE = "explained_not_solvable", "closure_rejected"  # Art. 20(7), Art. 18
 
 
@@ -88,17 +90,19 @@ def unit_counts(session, start, end) -> dict[int, ev.Counts]:
                       func.count(func.distinct(case((and_(REACHED_APPELLANT, VALID), Appeal.id)))),
                       func.count(func.distinct(case((_reached(EXPLAINED_MILESTONE), Appeal.id)))),
                       func.count(func.distinct(case((_reached(REJECTED_MILESTONE), Appeal.id)))),
-                      func.count(func.distinct(case((HistoryEvent.action == "urged", Appeal.id)))))
+                      func.count(func.distinct(case((HistoryEvent.action == "urged", Appeal.id)))),
+                      func.count(func.distinct(case((VISIT_PROBLEM, Appeal.id)))))
                .join(HistoryEvent, HistoryEvent.business_key == Appeal.id)
                .where(*where, Appeal.lead_unit_id.is_not(None), or_(
                    and_(HistoryEvent.action == "extension_decided",
                         HistoryEvent.detail["approved"].as_boolean() == true()),
                    REACHED_APPELLANT, _reached(EXPLAINED_MILESTONE), _reached(REJECTED_MILESTONE),
-                   HistoryEvent.action == "urged"))
+                   HistoryEvent.action == "urged", VISIT_PROBLEM))
                .group_by(Appeal.lead_unit_id))
-    for unit, extended, contacted, explained, rejected, urged in session.execute(history):
+    for unit, extended, contacted, explained, rejected, urged, problems in session.execute(history):
         c = counts.setdefault(unit, ev.Counts())
         c.extended, c.contacted, c.explained, c.rejected, c.urged = extended, contacted, explained, rejected, urged
+        c.visit_problems = problems
     leads = (select(AppealUnit.unit_id, func.count(func.distinct(AppealUnit.appeal_id)),
                     func.count(func.distinct(case((AppealUnit.active == false(), AppealUnit.appeal_id)))))
              .join(Appeal, Appeal.id == AppealUnit.appeal_id)
@@ -205,6 +209,7 @@ def _drill_conditions(metric: str, unit_id: int | None) -> list:
         "late": [*mine, LATE_HANDLING],
         "extended": [*mine, EXTENDED],
         "rehandled": [*mine, Appeal.rehandle_count > 0],
+        "visit_problems": [*mine, exists().where(HistoryEvent.business_key == Appeal.id, VISIT_PROBLEM)],
         "urged": [*mine, exists().where(HistoryEvent.business_key == Appeal.id, HistoryEvent.action == "urged")],
         "co_received": [Appeal.id.in_(_co_rows(unit_id))],
         "co_late": [Appeal.id.in_(select(OverdueRecord.appeal_id).where(
@@ -223,7 +228,7 @@ def _drill_conditions(metric: str, unit_id: int | None) -> list:
 
 
 DRILL_METRICS = ("received", "late_sign", "returned", "handled", "on_time", "late", "extended", "rehandled",
-                 "rejected", "explained", "urged", "co_received", "co_late", "valid",
+                 "rejected", "explained", "urged", "visit_problems", "co_received", "co_late", "valid",
                  "contacted", "not_contacted", "resolved", "unresolved", "satisfied", "basically_satisfied",
                  "dissatisfied")
 
@@ -257,7 +262,7 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
     """Every appeal of [start, end) as AppealFacts, fetched row by row: the plain-Python way to
     the same counts (`evaluation.tally`), used as the benchmark's baseline and in tests."""
     where = _in(start, end)
-    leads, late_sign, extended, contacted, explained, rejected, urged = {}, {}, set(), set(), set(), set(), set()
+    leads, late_sign, extended, contacted, explained, rejected, urged, problems = {}, {}, *(set() for _ in range(6))
     for appeal_id, unit, active in session.execute(
             select(AppealUnit.appeal_id, AppealUnit.unit_id, AppealUnit.active).join(Appeal)
             .where(where, AppealUnit.role == "lead")):
@@ -272,6 +277,8 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
             extended.add(appeal_id)
         elif action == "urged":
             urged.add(appeal_id)
+        elif action == "return_visit_recorded" and (detail or {}).get("problem_found"):
+            problems.add(appeal_id)
         elif action == milestones.ACTION:
             reached = (detail or {}).get("milestone")
             {CONTACTED_MILESTONE: contacted, EXPLAINED_MILESTONE: explained,
@@ -290,5 +297,6 @@ def facts(session, start, end) -> list[ev.AppealFacts]:
         leads=tuple(leads.get(i, ())), late_sign_units=frozenset(u for s, u in late_sign.get(i, ()) if s == "sign_for"),
         late_handling=any(s == "handling" for s, _u in late_sign.get(i, ())), extended=i in extended,
         contacted=i in contacted, explained=i in explained, rejected=i in rejected, urged=i in urged,
+        visit_problem=i in problems,
         co_units=frozenset(co_units.get(i, ())), co_returned_units=frozenset(co_returned.get(i, ())),
         co_late_units=frozenset(u for s, u in late_sign.get(i, ()) if s == "co_feedback")) for i, unit, closed, sat, resolved, rehandled in rows]

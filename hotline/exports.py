@@ -26,7 +26,7 @@ COLUMNS = [
     ("签收及时率", "sign_for_rate", "rate"), ("按时办结率", "on_time_rate", "rate"), ("退回率", "return_rate", "rate"),
     ("延期率", "extension_rate", "rate"), ("重办率", "rehandle_rate", "rate"),
     ("办结审核驳回率", "closure_rejection_rate", "rate"), ("协办及时率", "co_on_time_rate", "rate"),
-    ("催办率", "urge_rate", "rate"), ("已解释暂不能解决", "not_solvable", "int"),
+    ("催办率", "urge_rate", "rate"), ("回访发现问题", "visit_problems", "int"), ("已解释暂不能解决", "not_solvable", "int"),
     ("有效回访量", "valid", "int"),
     ("响应率", "response_rate", "rate"), ("解决率", "resolution_rate", "rate"), ("满意率", "satisfaction_rate", "rate"),
     ("综合得分", "score", "score"),

@@ -25,9 +25,10 @@ from sqlalchemy import select
 
 from runtime import clock, history, tasks
 from runtime.errors import Conflict, InvalidInput, NotFound
+from workdays import store as calendar_store
 from workdays.calendar import TZ
 
-from . import appeals, attachments, statuses
+from . import appeals, attachments, statuses, supervision
 from .access import require
 from .config import PROCESSES_DIR
 from .models import Appeal, AppellantContact, EvaluationLink, OrganizerUnit, ReturnVisitSample
@@ -162,10 +163,13 @@ def order_check(db, appeal_id: int, method: str, note: str, actor) -> ReturnVisi
 
 
 def record_result(db, sample_id: int, evaluation: str, resolved: bool | None, comment: str,
-                  attachment_ids: list[int], actor, upload: attachments.Upload | None = None) -> ReturnVisitSample:
+                  attachment_ids: list[int], actor, upload: attachments.Upload | None = None,
+                  problem_found: bool = False) -> ReturnVisitSample:
     """Record a check's result, with a file uploaded with it (stored in the same transaction, so a
-    refused result leaves no file behind). Raises Forbidden, NotFound, Conflict (already
-    recorded), InvalidInput."""
+    refused result leaves no file behind). A check that found a problem (Art. 23) sends the
+    appeal back to its unit for rectification: a supervision item (reason return_visit_problem),
+    which its own process follows up, and evaluation counts. Raises Forbidden, NotFound,
+    Conflict (already recorded), InvalidInput."""
     require(actor, "return_visits")
     errors = {}
     if evaluation not in EVALUATIONS:
@@ -180,6 +184,11 @@ def record_result(db, sample_id: int, evaluation: str, resolved: bool | None, co
             raise Conflict("this return visit has already been recorded")
         if not attachments.all_belong(session, sample.appeal_id, attachment_ids):
             errors["attachment_ids"] = ["附件不存在或不属于本诉求"]
+        appeal = session.get(Appeal, sample.appeal_id)
+        if problem_found and appeal.lead_unit_id is None:
+            errors["problem_found"] = ["该诉求未派发承办单位，无法交办整改"]
+        if problem_found and not comment:
+            errors["comment"] = ["发现问题时请写明核查情况"]
         if errors:
             raise InvalidInput("return visit result is invalid", errors)
         if upload is not None:
@@ -188,7 +197,10 @@ def record_result(db, sample_id: int, evaluation: str, resolved: bool | None, co
         sample.attachment_ids, sample.recorded_at, sample.recorded_by_id = attachment_ids, clock.now(), actor.id
         history.record(session, "return_visit_recorded", business_key=sample.appeal_id, actor_id=actor.id,
                        detail={"sample_id": sample.id, "method": sample.method, "evaluation": evaluation,
-                               "resolved": resolved})
+                               "resolved": resolved, "problem_found": problem_found})
+        if problem_found:
+            supervision.open_or_add(session, appeal, "return_visit_problem", "return_visit", clock.now(),
+                                    calendar_store.build(session), note=comment, actor_id=actor.id)
         return sample
 
 

@@ -77,18 +77,27 @@ def open_of(session, appeal_id: int) -> SupervisionItem | None:
 
 
 def open_auto(ctx, reason: str, note: str | None = None) -> SupervisionItem:
-    """For the diagram's service task (a hotline Context): an automatic item, or, while the appeal
-    has an open one, the reason added to that one (Art. 22: one item, never a pile), recorded in
-    history and told to the supervisors. Returns the item."""
-    item = open_of(ctx.session, ctx.appeal.id)
+    """For the diagram's service task (a hotline Context): see open_or_add."""
+    return open_or_add(ctx.session, ctx.appeal, reason, "auto", ctx.now, ctx.calendar, note=note,
+                       actor_id=getattr(ctx.actor, "id", None), instance_id=ctx.instance_id)
+
+
+def open_or_add(session, appeal, reason: str, source: str, now, cal, *, note=None, actor_id=None,
+                instance_id=None) -> SupervisionItem:
+    """An item opened without a supervisor's choices (by the diagram, or by a return visit's
+    finding), or, while the appeal has an open one, the reason added to that one (Art. 22: one
+    item, never a pile), recorded in history and told to the supervisors. Returns the item."""
+    item = open_of(session, appeal.id)
     if item is None:
-        return _open(ctx.session, ctx.appeal, reason, "auto", ctx.now, ctx.calendar, note=note,
-                     actor_id=getattr(ctx.actor, "id", None), instance_id=ctx.instance_id)
+        return _open(session, appeal, reason, source, now, cal, note=note, actor_id=actor_id,
+                     instance_id=instance_id)
     if reason not in item.reason_list:
         item.reasons = ",".join(["", *item.reason_list, reason, ""])
-        ctx.record("supervision_reason_added", item_id=item.id, reason=reason, note=note, source="auto")
-        ctx.notify("in_app", "platform:supervisor",
-                   f"诉求 {ctx.appeal.number} 的督办事项 #{item.id} 尚未办结，新增督办原因：{REASON_NAMES.get(reason, reason)}。")
+        history.record(session, "supervision_reason_added", business_key=appeal.id, instance_id=instance_id,
+                       actor_id=actor_id, detail={"item_id": item.id, "reason": reason, "note": note,
+                                                  "source": source})
+        session.add(Notification(business_key=appeal.id, channel="in_app", recipient="platform:supervisor", body=(
+            f"诉求 {appeal.number} 的督办事项 #{item.id} 尚未办结，新增督办原因：{REASON_NAMES.get(reason, reason)}。")))
     return item
 
 

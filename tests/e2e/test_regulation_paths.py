@@ -8,7 +8,7 @@ from sqlalchemy import func, select
 
 from hotline import evaluation as ev
 from hotline import evaluation_report
-from hotline.models import OverdueRecord
+from hotline.models import OverdueRecord, ReturnVisitSample, SupervisionItem
 from runtime import clock, jobs
 from runtime.models import Notification, UserTask
 from workdays.calendar import TZ
@@ -380,3 +380,27 @@ def test_art17_a_closed_appeal_cannot_be_urged(walk, api):
         "assessment": "not_accepted", "not_accepted_reason": "legal_or_petition_channel", "guidance": "请通过诉讼解决"})
     resp = api.as_("intake1").post(f"/appeals/{appeal['id']}/urges", json={"note": "又来电了"})
     assert resp.status_code == 409 and resp.get_json()["error"]["reason"] == "appeal_closed"
+
+
+def test_art23_a_check_that_finds_a_problem_sends_the_appeal_back_for_rectification(walk, unit_id, db, browser_as):
+    before = counts(db, datetime.now(TZ).strftime("%Y-%m-%d %H:%M"))
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    walk.to_replied(appeal_id)
+    walk.complete(appeal_id, "revisit1", "ut_return_visit", {"visit_method": "phone", "evaluation": "satisfied",
+                                                             "resolved": True})
+    number = walk.detail(appeal_id)["appeal"]["number"]
+    browser_as("supervisor1").post("/revisits/order", data={"number": number, "method": "on_site",
+                                                            "note": "核实施工是否停止"})
+    with db.read() as session:
+        sample = session.scalar(select(ReturnVisitSample.id).where(ReturnVisitSample.appeal_id == appeal_id))
+    staff = browser_as("revisit1")
+    refused = staff.post(f"/revisits/{sample}/record", data={"evaluation": "dissatisfied", "resolved": "no",
+                                                              "problem_found": "yes"}, follow_redirects=True)
+    assert "发现问题时请写明核查情况" in refused.get_data(as_text=True)
+    staff.post(f"/revisits/{sample}/record", data={"evaluation": "dissatisfied", "resolved": "no",
+                                                   "problem_found": "yes", "comment": "夜间仍在施工"})
+    with db.read() as session:
+        item = session.scalar(select(SupervisionItem).where(SupervisionItem.appeal_id == appeal_id))
+        assert (item.reason, item.unit_id, item.status) == ("return_visit_problem", unit_id("gl_urban"), "open")
+    mine = gained(before, counts(db, datetime.now(TZ).strftime("%Y-%m-%d %H:%M")), unit_id("gl_urban"))
+    assert (mine.handled, mine.visit_problems) == (1, 1)

@@ -74,7 +74,8 @@ def record(sample_id):
         if file is not None and file.filename else None
     try:
         sampling.record_result(db, sample_id, form.get("evaluation", ""), resolved,
-                               form.get("comment", "").strip(), ids, user, upload)
+                               form.get("comment", "").strip(), ids, user, upload,
+                               problem_found=form.get("problem_found") == "yes")
     except InvalidInput as err:
         flash("；".join(m for ms in err.fields.values() for m in ms), "error")
     except (Conflict, NotFound, Forbidden):
