@@ -20,6 +20,7 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "work_tasks": ("intake_agent", "dispatcher", *ORGANIZER_ROLES, "return_visit_staff", "supervisor"),
     "register_appeals": ("intake_agent", "dispatcher"),
     "urge": ("intake_agent", "dispatcher", "supervisor"),  # link a repeat call to an open appeal
+    "withdraw": ("intake_agent", "dispatcher", "supervisor"),  # record the appellant's withdrawal
     "dispatch": ("dispatcher",),
     "read_all_appeals": PLATFORM_ROLES,  # organizer staff read their unit's appeals only
     "grant_contact": ("supervisor",),

@@ -42,7 +42,8 @@ def statuses(file, tree, _bundle):
     if not file.endswith(".bpmn"):
         return []
     found, labels = [], {}
-    for el in tree.iter(BPMN + "userTask", BPMN + "startEvent", BPMN + "endEvent", BPMN + "intermediateThrowEvent"):
+    for el in tree.iter(BPMN + "userTask", BPMN + "startEvent", BPMN + "endEvent", BPMN + "intermediateThrowEvent",
+                        BPMN + "serviceTask", BPMN + "scriptTask"):  # a step done may declare one (并单)
         props = properties(el)
         status = props.get(STATUS, "")
         if el.tag == BPMN + "userTask" and not status:

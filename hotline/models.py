@@ -95,6 +95,8 @@ class Appeal(Base):
     confidential: Mapped[bool] = mapped_column(Boolean, default=False)
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     simple: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # Art. 20(5)
+    # 并单: merged into another appeal, whose reply it takes
+    merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"), index=True)
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
     accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)
     dispatched_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

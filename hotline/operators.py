@@ -11,12 +11,13 @@ from datetime import datetime
 
 from sqlalchemy import select, update
 
-from runtime.errors import InvalidInput
-from runtime.models import UserTask
+from runtime import instances, messages
+from runtime.errors import Conflict, InvalidInput
+from runtime.models import HistoryEvent, UserTask
 from workdays import deadlines
 
 from . import escalation, supervision
-from .models import AppealUnit, OrganizerUnit, OverdueRecord, Region
+from .models import Appeal, AppealUnit, OrganizerUnit, OverdueRecord, Region
 from .return_visits import send_evaluation_link
 from .stages import LABELS, set_stage
 
@@ -237,6 +238,69 @@ def reopen_for_dispatch(ctx, appeal_id, dispatch_limit):
     return set_stage(ctx, None, "dispatch", ctx.now, dispatch_limit)
 
 
+def merge_into(ctx, appeal_id, number):
+    """并单: this appeal repeats an open one (by its number): it is linked to it and waits for its
+    reply. Refused (InvalidInput) when there is no such open appeal, or it is this one, itself
+    merged, answered already or past its closure review."""
+    appeal = ctx.appeal
+    main = ctx.session.scalar(select(Appeal).where(Appeal.number == (number or "").strip()).with_for_update())
+    problem = ("找不到该编号的诉求" if main is None else "不能并入本诉求自身" if main.id == appeal.id
+               else "该诉求本身已并入其他诉求" if main.merged_into_id is not None
+               else "该诉求已办结" if main.closed_at is not None
+               else "该诉求已答复，请直接答复本诉求" if _has_event(ctx, main.id, ("answered_on_spot", "merged_replied"))
+               else None)
+    if problem:
+        raise InvalidInput("cannot merge into that appeal", {"merge_into": [problem]}, "merge_refused")
+    appeal.merged_into_id = main.id
+    ctx.record("merged", main_appeal_id=main.id, main_number=main.number)
+    return main.id
+
+
+def take_main_reply(ctx, appeal_id, main_appeal_id):
+    """The main appeal's reply, passed by the closure review, is this appellant's too."""
+    appeal, main = ctx.appeal, ctx.session.get(Appeal, main_appeal_id)
+    appeal.handling_result, appeal.reply_content = main.handling_result, main.reply_content
+    ctx.notify_appellant(f"您的诉求 {appeal.number} 与诉求 {main.number} 为同一事项，已一并办理答复：{main.reply_content or ''}"
+                         "稍后将请您评价办理结果。")
+    ctx.record("replied", main_appeal_id=main.id)
+
+
+def reply_merged_appeals(ctx, appeal_id):
+    """Every appeal merged into this one takes its reply (its diagram waits for main_replied)."""
+    merged = ctx.session.scalars(select(Appeal.id).where(Appeal.merged_into_id == ctx.appeal.id)).all()
+    delivered = _tell_merged(ctx, merged, "main_replied")
+    ctx.record("merged_replied", appeal_ids=delivered)
+
+
+def record_withdrawal(ctx, appeal_id):
+    """撤单: the appellant withdrew before the reply (the diagram catches the message only where that
+    is still possible). The holders are told; appeals merged into it go on on their own."""
+    for unit_id in sorted({u.unit_id for u in ctx.appeal.units if u.active}):
+        ctx.notify("in_app", f"unit:{unit_id}", f"诉求 {ctx.appeal.number} 已由诉求人撤单，无需继续办理。")
+    merged = ctx.session.scalars(select(Appeal.id).where(Appeal.merged_into_id == ctx.appeal.id)).all()
+    _tell_merged(ctx, merged, "main_withdrawn")
+    ctx.record("withdrawn")
+
+
+def _tell_merged(ctx, appeal_ids, message) -> list[int]:
+    """Deliver `message` to the main processes of the given appeals that wait for it."""
+    delivered = []
+    for merged_id in appeal_ids:
+        row = instances.for_business_key(ctx.session, merged_id)
+        try:
+            if row is not None:
+                messages.deliver(ctx.session, row.id, message, ctx.actor)
+                delivered.append(merged_id)
+        except Conflict:  # not waiting for it (ended, or moved on by hand): nothing to tell it
+            pass
+    return delivered
+
+
+def _has_event(ctx, appeal_id, actions) -> bool:
+    return ctx.session.scalar(select(HistoryEvent.id).where(
+        HistoryEvent.business_key == appeal_id, HistoryEvent.action.in_(actions)).limit(1)) is not None
+
+
 def open_supervision(ctx, appeal_id, reason, note=None):
     """Art. 22, 24: the diagram puts the appeal under supervision (dissatisfied again after a
     re-handle, returned too often, overdue too long). While the appeal has an open item, the
@@ -275,5 +339,6 @@ def _units(session, unit_ids) -> dict[int, OrganizerUnit]:
 ALL = (accept_appeal, grade_appeal, record_not_accepted, record_answer_on_spot, report_emergency,
        dispatch_appeal, assign_fallback_unit, release_co_unit, remind, mark_overdue,
        check_extension_application, refuse_extension, apply_extension, record_reply, record_evaluation,
-       start_rehandle, reopen_for_dispatch, open_supervision, archive_appeal, send_evaluation_link,
+       start_rehandle, reopen_for_dispatch, merge_into, take_main_reply, reply_merged_appeals,
+       record_withdrawal, open_supervision, archive_appeal, send_evaluation_link,
        escalate_supervision)

@@ -225,6 +225,9 @@ POLICY = {
     "POST /api/v1/appeals/<int:appeal_id>/urges": Rule("/api/v1/appeals/{appeal}/urges",
                                                         ("intake_agent", "dispatcher", "supervisor", "admin"),
                                                         why="an empty body reaches the rights check, then 400"),
+    "POST /api/v1/appeals/<int:appeal_id>/withdrawal": Rule("/api/v1/appeals/{appeal}/withdrawal",
+                                                            ("intake_agent", "dispatcher", "supervisor", "admin"),
+                                                            why="an empty body reaches the rights check, then 400"),
     "GET /api/v1/attachments/<int:attachment_id>": Rule("/api/v1/attachments/{attachment}", CASE_READERS),
     # -- API: supervision register (web/api/supervision.py) ---------------------------------------
     "GET /api/v1/supervision-items": Rule("/api/v1/supervision-items", (*SUPERVISORS, "process_owner", *ORGANIZERS)),

@@ -404,3 +404,60 @@ def test_art23_a_check_that_finds_a_problem_sends_the_appeal_back_for_rectificat
         assert (item.reason, item.unit_id, item.status) == ("return_visit_problem", unit_id("gl_urban"), "open")
     mine = gained(before, counts(db, datetime.now(TZ).strftime("%Y-%m-%d %H:%M")), unit_id("gl_urban"))
     assert (mine.handled, mine.visit_problems) == (1, 1)
+
+
+# --- 撤单 and 并单: the appellant withdraws; a repeat appeal is merged into the open one ---------------
+
+def withdraw(api, appeal_id, reason="问题已自行解决", username="intake1"):
+    return api.as_(username).post(f"/appeals/{appeal_id}/withdrawal", json={"reason": reason})
+
+
+def test_withdrawal_before_the_reply_is_recorded_and_ends_the_appeal(walk, unit_id, api, db):
+    appeal_id = walk.to_signed(unit_id=unit_id, co=("sm_market",))
+    assert fields(withdraw(api, appeal_id, " ")) == {"reason": ["请填写撤单原因"]}
+    assert withdraw(api, appeal_id, username="gl_urban_staff").status_code == 403
+    assert withdraw(api, appeal_id).status_code == 204
+    detail = walk.detail(appeal_id)
+    assert detail["appeal"]["status"] == "withdrawn" and detail["appeal"]["closed_at"]
+    assert detail["tasks"] == []  # the unit's and the co-organizer's steps ended
+    requested = [e for e in detail["history"] if e["action"] == "withdrawal_requested"]
+    assert requested and requested[0]["detail"] == {"reason": "问题已自行解决"}  # kept, never deleted
+    with db.read() as session:
+        told = session.scalars(select(Notification.recipient).where(
+            Notification.business_key == appeal_id, Notification.body.contains("已由诉求人撤单"))).all()
+    assert f"unit:{unit_id('gl_urban')}" in told and f"unit:{unit_id('sm_market')}" in told
+
+
+def test_withdrawal_after_the_reply_is_refused_and_changes_nothing(walk, unit_id, api):
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    walk.to_replied(appeal_id)  # waiting for its return visit
+    resp = withdraw(api, appeal_id)
+    assert resp.status_code == 409 and resp.get_json()["error"]["reason"] == "not_withdrawable"
+    detail = walk.detail(appeal_id)
+    assert detail["appeal"]["status"] == "verifying"
+    assert not [e for e in detail["history"] if e["action"] == "withdrawal_requested"]  # rolled back whole
+
+
+def test_a_repeat_appeal_merged_into_the_open_one_takes_its_reply_and_gets_its_own_return_visit(walk, unit_id):
+    main_id = walk.to_signed(unit_id=unit_id)
+    main_number = walk.detail(main_id)["appeal"]["number"]
+    repeat = walk.register(appellant={"kind": "citizen", "name": "李四", "phone": "13900001234"})
+    problems = fields(try_complete(walk, repeat["id"], "dispatcher1", "ut_assess",
+                                   {"assessment": "merge", "merge_into": "FJ19990101-000001"}))
+    assert problems == {"merge_into": ["找不到该编号的诉求"]}
+    walk.complete(repeat["id"], "dispatcher1", "ut_assess", {"assessment": "merge", "merge_into": main_number})
+    assert status(walk, repeat["id"]) == "merged" and walk.open_tasks(repeat["id"]) == []
+    walk.to_replied(main_id)  # the unit handles the main appeal once; its reply passes the closure review
+    assert walk.open_tasks(repeat["id"]) == ["ut_return_visit"]  # every appellant gets a return visit
+    taken = walk.detail(repeat["id"])["appeal"]
+    assert taken["reply_content"] == walk.detail(main_id)["appeal"]["reply_content"] == "已电话告知处理结果"
+    assert taken["lead_unit_id"] is None  # handled once, counted once: by the main appeal's unit
+
+
+def test_appeals_merged_into_one_that_is_withdrawn_go_on_to_be_dispatched(walk, unit_id, api):
+    main_id = walk.to_signed(unit_id=unit_id)
+    repeat = walk.register()
+    walk.complete(repeat["id"], "dispatcher1", "ut_assess",
+                  {"assessment": "merge", "merge_into": walk.detail(main_id)["appeal"]["number"]})
+    assert withdraw(api, main_id).status_code == 204
+    assert walk.open_tasks(repeat["id"]) == ["ut_dispatch"]  # its own appellant did not withdraw

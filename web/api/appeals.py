@@ -1,9 +1,9 @@
-"""Appeals: register (intake), list, read, urge (a repeat call), and upload attachments."""
+"""Appeals: register (intake), list, read, urge (a repeat call), withdraw, and upload attachments."""
 from pathlib import Path
 
 from flask import current_app, g, request, send_file
 
-from hotline import appeals, attachments, casefile, urges
+from hotline import appeals, attachments, casefile, urges, withdrawal
 from hotline.access import require
 from hotline.models import Attachment
 from runtime.errors import InvalidInput, NotFound
@@ -58,6 +58,23 @@ def urge_appeal(appeal_id):
     if not isinstance(note, str):
         raise InvalidInput("note must be text", {"note": ["请填写来电催办的内容"]})
     return urges.urge(get_db(), appeal_id, check_storable({"note": note})["note"], g.user), 201
+
+
+@bp.post("/appeals/<int:appeal_id>/withdrawal")
+@login_required
+def withdraw_appeal(appeal_id):
+    require(g.user, "withdraw")
+    data = json_object()
+    if data is None:
+        raise InvalidInput("request body must be a JSON object", {"_schema": ["应为 JSON 对象"]})
+    unknown = sorted(set(data) - {"reason"})
+    if unknown:
+        raise InvalidInput("unknown fields", {k: ["不允许的字段"] for k in unknown})
+    reason = data.get("reason")
+    if not isinstance(reason, str):
+        raise InvalidInput("reason must be text", {"reason": ["请填写撤单原因"]})
+    withdrawal.withdraw(get_db(), appeal_id, check_storable({"reason": reason})["reason"], g.user)
+    return "", 204
 
 
 @bp.post("/appeals/<int:appeal_id>/attachments")

@@ -66,6 +66,11 @@ def build() -> dict:
     spec.path("/appeals/{appeal_id}/urges", operations={"post": _op(
         "Link a repeat call to an open appeal: urge whoever holds it (催办)", "UrgeResult", "Urge",
         params=_path_param("appeal_id"), status="201")})
+    spec.components.schema("Withdrawal", {"type": "object", "required": ["reason"], "additionalProperties": False,
+                                          "properties": {"reason": {"type": "string", "minLength": 1, "maxLength": 500}}})
+    spec.path("/appeals/{appeal_id}/withdrawal", operations={"post": _op(
+        "The appellant withdraws the appeal before the reply (撤单); 409 where the diagram no longer allows it",
+        None, "Withdrawal", params=_path_param("appeal_id"), status="204")})
     attach = _op("Upload a photo, video or PDF", "Attachment", params=_path_param("appeal_id"), status="201")
     attach["requestBody"] = upload
     spec.path("/appeals/{appeal_id}/attachments", operations={"post": attach})

@@ -41,7 +41,9 @@ ACTIONS = {
     "evaluated_by_link": _l("诉求人短信评价"), "return_visit_sampled": _l("抽中电话回访"),
     "return_visit_ordered": _l("安排核查"), "return_visit_recorded": _l("记录核查结果"),
     "regraded": _l("研判定级"), "extension_refused": _l("延期申请未受理"), "co_returned": _l("协办单位退回协办"),
-    "reopened_for_dispatch": _l("当场答复不满意转派单"),
+    "reopened_for_dispatch": _l("当场答复不满意转派单"), "urged": _l("来电催办"),
+    "merged": _l("并单"), "merged_replied": _l("答复并单诉求"), "withdrawal_requested": _l("诉求人申请撤单"),
+    "withdrawn": _l("已撤单"),
 }
 ACTIONS.update({"supervision_escalated": _l("督办逾期升级"), "supervision_reason_added": _l("新增督办原因"),
                 "message_received": _l("流程收到消息")})  # Art. 22, 24: a supervision item's own process
@@ -229,6 +231,9 @@ DETAILS = {  # action -> (detail, unit names, file names, comment bodies) -> [(l
         (_("问题已解决"), _("是") if d.get("resolved") else _("否"))],
     "rehandle_started": lambda d, u, f, n: [(_("重办次数"), str(d.get("rehandle_count", ""))),
                                             (_("办理期限"), _iso_time(d.get("handling_due_at")))],
+    "urged": lambda d, u, f, n: [(_("催办内容"), d.get("note", "")), (_("次数"), str(d.get("count", "")))],
+    "merged": lambda d, u, f, n: [(_("主单"), d.get("main_number", ""))],
+    "withdrawal_requested": lambda d, u, f, n: [(_("撤单原因"), d.get("reason", ""))],
     "co_returned": lambda d, u, f, n: [(_("单位"), u.get(d.get("unit_id"), "")), (_("理由"), d.get("reason", ""))],
     "regraded": lambda d, u, f, n: [
         (_("诉求类型"), " → ".join(option_label(INTAKE_FORM, "appeal_type", t) for t in d.get("appeal_type") or [])),
