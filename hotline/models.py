@@ -182,7 +182,7 @@ class SupervisionItem(Base):
     instance_id: Mapped[int | None] = mapped_column(ForeignKey("process_instance.id"))  # None: opened before 0011
     escalation_level: Mapped[str | None] = mapped_column(String(30))  # the last level issued (Art. 24)
     escalations: Mapped[list | None] = mapped_column(JSON)  # [{"level", "issued_at", "due_at"}], oldest first
-    source: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")  # auto | manual
+    source: Mapped[str] = mapped_column(String(10), default="auto", server_default="auto")  # auto | manual | revisit (a return visit found a problem)
     note: Mapped[str | None] = mapped_column(Text)
     measures: Mapped[list | None] = mapped_column(JSON)  # special_report, rectification_notice, ...
     rectification_days: Mapped[int | None] = mapped_column(Integer)

@@ -199,7 +199,7 @@ def record_result(db, sample_id: int, evaluation: str, resolved: bool | None, co
                        detail={"sample_id": sample.id, "method": sample.method, "evaluation": evaluation,
                                "resolved": resolved, "problem_found": problem_found})
         if problem_found:
-            supervision.open_or_add(session, appeal, "return_visit_problem", "return_visit", clock.now(),
+            supervision.open_or_add(session, appeal, "return_visit_problem", "revisit", clock.now(),
                                     calendar_store.build(session), note=comment, actor_id=actor.id)
         return sample
 

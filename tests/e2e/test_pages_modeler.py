@@ -351,3 +351,22 @@ def test_a_form_saved_over_someone_elses_change_is_refused_and_keeps_the_text(br
     assert refused.status_code == 409 and "已被他人修改" in html and "审批意见（甲）" in html
     with db.read() as session:
         assert "审批意见（乙）" in form_files.read(session, "extension_approval.schema.json")[0]
+
+
+def test_a_unique_time_limit_table_whose_rows_overlap_is_refused_with_the_rows(analyst, db, clean_drafts):
+    """Issue 11, item 10 (Art. 14, 17, 20 limits): the table says FIRST because its rows overlap (urgent
+    rows before the type rows); an analyst who switches it to UNIQUE in the modeler is told which rows
+    overlap, and the deployment is refused."""
+    with db.read() as session:
+        table = drafts.deployed_content(session, "time_limits.dmn")
+        before = definitions.latest(session).version
+    assert 'hitPolicy="FIRST"' in table
+    resp = analyst.post("/modeler/time_limits.dmn/draft", json={"xml": table.replace('hitPolicy="FIRST"',
+                                                                                     'hitPolicy="UNIQUE"')})
+    assert resp.status_code in (200, 201, 204), resp.get_data(as_text=True)
+    problems = [p for p in analyst.get("/modeler/bundle/validate").json["problems"] if p["rule"] == "hit_policy"]
+    assert problems and all(p["file"] == "time_limits.dmn" for p in problems)
+    assert any("rule_urgent_help" in p["message"] and "rule_urgent" in p["message"] for p in problems)
+    assert analyst.post("/modeler/bundle/deploy", json={"confirm": True}).status_code == 422
+    with db.read() as session:
+        assert definitions.latest(session).version == before

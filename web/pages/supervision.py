@@ -24,7 +24,7 @@ REASON_LABELS = {"repeat_dissatisfaction": _l("重办后仍不满意"), "long_ov
                  "repeated_returns": _l("多次退回"), "return_visit_problem": _l("回访发现问题"), "other": _l("其他")}
 MEASURE_LABELS = {"special_report": _l("督查专报"), "rectification_notice": _l("整改通知书"),
                   "supervision_suggestion": _l("督办建议书"), "interview_reminder": _l("约谈提醒")}
-SOURCE_LABELS = {"auto": _l("系统自动"), "manual": _l("人工列入")}
+SOURCE_LABELS = {"auto": _l("系统自动"), "manual": _l("人工列入"), "revisit": _l("回访发现")}
 ESCALATION_LABELS = {"notice": _l("督办通知"), "rectification_notice": _l("整改通知书"),
                      "interview_reminder": _l("约谈提醒")}  # Art. 24, the levels of processes/supervision.bpmn
 EVENT_LABELS = {"supervision_opened": _l("列入督办"), "supervision_responded": _l("单位反馈整改情况"),
