@@ -9,7 +9,7 @@ from runtime import clock, history
 from runtime.errors import InvalidInput
 from runtime.models import UserTask
 
-from . import appeals
+from . import appeals, texts
 from .models import Comment, User
 
 MAX_LENGTH = 2000
@@ -21,11 +21,7 @@ def add(db, appeal_id: int, body: str, user, task_id: str | None = None) -> Comm
     Raises NotFound, Forbidden (the appeal is not visible to the user), InvalidInput (empty or
     too long, or the task is not one of this appeal's).
     """
-    body = (body or "").replace("\x00", "").strip()
-    if not body:
-        raise InvalidInput("empty comment", {"body": ["请填写意见内容"]})
-    if len(body) > MAX_LENGTH:
-        raise InvalidInput("comment too long", {"body": [f"不能超过 {MAX_LENGTH} 个字"]})
+    body = texts.required(body, "body", "请填写意见内容", MAX_LENGTH)
     with db.transaction() as session:
         appeals.get_visible(session, appeal_id, user)
         task = session.get(UserTask, task_id) if task_id else None

@@ -27,7 +27,7 @@ from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
 from runtime.models import Notification
 from workdays import store as calendar_store
 
-from . import attachments, escalation
+from . import attachments, escalation, texts
 from .access import ORGANIZER_ROLES, can
 from .config import PROCESSES_DIR
 from .models import Appeal, Attachment, OrganizerUnit, SupervisionItem, User
@@ -102,12 +102,7 @@ def open_or_add(session, appeal, reason: str, source: str, now, cal, *, note=Non
 
 
 def _text(value, field: str, message: str) -> str:
-    value = (value or "").replace("\x00", "").strip()
-    if not value:
-        raise InvalidInput("missing text", {field: [message]})
-    if len(value) > MAX_TEXT:
-        raise InvalidInput("text too long", {field: [f"不能超过 {MAX_TEXT} 个字"]})
-    return value
+    return texts.required(value, field, message, MAX_TEXT)
 
 
 def find_appeal(session, ref) -> Appeal:

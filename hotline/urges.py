@@ -6,10 +6,10 @@ urged appeals. An urge changes no step: who holds the appeal is what the diagram
 from sqlalchemy import func, select
 
 from runtime import history
-from runtime.errors import Conflict, InvalidInput
+from runtime.errors import Conflict
 from runtime.models import HistoryEvent, Notification, UserTask
 
-from . import appeals
+from . import appeals, texts
 from .access import require
 
 MAX_NOTE = 500
@@ -20,11 +20,7 @@ def urge(db, appeal_id: int, note: str, actor) -> dict:
     "count": urges so far}. Raises Forbidden, NotFound, InvalidInput (no note, too long),
     Conflict (the appeal is closed: reason `appeal_closed`)."""
     require(actor, "urge")
-    note = (note or "").replace("\x00", "").strip()
-    if not note:
-        raise InvalidInput("an urge needs what the caller said", {"note": ["请填写来电催办的内容"]})
-    if len(note) > MAX_NOTE:
-        raise InvalidInput("note too long", {"note": [f"不能超过 {MAX_NOTE} 个字"]})
+    note = texts.required(note, "note", "请填写来电催办的内容", MAX_NOTE)
     with db.transaction() as session:
         appeal = appeals.get_visible(session, appeal_id, actor)
         session.refresh(appeal, with_for_update=True)  # urges of the same appeal are counted one after another

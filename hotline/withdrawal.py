@@ -4,9 +4,9 @@ that catch the `withdraw` message (boundary events on the steps before the reply
 else the request is refused and nothing is written.
 """
 from runtime import history, instances, messages
-from runtime.errors import Conflict, InvalidInput, NotFound
+from runtime.errors import Conflict, NotFound
 
-from . import appeals
+from . import appeals, texts
 from .access import require
 
 MESSAGE = "withdraw"
@@ -18,11 +18,7 @@ def withdraw(db, appeal_id: int, reason: str, actor) -> None:
     appeal's process. Raises Forbidden, NotFound, InvalidInput (no reason), Conflict (reason
     `not_withdrawable`: replied already, or at a step where it cannot be taken back)."""
     require(actor, "withdraw")
-    reason = (reason or "").replace("\x00", "").strip()
-    if not reason:
-        raise InvalidInput("a withdrawal needs the appellant's reason", {"reason": ["请填写撤单原因"]})
-    if len(reason) > MAX_REASON:
-        raise InvalidInput("reason too long", {"reason": [f"不能超过 {MAX_REASON} 个字"]})
+    reason = texts.required(reason, "reason", "请填写撤单原因", MAX_REASON)
     with db.transaction() as session:
         appeal = appeals.get_visible(session, appeal_id, actor)
         row = instances.for_business_key(session, appeal.id)

@@ -48,33 +48,28 @@ def get_appeal(appeal_id):
 @login_required
 def urge_appeal(appeal_id):
     require(g.user, "urge")
-    data = json_object()
-    if data is None:
-        raise InvalidInput("request body must be a JSON object", {"_schema": ["应为 JSON 对象"]})
-    unknown = sorted(set(data) - {"note"})
-    if unknown:
-        raise InvalidInput("unknown fields", {k: ["不允许的字段"] for k in unknown})
-    note = data.get("note")
-    if not isinstance(note, str):
-        raise InvalidInput("note must be text", {"note": ["请填写来电催办的内容"]})
-    return urges.urge(get_db(), appeal_id, check_storable({"note": note})["note"], g.user), 201
+    return urges.urge(get_db(), appeal_id, _one_text("note", "请填写来电催办的内容"), g.user), 201
 
 
 @bp.post("/appeals/<int:appeal_id>/withdrawal")
 @login_required
 def withdraw_appeal(appeal_id):
     require(g.user, "withdraw")
+    withdrawal.withdraw(get_db(), appeal_id, _one_text("reason", "请填写撤单原因"), g.user)
+    return "", 204
+
+
+def _one_text(name: str, missing: str) -> str:
+    """The one text field of a JSON body {name: "..."}. Raises InvalidInput (per field)."""
     data = json_object()
     if data is None:
         raise InvalidInput("request body must be a JSON object", {"_schema": ["应为 JSON 对象"]})
-    unknown = sorted(set(data) - {"reason"})
+    unknown = sorted(set(data) - {name})
     if unknown:
         raise InvalidInput("unknown fields", {k: ["不允许的字段"] for k in unknown})
-    reason = data.get("reason")
-    if not isinstance(reason, str):
-        raise InvalidInput("reason must be text", {"reason": ["请填写撤单原因"]})
-    withdrawal.withdraw(get_db(), appeal_id, check_storable({"reason": reason})["reason"], g.user)
-    return "", 204
+    if not isinstance(data.get(name), str):
+        raise InvalidInput(f"{name} must be text", {name: [missing]})
+    return check_storable(data)[name]
 
 
 @bp.post("/appeals/<int:appeal_id>/attachments")
