@@ -50,12 +50,7 @@ def test_the_business_key_upgrade_keeps_instances_tasks_history_and_the_outbox(e
     db = empty_database
     schema.upgrade(db, "0008")
     with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO region (id, code, name, level) VALUES (1, '350000', '福建省', 'province')"))
-        conn.execute(text("INSERT INTO appeal (id, number, appeal_type, channel, status, title, content, urgent, "
-                          "convenience_list, confidential, emergency, accepted_at, deadlines_provisional, "
-                          "extension_days, rehandle_count, return_count, updated_at) VALUES (41, 'FJ20261201-000001', "
-                          "'complaint', 'phone', 'handling', 't', 'c', false, false, false, false, "
-                          "'2026-12-01 02:00:00', false, 0, 0, 0, '2026-12-01 02:00:00')"))
+        _an_appeal_being_handled(conn)
         old_spec = {"spec": {"task_specs": {
             "end_archived": {"bpmn_id": "end_archived", "typename": "EndEvent", "extensions": {}},
             "ut_reply": {"bpmn_id": "ut_reply", "typename": "UserTask",
@@ -115,12 +110,7 @@ def test_the_supervision_upgrade_names_each_instances_process_and_allows_one_liv
     db = empty_database
     schema.upgrade(db, "0010")
     with db.engine.begin() as conn:
-        conn.execute(text("INSERT INTO region (id, code, name, level) VALUES (1, '350000', '福建省', 'province')"))
-        conn.execute(text("INSERT INTO appeal (id, number, appeal_type, channel, status, title, content, urgent, "
-                          "convenience_list, confidential, emergency, accepted_at, deadlines_provisional, "
-                          "extension_days, rehandle_count, return_count, updated_at, simple) VALUES (41, "
-                          "'FJ20261201-000001', 'complaint', 'phone', 'handling', 't', 'c', false, false, false, false, "
-                          "'2026-12-01 02:00:00', false, 0, 0, 0, '2026-12-01 02:00:00', false)"))
+        _an_appeal_being_handled(conn, simple="false")
         conn.execute(text("INSERT INTO deployment (id, process_key, version, content_hash, files, spec, deployed_at) "
                           "VALUES (1, 'appeal_handling', 1, 'h', '{}', '{}', '2026-12-01 02:00:00')"))
         conn.execute(text("INSERT INTO process_instance (id, deployment_id, business_key, status, state, "
@@ -142,3 +132,15 @@ def test_the_supervision_upgrade_names_each_instances_process_and_allows_one_liv
         conn.execute(insert, {"id": 8, "key": "supervision", "status": "suspended"})
     with pytest.raises(IntegrityError), db.engine.begin() as conn:
         conn.execute(insert, {"id": 9, "key": "appeal_handling", "status": "running"})
+
+
+def _an_appeal_being_handled(conn, **later_columns) -> None:
+    """Appeal 41 in region 1, with the columns of the schema version at hand (`later_columns`:
+    those added after 0008, with their SQL values)."""
+    columns = {"id": "41", "number": "'FJ20261201-000001'", "appeal_type": "'complaint'", "channel": "'phone'",
+               "status": "'handling'", "title": "'t'", "content": "'c'", "urgent": "false",
+               "convenience_list": "false", "confidential": "false", "emergency": "false",
+               "accepted_at": "'2026-12-01 02:00:00'", "deadlines_provisional": "false", "extension_days": "0",
+               "rehandle_count": "0", "return_count": "0", "updated_at": "'2026-12-01 02:00:00'", **later_columns}
+    conn.execute(text("INSERT INTO region (id, code, name, level) VALUES (1, '350000', '福建省', 'province')"))
+    conn.execute(text(f"INSERT INTO appeal ({', '.join(columns)}) VALUES ({', '.join(columns.values())})"))
