@@ -91,6 +91,11 @@ POLICY = {
     # -- the appeal page (web/pages/appeal.py): platform staff and the appeal's units -------------
     "GET /appeals/<int:appeal_id>": Rule("/appeals/{appeal}", CASE_READERS),
     "POST /appeals/<int:appeal_id>/comments": Rule("/appeals/{appeal}/comments", CASE_READERS),
+    "POST /appeals/<int:appeal_id>/urge": Rule("/appeals/{appeal}/urge", ("intake_agent", "dispatcher", "supervisor",
+                                                                         "admin"), why="no note: 400"),
+    "POST /appeals/<int:appeal_id>/withdraw": Rule("/appeals/{appeal}/withdraw", ("intake_agent", "dispatcher",
+                                                                                "supervisor", "admin"),
+                                                   why="no reason: 400, nothing withdrawn"),
     "POST /appeals/<int:appeal_id>/grants": Rule("/appeals/{appeal}/grants", SUPERVISORS),
     "POST /appeals/<int:appeal_id>/grants/<int:unit_id>/revoke": Rule("/appeals/{appeal}/grants/{unit}/revoke",
                                                                       SUPERVISORS),

@@ -91,7 +91,8 @@ def test_a_confidential_appeal_shows_units_no_identity_at_all(browser_as, walk, 
     page = text(browser_as("gl_urban_staff").get(f"/appeals/{appeal_id}"))
     assert "诉求人要求保密" in page and PHONE not in page and MASKED not in page and NAME not in page
     supervisor = text(browser_as("supervisor1").get(f"/appeals/{appeal_id}"))
-    assert PHONE in supervisor and "不能授权承办单位查看身份信息" in supervisor and 'name="reason"' not in supervisor
+    assert PHONE in supervisor and "不能授权承办单位查看身份信息" in supervisor
+    assert f'/appeals/{appeal_id}/grants"' not in supervisor  # no form to grant what may not be granted
 
 
 # --- contact grants -------------------------------------------------------------------------------
@@ -225,3 +226,32 @@ def test_supervisors_can_put_an_appeal_under_supervision_from_its_page(walk, uni
     page = browser_as("supervisor1").get(f"/appeals/{appeal_id}").get_data(as_text=True)
     assert f"/supervision/new?appeal={appeal_id}" in page and "列入督办" in page
     assert "列入督办" not in browser_as("gl_urban_leader").get(f"/appeals/{appeal_id}").get_data(as_text=True)
+
+
+# --- a repeat call: urge or withdraw from the appeal page ----------------------------------------------
+
+def test_an_agent_urges_and_records_a_withdrawal_from_the_appeal_page(walk, unit_id, browser_as):
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    agent = browser_as("intake1")
+    page = agent.get(f"/appeals/{appeal_id}").get_data(as_text=True)
+    assert "诉求人再次来电" in page and "催办当前办理单位" in page and "记录撤单" in page
+    assert "诉求人再次来电" not in browser_as("gl_urban_staff").get(f"/appeals/{appeal_id}").get_data(as_text=True)
+    empty = agent.post(f"/appeals/{appeal_id}/urge", data={"note": " "})
+    assert empty.status_code == 400 and "请填写来电催办的内容" in empty.get_data(as_text=True)
+    done = agent.post(f"/appeals/{appeal_id}/urge", data={"note": "问进展"}, follow_redirects=True)
+    assert "已催办（第 1 次）" in done.get_data(as_text=True)
+    gone = agent.post(f"/appeals/{appeal_id}/withdraw", data={"reason": "已自行协商解决"}, follow_redirects=True)
+    assert "已撤单，撤单原因已记录。" in gone.get_data(as_text=True)
+    history = agent.get(f"/appeals/{appeal_id}?tab=history").get_data(as_text=True)
+    assert "来电催办" in history and "问进展" in history and "已自行协商解决" in history
+    assert walk.detail(appeal_id)["appeal"]["status"] == "withdrawn"
+    assert "诉求人再次来电" not in agent.get(f"/appeals/{appeal_id}").get_data(as_text=True)  # closed now
+
+
+def test_a_withdrawal_after_the_reply_is_refused_on_the_page(walk, unit_id, browser_as):
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    walk.to_replied(appeal_id)
+    resp = browser_as("intake1").post(f"/appeals/{appeal_id}/withdraw", data={"reason": "不想等了"},
+                                      follow_redirects=True)
+    assert "不能撤单" in resp.get_data(as_text=True)
+    assert walk.detail(appeal_id)["appeal"]["status"] == "verifying"

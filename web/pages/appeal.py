@@ -11,7 +11,8 @@ from flask import Blueprint, abort, current_app, flash, redirect, render_templat
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from hotline import attachments, casefile, comments, escalation, privacy
+from hotline import attachments, casefile, comments, escalation, privacy, urges, withdrawal
+from hotline.access import can
 from hotline.stages import LABELS as STAGE_LABELS
 from runtime import clock, forms
 from runtime.errors import Conflict, InvalidInput
@@ -76,6 +77,38 @@ def comment(appeal_id):
     return redirect(url_for(".show", appeal_id=appeal_id, _anchor="comments"), 303)
 
 
+@bp.post("/appeals/<int:appeal_id>/urge")
+@page_login_required("urge")
+def urge(appeal_id):
+    """A repeat call about this appeal (催办): its holders are told."""
+    try:
+        done = urges.urge(get_db(), appeal_id, request.form.get("note", ""), current_user())
+    except InvalidInput as err:
+        return _render(appeal_id, "summary", call_errors={"note": _messages(err)}, call_note=request.form.get("note"),
+                       status=400)
+    except Conflict:
+        flash(_("该诉求已办结，不能催办；如有新情况请登记为新诉求。"), "error")
+        return redirect(url_for(".show", appeal_id=appeal_id), 303)
+    flash(_("已催办（第 %(n)s 次），已通知当前办理单位。", n=done["count"]), "success")
+    return redirect(url_for(".show", appeal_id=appeal_id, _anchor="calls"), 303)
+
+
+@bp.post("/appeals/<int:appeal_id>/withdraw")
+@page_login_required("withdraw")
+def withdraw(appeal_id):
+    """The appellant withdraws before the reply (撤单)."""
+    try:
+        withdrawal.withdraw(get_db(), appeal_id, request.form.get("reason", ""), current_user())
+    except InvalidInput as err:
+        return _render(appeal_id, "summary", call_errors={"reason": _messages(err)},
+                       withdraw_reason=request.form.get("reason"), status=400)
+    except Conflict:
+        flash(_("该诉求已答复或正在审核，不能撤单。"), "error")
+        return redirect(url_for(".show", appeal_id=appeal_id), 303)
+    flash(_("已撤单，撤单原因已记录。"), "success")
+    return redirect(url_for(".show", appeal_id=appeal_id), 303)
+
+
 @bp.post("/appeals/<int:appeal_id>/grants")
 @page_login_required("grant_contact")
 def grant(appeal_id):
@@ -119,8 +152,10 @@ def attachment(attachment_id):
 
 def _render(appeal_id, tab, status=200, **extra):
     page = casefile.appeal_page(get_db(), appeal_id, current_user(), tab)
+    user = current_user()
     return render_template("appeal/show.html", page=page, tab=tab, tabs=TAB_LABELS, entries=timeline(page),
-                           user=current_user(), **extra), status
+                           user=user, may_urge=can(user, "urge"), may_withdraw=can(user, "withdraw"),
+                           **extra), status
 
 
 def _messages(err: InvalidInput) -> list[str]:
