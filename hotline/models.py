@@ -60,7 +60,23 @@ class User(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    # raised by logout, a password reset, a role or unit change, deactivation: every session and
+    # token issued under an older version is void at once
+    auth_version: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     unit: Mapped[OrganizerUnit | None] = relationship()
+
+
+class SignInThrottle(Base):
+    """Failed sign-ins per account and per client address: the delay before the next attempt
+    grows with them, so a stranger slows an account down but cannot lock it."""
+    __tablename__ = "sign_in_throttle"
+    __table_args__ = (UniqueConstraint("kind", "key", name="uq_sign_in_throttle_kind_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(10))  # account | address
+    key: Mapped[str] = mapped_column(String(200))  # the username as typed (lower case) or the address
+    failures: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    last_failure_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    blocked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
 
 
 class ApiToken(Base):
@@ -144,6 +160,7 @@ class AppellantContact(Base):
     phone: Mapped[str] = mapped_column(String(24), index=True)
     id_number: Mapped[str | None] = mapped_column(String(18))
     agrees_to_disclose: Mapped[bool] = mapped_column(Boolean, default=False)
+    anonymized_at: Mapped[datetime | None] = mapped_column(UtcDateTime)  # PIPL: kept no longer than needed
 
 
 class AppealCounter(Base):

@@ -108,6 +108,21 @@ class HistoryEvent(Base):
     detail: Mapped[dict | None] = mapped_column(JSON)
     before: Mapped[dict | None] = mapped_column(JSON)
     after: Mapped[dict | None] = mapped_column(JSON)
+    seal: Mapped[str | None] = mapped_column(String(64))  # hash chained to the previous row's (tamper evidence)
+
+
+class IdempotencyKey(Base):
+    """A request that carried an Idempotency-Key: a retry with the same key gets the first
+    answer again and changes nothing."""
+    __tablename__ = "idempotency_key"
+    __table_args__ = (UniqueConstraint("scope", "key", name="uq_idempotency_scope_key"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    scope: Mapped[str] = mapped_column(String(200))  # who and which route
+    key: Mapped[str] = mapped_column(String(200))
+    request_hash: Mapped[str] = mapped_column(String(64))
+    status_code: Mapped[int] = mapped_column(Integer)
+    body: Mapped[dict | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, index=True)
 
 
 class Notification(Base):
