@@ -43,11 +43,12 @@ def next_number(session, at: datetime) -> str:
     raise ProcessError("could not allocate an appeal number")
 
 
-def register(db, data: dict, actor) -> Appeal:
+def register(db, data: dict, actor, after=None) -> Appeal:
     """Accept an appeal and start its process in one transaction. The process starts with the
     appeal's id and what intake decided (type, urgency, lists, confidentiality); everything else
     it keeps, the diagram sets itself (its start script task). The appeal's status comes from
-    the diagram (hotline.statuses).
+    the diagram (hotline.statuses). `after(session, appeal)` runs last in the same transaction
+    (the caller's idempotency key, runtime.idempotency).
 
     Raises InvalidInput (bad data or unknown region), NotFound (nothing deployed).
     """
@@ -76,6 +77,8 @@ def register(db, data: dict, actor) -> Appeal:
         instances.start(session, appeal.id, actor, {
             "appeal_id": appeal.id, "appeal_type": appeal.appeal_type, "urgent": appeal.urgent,
             "convenience_list": appeal.convenience_list, "confidential": appeal.confidential})
+        if after is not None:
+            after(session, appeal)
         return appeal
 
 

@@ -96,7 +96,8 @@ def _duplicate(appeal: Appeal, reason: str | None, score) -> dict:
             "reasons": [reason] if reason else [], "similarity": score}
 
 
-def register_and_assess(db, data: dict, decision: dict | None, actor, duplicates_checked: bool = False) -> dict:
+def register_and_assess(db, data: dict, decision: dict | None, actor, duplicates_checked: bool = False,
+                        after=None) -> dict:
     """Register a call and, unless `decision` is None, complete its assessment (dispatch,
     answer on the spot, not accepted) in a second transaction. Both forms are validated before
     anything is saved; an empty title becomes the content's start.
@@ -105,7 +106,8 @@ def register_and_assess(db, data: dict, decision: dict | None, actor, duplicates
     and what appeals.register and tasks.complete raise. If the assessment fails after the
     appeal is saved, the appeal waits for assessment in the inbox and the error says so. When
     the diagram has no open assessment step (an analyst changed it), the appeal is registered
-    and `assessment` is None: it waits at whatever step the diagram reached.
+    and `assessment` is None: it waits at whatever step the diagram reached. `after(session,
+    appeal)` runs in the registration's transaction (the page's form token).
     """
     data = dict(data)
     if not data.get("title") and data.get("content"):
@@ -124,7 +126,7 @@ def register_and_assess(db, data: dict, decision: dict | None, actor, duplicates
             found = find_duplicates(session, data["appellant"]["phone"], data["content"])
         if found:
             raise LikelyDuplicates(found)
-    appeal = appeals.register(db, data, actor)
+    appeal = appeals.register(db, data, actor, after)
     result = {"appeal_id": appeal.id, "number": appeal.number, "assessment": None}
     if decision is not None:
         with db.read() as session:

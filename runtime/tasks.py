@@ -146,9 +146,9 @@ def _complete(db, find, data, user, after) -> UserTask:
                 history.record(session, milestones.ACTION, business_key=task.business_key,
                                instance_id=task.instance_id, actor_id=actor_id, task=task,
                                detail={"milestone": name})
+            task.notices = list(loaded.step.notices)
             if after is not None:
                 after(session, task)
-            task.notices = list(loaded.step.notices)
             return task
     except StaleDataError as err:
         raise Conflict("the appeal was changed at the same time; reload and try again", "concurrent_change") from err

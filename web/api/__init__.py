@@ -5,6 +5,7 @@ from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
+from runtime.idempotency import checked_key
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
@@ -95,6 +96,16 @@ def _process(err):
 @bp.errorhandler(HTTPException)
 def _http(err):
     return error(err.code, err.name.lower().replace(" ", "_"), err.description)
+
+
+def idempotency_key() -> str | None:
+    """The request's Idempotency-Key header, checked. Raises InvalidInput."""
+    return checked_key(request.headers.get("Idempotency-Key"))
+
+
+def replayable(answer):
+    """A view's answer from runtime.idempotency.once, as a Flask response (a replay says so)."""
+    return answer.body, answer.status_code, ({"Idempotent-Replayed": "true"} if answer.replayed else {})
 
 
 from . import appeals, auth, openapi, operations, reference, supervision, tasks  # noqa: F401  (routes register on import)

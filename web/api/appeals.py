@@ -6,10 +6,11 @@ from flask import current_app, g, request, send_file
 from hotline import appeals, attachments, casefile, urges, withdrawal
 from hotline.access import require
 from hotline.models import Attachment
+from runtime import idempotency
 from runtime.errors import InvalidInput, NotFound
 
 from .. import get_db
-from . import bp, check_storable, json_object
+from . import bp, check_storable, idempotency_key, json_object, replayable
 from .auth import login_required
 from .schemas import AppealDetailSchema, AppealListQuery, AppealPageSchema, AppealSchema, AttachmentSchema
 
@@ -21,8 +22,16 @@ def register_appeal():
     data = json_object()
     if data is None:
         raise InvalidInput("request body must be a JSON object", {"_schema": ["应为 JSON 对象"]})
-    appeal = appeals.register(get_db(), check_storable(data), g.user)
-    return AppealSchema(exclude=["units"]).dump(appeal), 201
+    check_storable(data)
+
+    def perform(remember):
+        def after(session, appeal):
+            answers.append(idempotency.Answer(201, AppealSchema(exclude=["units"]).dump(appeal)))
+            remember(session, answers[0])
+        answers = []
+        appeals.register(get_db(), data, g.user, after)
+        return answers[0]
+    return replayable(idempotency.once(get_db(), f"api:appeals:{g.user.id}", idempotency_key(), data, perform))
 
 
 @bp.get("/appeals")

@@ -2,10 +2,10 @@
 from flask import g, request
 
 from hotline import inbox
-from runtime import tasks
+from runtime import idempotency, tasks
 
 from .. import get_db
-from . import bp, check_storable
+from . import bp, check_storable, idempotency_key, replayable
 from .auth import json_body, login_required
 from .schemas import CompleteTaskSchema, TaskDetailSchema, TaskListQuery, TaskSchema
 
@@ -44,5 +44,14 @@ def unclaim_task(task_id):
 @login_required
 def complete_task(task_id):
     body = json_body(CompleteTaskSchema())
-    task = tasks.complete(get_db(), task_id, check_storable(body["data"]), g.user)
-    return {**TaskSchema().dump(task), "notices": task.notices}
+    data = check_storable(body["data"])
+
+    def perform(remember):
+        def after(session, task):
+            answers.append(idempotency.Answer(200, {**TaskSchema().dump(task), "notices": task.notices}))
+            remember(session, answers[0])
+        answers = []
+        tasks.complete(get_db(), task_id, data, g.user, after)
+        return answers[0]
+    return replayable(idempotency.once(get_db(), f"api:complete:{g.user.id}:{task_id}", idempotency_key(), data,
+                                       perform))

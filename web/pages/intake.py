@@ -1,12 +1,14 @@
 """The intake console (register a call and decide it on one screen) and the dispatch queue
 (lead and co-organizer units from the unit tree; returned appeals re-dispatched)."""
+import uuid
+
 from flask import Blueprint, abort, current_app, flash, jsonify, redirect, render_template, request, url_for
 from flask_babel import format_datetime, get_locale
 from flask_babel import gettext as _
 
 from hotline import intake, knowledge
 from hotline.appeals import INTAKE_FORM
-from runtime import clock, forms, tasks
+from runtime import clock, forms, idempotency, tasks
 from runtime.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 
 from .. import get_db, statuses
@@ -39,7 +41,7 @@ def _console(values: dict, errors: dict | None = None, duplicates=None, status: 
     with get_db().read() as session:
         regions = intake.regions(session)
     return render_template(
-        "intake/console.html", values=values, errors=errors or {}, duplicates=duplicates,
+        "intake/console.html", values=values, errors=errors or {}, duplicates=duplicates, form_token=uuid.uuid4().hex,
         regions=regions, channels=choices(INTAKE_FORM, "channel"),
         types=choices(INTAKE_FORM, "appeal_type"), kinds=choices(INTAKE_FORM, "appellant.kind"),
         reasons=choices(intake.ASSESS_FORM, "not_accepted_reason"), guidance=intake.GUIDANCE,
@@ -67,8 +69,19 @@ def register():
     try:
         check_storable(data)
         check_storable(decision or {})
-        result = intake.register_and_assess(get_db(), data, decision, current_user(),
-                                            duplicates_checked=bool(values.get("duplicates_checked")))
+        key = idempotency.checked_key(values.get("form_token") or None)
+
+        def perform(remember):
+            def after(session, appeal):
+                remember(session, idempotency.Answer(201, {"appeal_id": appeal.id, "number": appeal.number}))
+            return idempotency.Answer(201, intake.register_and_assess(
+                get_db(), data, decision, current_user(), duplicates_checked=bool(values.get("duplicates_checked")),
+                after=after))
+        answer = idempotency.once(get_db(), f"page:intake:{current_user().id}", key, [data, decision], perform)
+        if answer.replayed:
+            flash(_("诉求 %(number)s 已登记，本次重复提交未重复登记。", number=answer.body["number"]), "success")
+            return redirect(url_for("intake.index"))
+        result = answer.body
     except intake.LikelyDuplicates as err:
         flash(_("发现疑似重复诉求，请核对后勾选“已核对”再保存。"), "error")
         return _console(values, duplicates=err.found, status=409)
