@@ -1,7 +1,8 @@
 """Changing the working-day calendar, as the API, the CLI and the administration page all do it:
-the change with its reason and history in one transaction, then every running appeal whose
-deadlines it can move recomputed (hotline.recompute, one instance per transaction); and the
-alert administrators see while deadlines wait for a year's schedule."""
+the change with its reason and history and the recompute of every running appeal whose
+deadlines it can move (hotline.recompute), in ONE transaction: saved as a whole or refused as a
+whole, so a recompute that fails never leaves a calendar saved under deadlines it did not move;
+and the alert administrators see while deadlines wait for a year's schedule."""
 from datetime import date
 
 from sqlalchemy import select
@@ -18,7 +19,7 @@ def override_day(db, day: date, working: bool, reason: str, actor) -> int:
     returns how many appeals moved. Raises InvalidInput (name: no reason; day: out of range)."""
     with db.transaction() as session:
         admin.set_day(session, day, working, reason, actor)
-    return recompute.recompute_all(db, day, actor)
+        return recompute.recompute_all_in(session, day, actor)
 
 
 def load_year(db, text: str, actor) -> dict:
@@ -26,8 +27,8 @@ def load_year(db, text: str, actor) -> dict:
     summary of workdays.store.load_year with recomputed_appeals. Raises InvalidInput (file)."""
     with db.transaction() as session:
         summary = admin.load_year(session, text, actor)
-    summary["recomputed_appeals"] = recompute.recompute_all(db, date(summary["year"], 1, 1), actor)
-    return summary
+        summary["recomputed_appeals"] = recompute.recompute_all_in(session, date(summary["year"], 1, 1), actor)
+        return summary
 
 
 def alerts(session, calendar: WorkingCalendar) -> list[dict]:

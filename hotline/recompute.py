@@ -41,30 +41,40 @@ def affected(session, since: date | None) -> list[int]:
 
 
 def recompute_instance(db, instance_id: int, actor=None) -> bool:
-    """Recompute one instance's deadlines; returns True if any moved."""
+    """Recompute one instance's deadlines in a transaction of its own; returns True if any moved."""
     with db.transaction() as session:
-        loaded = instances.load(session, instance_id, actor)
-        before = current_deadlines(loaded.workflow)
-        if not before.get("basis"):
-            return False
-        after = before
-        for stage, (start, limit) in before["basis"].items():
-            after = set_stage(loaded.ctx, after, stage, datetime.fromisoformat(start), limit)
-        if after == before:
-            return False
-        put_in_force(session, loaded, after)
-        instances.save(session, loaded)
-        history.record(session, "deadlines_recomputed", business_key=loaded.row.business_key, instance_id=instance_id,
-                       actor_id=getattr(actor, "id", None),
-                       before={k: before.get(k) for k in before["basis"]},
-                       after={k: after.get(k) for k in after["basis"]})
-        return True
+        return recompute_in(session, instance_id, actor)
+
+
+def recompute_in(session, instance_id: int, actor=None) -> bool:
+    """Recompute one instance's deadlines in the caller's transaction; True if any moved."""
+    loaded = instances.load(session, instance_id, actor)
+    before = current_deadlines(loaded.workflow)
+    if not before.get("basis"):
+        return False
+    after = before
+    for stage, (start, limit) in before["basis"].items():
+        after = set_stage(loaded.ctx, after, stage, datetime.fromisoformat(start), limit)
+    if after == before:
+        return False
+    put_in_force(session, loaded, after)
+    instances.save(session, loaded)
+    history.record(session, "deadlines_recomputed", business_key=loaded.row.business_key, instance_id=instance_id,
+                   actor_id=getattr(actor, "id", None),
+                   before={k: before.get(k) for k in before["basis"]},
+                   after={k: after.get(k) for k in after["basis"]})
+    return True
 
 
 def recompute_all(db, since: date | None, actor=None) -> int:
     with db.read() as session:
         ids = affected(session, since)
     return sum(recompute_instance(db, instance_id, actor) for instance_id in ids)
+
+
+def recompute_all_in(session, since: date | None, actor=None) -> int:
+    """recompute_all in the caller's transaction (a calendar change and what it moves, as one)."""
+    return sum(recompute_in(session, instance_id, actor) for instance_id in affected(session, since))
 
 
 def put_in_force(session, loaded, after: dict) -> None:

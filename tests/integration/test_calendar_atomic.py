@@ -1,0 +1,44 @@
+"""Issue 12 item 5: a calendar change and the recompute it causes are one transaction: when the
+recompute of any appeal fails, the day is not saved either, and the caller sees a clear error,
+not a half-done change."""
+from datetime import date
+
+import pytest
+from sqlalchemy import func, select
+
+from hotline import calendar_changes, recompute
+from runtime.errors import ProcessError
+from runtime.models import HistoryEvent
+from workdays.models import CalendarDay
+
+from ..conftest import intake_data
+
+
+def test_a_day_off_is_refused_whole_when_an_appeal_cannot_be_recomputed(db, user, api, monkeypatch):
+    appeal = api.as_("intake1").post("/appeals", json=intake_data()).get_json()
+    due = api.as_("supervisor1").get(f"/appeals/{appeal['id']}").get_json()["appeal"]["dispatch_due_at"]
+    day = date.fromisoformat(due[:10])  # the day its dispatch deadline falls on: it must be recomputed
+    with db.read() as session:
+        events = session.scalar(select(func.count()).select_from(HistoryEvent))
+
+    def broken(session, instance_id, actor=None):
+        raise ProcessError("the diagram's timer expression cannot be evaluated")
+    monkeypatch.setattr(recompute, "recompute_in", broken)
+    with pytest.raises(ProcessError):
+        calendar_changes.override_day(db, day, False, "台风停工", user("admin"))
+    with db.read() as session:
+        assert session.get(CalendarDay, day) is None  # nothing saved
+        assert session.scalar(select(func.count()).select_from(HistoryEvent)) == events
+
+
+def test_a_day_off_and_the_deadlines_it_moves_are_saved_together(db, user, api):
+    appeal = api.as_("intake1").post("/appeals", json=intake_data()).get_json()
+    due = api.as_("supervisor1").get(f"/appeals/{appeal['id']}").get_json()["appeal"]["dispatch_due_at"]
+    day = date.fromisoformat(due[:10])
+    moved = calendar_changes.override_day(db, day, False, "台风停工", user("admin"))
+    assert moved >= 1
+    with db.read() as session:
+        assert session.get(CalendarDay, day).working is False
+    after = api.as_("supervisor1").get(f"/appeals/{appeal['id']}").get_json()["appeal"]["dispatch_due_at"]
+    assert after > due
+    calendar_changes.override_day(db, day, True, "恢复", user("admin"))  # leave the calendar as it was
