@@ -6,19 +6,23 @@ supervisor may grant one unit contact access for one appeal, with a reason, and 
 the grant shows that unit the name and full phone. A grant never overrides "keep
 confidential": the appellant's own request wins, so granting on such an appeal is refused.
 Every grant, revocation and read of the appellant by unit staff is in history; `audit` lists
-them for the appeal's audit tab.
+them for the appeal's audit tab. After the retention period the appellant of a closed appeal is
+anonymised (`anonymise_expired`, run by the worker).
 """
-from sqlalchemy import select
+from datetime import timedelta
+
+from sqlalchemy import select, update
 
 from runtime import clock, history
 from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
-from runtime.models import HistoryEvent
+from runtime.models import HistoryEvent, Notification
 
 from . import appeals
 from .access import PLATFORM_ROLES, can
-from .models import AppealUnit, ContactGrant, OrganizerUnit, User
+from .models import Appeal, AppealUnit, AppellantContact, ContactGrant, OrganizerUnit, User
 
-AUDIT_ACTIONS = ("appellant_viewed", "contact_granted", "contact_revoked")
+AUDIT_ACTIONS = ("appellant_viewed", "contact_granted", "contact_revoked", "appellant_anonymised")
+ANONYMISED = "已匿名"  # what stands where a phone number was (the column cannot be empty)
 MAX_REASON = 500
 
 
@@ -115,3 +119,29 @@ def audit(session, appeal_id: int, user) -> list[dict]:
 def _check_supervisor(user) -> None:
     if not can(user, "grant_contact"):
         raise Forbidden("only a platform supervisor may grant or revoke contact access")
+
+
+def anonymise_expired(db, retention_days: int, now=None, batch: int = 200) -> int:
+    """PIPL Art. 19, 47: personal data is kept no longer than needed. The appellants of appeals
+    closed more than `retention_days` ago lose their name, phone and ID number (the contact
+    row, and the phone the outbox addressed), each recorded in history; the appeal itself and
+    its handling stay for evaluation. One batch per transaction; returns how many were done."""
+    now = now or clock.now()
+    cutoff = now - timedelta(days=retention_days)
+    done = 0
+    while True:
+        with db.transaction() as session:
+            rows = session.execute(select(AppellantContact, Appeal.id).join(Appeal, Appeal.id == AppellantContact.appeal_id)
+                                   .where(Appeal.closed_at < cutoff, AppellantContact.anonymized_at.is_(None))
+                                   .order_by(Appeal.id).limit(batch).with_for_update(of=AppellantContact)).all()
+            for contact, appeal_id in rows:
+                session.execute(update(Notification).where(Notification.business_key == appeal_id,
+                                                           Notification.recipient == contact.phone)
+                                .values(recipient=ANONYMISED))
+                contact.name, contact.phone, contact.id_number = None, ANONYMISED, None
+                contact.anonymized_at = now
+                history.record(session, "appellant_anonymised", business_key=appeal_id,
+                               detail={"retention_days": retention_days})
+            done += len(rows)
+        if len(rows) < batch:
+            return done
