@@ -38,6 +38,6 @@ def test_closed_appeals_past_the_retention_period_lose_the_appellants_identity(d
     with db.read() as session:
         assert not session.scalars(select(Notification).where(Notification.recipient == "13700001111")).all()
     history = walk.detail(closed)["history"]
-    assert [e for e in history if e["action"] == "appellant_anonymised"][0]["detail"] == {"retention_days": 30}
+    assert next(e for e in history if e["action"] == "appellant_anonymised")["detail"] == {"retention_days": 30}
     assert walk.detail(closed)["appeal"]["handling_result"]  # the handling record stays for evaluation
     assert privacy.anonymise_expired(db, 30, now + timedelta(days=31)) == 0  # done once
