@@ -25,9 +25,17 @@ Two phases, no padding: one timer loop (baseline), then --threads loops in the w
 `hotline worker` runs WORKER_THREADS of them on PostgreSQL; the max lateness is how long the
 burst takes to drain.
 
+--kill (PostgreSQL): the crash case. Two `hotline worker` processes (the real command, each
+with WORKER_THREADS loops) drain a burst of --n timers due at the same second; --kill-after
+seconds after the due time one of them is killed with SIGKILL while it holds claimed jobs.
+Printed for all timers and for those the killed worker had claimed (its pending locked rows
+right after the kill): lateness p50/p90/p99/max and share within 15 s, plus double fires
+(instances with more than one 'timer_fired' row) and timers never fired within --grace.
+
     .venv/bin/python bench/timers.py                  # fresh SQLite file in a temp dir
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_timers .venv/bin/python bench/timers.py
     DATABASE_URL=… .venv/bin/python bench/timers.py --burst --n 500 --threads 2
+    DATABASE_URL=… .venv/bin/python bench/timers.py --kill --n 2000
 
 On PostgreSQL the database's public schema is DROPPED and recreated first.
 """
@@ -36,7 +44,9 @@ import json
 import math
 import os
 import random
+import signal
 import socket
+import subprocess
 import sys
 import tempfile
 import time
@@ -111,6 +121,8 @@ def run_worker(db, ids: list[int], until: float, loops: int = 1) -> list[tuple[f
     for n in range(loops):  # as web/cli.py _scheduler: one job per loop, each its own lock owner
         scheduler.add_job(poll, "interval", seconds=1, args=[f"{OWNER}:{n}"], id=f"timers-{n}",
                           max_instances=1, coalesce=True)
+    scheduler.add_job(jobs.heartbeat, "interval", seconds=jobs.BEAT_SECONDS, args=[db], id="timers-heartbeat",
+                      max_instances=1, coalesce=True)
     scheduler.start()
     try:
         while time.time() < until:
@@ -170,10 +182,14 @@ def main():
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--burst", action="store_true", help="all --n timers due at the same second")
     parser.add_argument("--threads", type=int, default=2, help="timer loops in the --burst comparison")
+    parser.add_argument("--kill", action="store_true", help="two worker processes, one killed mid-burst")
+    parser.add_argument("--kill-after", type=float, default=2, help="--kill: seconds after the due time")
     args = parser.parse_args()
     rng = random.Random(args.seed)
     if args.burst:
         return burst(args, rng)
+    if args.kill:
+        return kill(args)
     with tempfile.TemporaryDirectory() as tmp:
         db = setup(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db")
         repository.deploy_bundle(db, repository.read_bundle(DATA), process_key=PROCESS, deployed_by="bench")
@@ -216,6 +232,84 @@ def burst(args, rng: random.Random):
                       "loops": many, "drain_ratio": ratio}))
     if one["fired"] < args.n or many["fired"] < args.n:
         sys.exit(1)
+
+
+def kill(args):
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        sys.exit("--kill needs a PostgreSQL DATABASE_URL: two worker processes share the job table")
+    lead = max(args.lead, 5 + args.n / 50)  # creating the instances comes first
+    db = setup(url)
+    repository.deploy_bundle(db, repository.read_bundle(DATA), process_key=PROCESS, deployed_by="bench")
+    with tempfile.TemporaryDirectory() as tmp:
+        logs = [open(Path(tmp) / f"worker-{i}.log", "w+") for i in (0, 1)]  # noqa: SIM115 -- closed below
+        workers = [subprocess.Popen([str(Path(sys.executable).with_name("hotline")), "worker"], env=os.environ,
+                                    stdout=log, stderr=log) for log in logs]
+        try:
+            due_at = clock.now() + timedelta(seconds=lead)
+            ids = []
+            for offset in range(0, args.n, 100):  # setup, not measured: 100 instances a transaction
+                with db.transaction() as session:
+                    ids += [start(session, due_at).id for _ in range(min(100, args.n - offset))]
+            if clock.now() >= due_at - timedelta(seconds=2) or any(w.poll() is not None for w in workers):
+                sys.exit("creating the instances took too long, or a worker did not start; raise --lead")
+            print(f"kill: {args.n} timers due at {due_at.astimezone(TZ):%H:%M:%S}, 2 workers running; "
+                  f"SIGKILL to worker {workers[0].pid} {args.kill_after:g}s after", flush=True)
+            time.sleep(max(0.0, (due_at - clock.now()).total_seconds() + args.kill_after))
+            workers[0].send_signal(signal.SIGKILL)
+            workers[0].wait()
+            killed_at = clock.now()
+            with db.read() as session:  # what it had claimed and not fired (its open transaction rolls back)
+                orphans = set(session.scalars(select(Job.instance_id).where(
+                    Job.status == "pending", Job.lock_owner.like(f"%:{workers[0].pid}:%"))))
+            deadline = time.time() + args.grace + 60
+            while time.time() < deadline and workers[1].poll() is None:
+                time.sleep(1)
+                with db.read() as session:
+                    if not session.scalar(select(func.count()).select_from(ProcessInstance).where(
+                            ProcessInstance.id.in_(ids), ProcessInstance.status == "running")):
+                        break
+        finally:
+            for worker in workers:
+                if worker.poll() is None:
+                    worker.terminate()
+                    worker.wait(30)
+            if workers[1].returncode not in (0, -signal.SIGTERM):
+                logs[1].seek(0)
+                print(logs[1].read()[-3000:], file=sys.stderr)
+            for log in logs:
+                log.close()
+    with db.read() as session:
+        fired = session.execute(select(HistoryEvent.instance_id, HistoryEvent.at).where(
+            HistoryEvent.action == "timer_fired", HistoryEvent.instance_id.in_(ids))).all()
+    db.dispose()
+    first, double = {}, set()
+    for iid, at in fired:
+        if iid in first:
+            double.add(iid)
+        first[iid] = min(at, first.get(iid, at))
+    late = {iid: (at - due_at).total_seconds() for iid, at in first.items()}
+    columns = {"all": _lateness(sorted(late.values()), args.n),
+               "killed_workers": _lateness(sorted(late[i] for i in orphans if i in late), len(orphans))}
+    result = {"backend": "postgresql", "n": args.n, "kill_after_s": args.kill_after,
+              "killed_at_s": round((killed_at - due_at).total_seconds(), 3), "orphans": len(orphans),
+              "double_fires": len(double), "never_fired": args.n - len(first), **columns}
+    print(f"\n{args.n} timers due at the same second, 2 workers, one killed after "
+          f"{result['killed_at_s']}s holding {len(orphans)} claimed timers: seconds late")
+    print(f"{'':22} {'all':>10} {'its claims':>10}")
+    for key in ("fired", "expected", "p50_s", "p90_s", "p99_s", "max_s", "within_15s"):
+        print(f"{key:22} {columns['all'][key]!s:>10} {columns['killed_workers'][key]!s:>10}")
+    print(f"double fires: {len(double)}, never fired: {result['never_fired']}")
+    print(json.dumps(result))
+    if double or result["never_fired"]:
+        sys.exit(1)
+
+
+def _lateness(late: list[float], expected: int) -> dict:
+    return {"fired": len(late), "expected": expected,
+            **{f"p{p}_s": round(percentile(late, p), 3) if late else None for p in (50, 90, 99)},
+            "max_s": round(late[-1], 3) if late else None,
+            "within_15s": round(sum(x <= 15 for x in late) / expected, 4) if expected else None}
 
 
 if __name__ == "__main__":

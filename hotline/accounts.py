@@ -1,5 +1,6 @@
-"""Accounts: signing in (argon2 password hashes, lockout after repeated failures), API tokens
-(stored only as SHA-256 digests), and the user directory administrators keep. Organizer units
+"""Accounts: signing in (argon2 password hashes; failures slow down, never lock, see
+hotline.throttles), sessions that end, API tokens (stored only as SHA-256 digests), and the user
+directory administrators keep. Organizer units
 and regions' fallback units are in hotline.units. Every change is one transaction with its
 history event (no business key); passwords never reach the history.
 
@@ -7,12 +8,17 @@ Rules checked here, not in the pages:
 - organizer staff and leaders belong to an active unit; every other role to none;
 - a password has at least PASSWORD_MIN characters of three kinds (upper case, lower case,
   digits, symbols) and does not contain the username;
-- administrators never deactivate or demote themselves (so one active administrator remains).
+- administrators never deactivate or demote themselves (so one active administrator remains);
+- signing out, a password reset, a change of role or unit and deactivation end every session and
+  token of the user at once: `end_sessions` raises the user's auth_version (page sessions carry
+  the version they were opened under, web.auth checks it on every request) and deletes the
+  user's API tokens, in the transaction of the change. (A throttle ends nothing: a stranger can
+  cause one.)
 """
 import hashlib
 import re
 import secrets
-from datetime import datetime, timedelta
+from datetime import timedelta
 
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
@@ -21,14 +27,13 @@ from sqlalchemy import delete, func, or_, select
 from runtime import clock, history
 from runtime.errors import Forbidden, InvalidInput, NotFound
 from runtime.models import HistoryEvent
-from workdays.calendar import TZ
 
+from . import texts, throttles
 from .access import ORGANIZER_ROLES, ROLES
 from .models import ApiToken, OrganizerUnit, Region, User
 
 TOKEN_LIFETIME = timedelta(hours=12)
-MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=15)
+WRONG_CREDENTIALS = "用户名或密码错误"  # the one reply to a wrong password, an unknown user, a throttle
 _hasher = PasswordHasher()
 # A hash to verify against when the user does not exist, so timing does not reveal usernames.
 _DUMMY_HASH = _hasher.hash("not-a-password")
@@ -45,40 +50,71 @@ def hash_password(password: str) -> str:
     return _hasher.hash(password)
 
 
-def sign_in(db, username: str, password: str) -> User:
-    """Check a password in its own transaction. Five failures in a row lock the account for
-    15 minutes (the failures are kept even though the attempt is refused).
+def sign_in(db, username: str, password: str, address: str | None = None, replacing: int | None = None) -> User:
+    """Check a password in its own transaction, throttled per account and per client address
+    (hotline.throttles; the failure is kept even though the attempt is refused). `replacing`:
+    the user signed in on this browser until now; signing in as someone else ends that user's
+    sessions in the same transaction (a shared workstation changes hands in one step).
 
-    Raises Forbidden with the same message for an unknown user and a wrong password, and a
-    separate message while the account is locked.
+    Raises Forbidden with one message for an unknown user, a wrong password, a deactivated
+    account and a throttled attempt.
     """
-    now = clock.now()
     with db.transaction() as session:
-        user = session.scalar(select(User).where(User.username == username).with_for_update())
-        if user is not None and user.locked_until is not None and user.locked_until > now:
-            raise Forbidden(f"登录失败次数过多，账号已锁定至 {user.locked_until.astimezone(TZ):%H:%M}")
-        try:
-            _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
-            ok = user is not None and user.active
-        except (VerificationError, InvalidHashError):
-            ok = False
-        if ok:
-            user.failed_logins, user.locked_until = 0, None
-            return user
+        user = _check(session, username, password, address)
+        if user is not None and replacing is not None and replacing != user.id:
+            previous = session.scalar(select(User).where(User.id == replacing).with_for_update())
+            if previous is not None:
+                end_sessions(session, previous)
+    if user is None:
+        raise Forbidden(WRONG_CREDENTIALS)
+    return user
+
+
+def issue_api_token(db, username: str, password: str, address: str | None = None) -> tuple[str, ApiToken, User]:
+    """Sign in and issue an API token in the same transaction (so a password reset cannot fall
+    between the check and the token). Raises Forbidden as sign_in does."""
+    with db.transaction() as session:
+        user = _check(session, username, password, address)
         if user is not None:
-            user.failed_logins += 1
-            if user.failed_logins >= MAX_FAILED_LOGINS:
-                user.failed_logins, user.locked_until = 0, now + LOCKOUT
-    raise Forbidden("用户名或密码错误")
+            token, row = issue_token(session, user)
+    if user is None:
+        raise Forbidden(WRONG_CREDENTIALS)
+    return token, row, user
 
 
-def issue_api_token(db, username: str, password: str) -> tuple[str, ApiToken, User]:
-    """Sign in (its own transaction: a failure counts even though it is refused) and issue an API
-    token in a second one. Raises Forbidden as sign_in does."""
-    user = sign_in(db, username, password)
+def _check(session, username: str, password: str, address: str | None) -> User | None:
+    """The user if the password is theirs and the attempt is not throttled; None otherwise
+    (the failure counted; a throttled attempt is refused before the password is looked at)."""
+    if not password or not USERNAME.fullmatch(username):
+        return None  # no account can have this name or password: nothing is guessed, nothing counted
+    now, keys = clock.now(), throttles.keys(username, address)
+    if throttles.hold(session, keys, now):
+        return None
+    user = session.scalar(select(User).where(User.username == username).with_for_update())
+    try:
+        _hasher.verify(user.password_hash if user else _DUMMY_HASH, password)
+        ok = user is not None and user.active
+    except (VerificationError, InvalidHashError):
+        ok = False
+    if not ok:
+        throttles.record_failure(session, keys, now)
+        return None
+    throttles.record_success(session, keys)
+    return user
+
+
+def end_sessions(session, user: User) -> None:
+    """Void every page session and API token of the user (call with the user row locked)."""
+    user.auth_version = (user.auth_version or 0) + 1
+    session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+
+
+def sign_out(db, user_id: int) -> None:
+    """End every session and token of the user (signing out anywhere signs out everywhere)."""
     with db.transaction() as session:
-        token, row = issue_token(session, user)
-        return token, row, user
+        user = session.scalar(select(User).where(User.id == user_id).with_for_update())
+        if user is not None:
+            end_sessions(session, user)
 
 
 def issue_token(session, user: User) -> tuple[str, ApiToken]:
@@ -101,7 +137,7 @@ def _digest(token: str) -> str:
 
 PASSWORD_MIN = 10
 USERNAME = re.compile(r"[a-z][a-z0-9_.-]{2,49}")
-USER_ACTIONS = ("user_created", "user_updated", "password_reset", "user_unlocked")
+USER_ACTIONS = ("user_created", "user_updated", "password_reset", "user_unlocked")  # unlocks: before 0012
 
 
 def password_problems(password: str, username: str = "") -> list[str]:
@@ -132,10 +168,6 @@ def list_users(session, role=None, unit_id=None, active=None, text=None) -> list
     return list(session.scalars(query))
 
 
-def is_locked(user: User, now: datetime | None = None) -> bool:
-    return user.locked_until is not None and user.locked_until > (now or clock.now())
-
-
 def get_user(session, user_id: int, lock: bool = False) -> User:
     """Raises NotFound."""
     user = session.scalar(select(User).where(User.id == user_id).with_for_update() if lock
@@ -148,6 +180,8 @@ def get_user(session, user_id: int, lock: bool = False) -> User:
 def _check_profile(session, data: dict, errors: dict) -> None:
     if not 1 <= len(data.get("display_name") or "") <= 100:
         errors.setdefault("display_name", []).append("请填写姓名（不超过 100 个字符）")
+    for problem in texts.line_problems(data.get("display_name")):
+        errors.setdefault("display_name", []).append(problem)
     role, unit_id = data.get("role"), data.get("unit_id")
     if role not in ROLES:
         errors.setdefault("role", []).append("请选择角色")
@@ -200,7 +234,8 @@ def create_user(db, data: dict, actor) -> User:
 
 
 def update_user(db, user_id: int, data: dict, actor) -> User:
-    """data: display_name, role, unit_id, active. Deactivating revokes the user's API tokens.
+    """data: display_name, role, unit_id, active. Deactivating or a new role or unit ends the
+    user's sessions and tokens (end_sessions).
     Raises NotFound, InvalidInput (per field; also for changing one's own role or active flag)."""
     with db.transaction() as session:
         user = get_user(session, user_id, lock=True)
@@ -215,9 +250,9 @@ def update_user(db, user_id: int, data: dict, actor) -> User:
         before = _profile(user)
         user.display_name, user.role, user.active = data["display_name"], data["role"], bool(data.get("active"))
         user.unit_id = data.get("unit_id") if user.role in ORGANIZER_ROLES else None
-        if not user.active:
-            session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
         after = _profile(user)
+        if any(after[k] != before[k] for k in ("role", "unit_id", "active")):
+            end_sessions(session, user)
         if after != before:
             history.record(session, "user_updated", actor_id=actor.id, detail={"user_id": user.id},
                            before={k: v for k, v in before.items() if after[k] != v},
@@ -226,7 +261,7 @@ def update_user(db, user_id: int, data: dict, actor) -> User:
 
 
 def reset_password(db, user_id: int, password: str, confirm: str, actor) -> User:
-    """Set a new password; the account is unlocked and its API tokens are revoked.
+    """Set a new password; every session and API token of the user ends (end_sessions).
     Raises NotFound, InvalidInput (password, password_confirm)."""
     with db.transaction() as session:
         user = get_user(session, user_id, lock=True)
@@ -235,22 +270,9 @@ def reset_password(db, user_id: int, password: str, confirm: str, actor) -> User
         if errors:
             raise InvalidInput("invalid password", errors)
         user.password_hash = hash_password(password)
-        user.failed_logins, user.locked_until = 0, None
-        session.execute(delete(ApiToken).where(ApiToken.user_id == user.id))
+        end_sessions(session, user)
         history.record(session, "password_reset", actor_id=actor.id,
                        detail={"user_id": user.id, "username": user.username})
-        return user
-
-
-def unlock_user(db, user_id: int, actor) -> User:
-    """Clear failed sign-ins and the lock. Raises NotFound."""
-    with db.transaction() as session:
-        user = get_user(session, user_id, lock=True)
-        before = {"failed_logins": user.failed_logins,
-                  "locked_until": user.locked_until.isoformat() if user.locked_until else None}
-        user.failed_logins, user.locked_until = 0, None
-        history.record(session, "user_unlocked", actor_id=actor.id,
-                       detail={"user_id": user.id, "username": user.username}, before=before)
         return user
 
 

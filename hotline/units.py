@@ -15,6 +15,7 @@ from runtime import history
 from runtime.errors import Conflict, InvalidInput, NotFound
 from runtime.models import UserTask
 
+from . import texts
 from .models import OrganizerUnit, Region, User
 
 UNIT_CODE = re.compile(r"[a-z][a-z0-9_]{1,31}")
@@ -95,6 +96,8 @@ def _check_unit(session, data: dict, unit: OrganizerUnit | None) -> dict:
         errors["code"] = ["该单位代码已被使用"]
     if not 1 <= len(data.get("name") or "") <= 100:
         errors["name"] = ["请填写单位名称（不超过 100 个字符）"]
+    elif texts.line_problems(data["name"]):
+        errors["name"] = texts.line_problems(data["name"])
     if data.get("kind") not in UNIT_KINDS:
         errors["kind"] = ["请选择单位类型"]
     region = session.get(Region, data["region_id"]) if data.get("region_id") else None

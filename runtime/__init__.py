@@ -6,3 +6,4 @@ jobs and timers (due timers as rows, workers, incidents), history (append-only a
 modeler's edits). It knows nothing of HTTP or of what a process is for: an instance carries a
 business key, and the application plugs in its operators and hooks through `registry`.
 """
+from . import history  # noqa: F401  (its insert hook seals every history row, however it is added)

@@ -90,6 +90,8 @@ def _errors(validator: Draft202012Validator, data: dict) -> dict[str, list[str]]
             message = "必填项"
         elif error.validator == "additionalProperties":
             message = f"不允许的字段：{error.message}"
+        elif error.validator == "pattern" and "x-message" in error.schema:
+            message = error.schema["x-message"]  # the form's own words for what the pattern refuses
         else:
             message = error.message
         errors.setdefault(path or "_schema", []).append(message)

@@ -1,13 +1,17 @@
 """The management service: every waiting timer event of an instance is a job row with its due
 time, kept in step by `runtime.timers.sync` whenever the instance is saved.
 
-Workers poll about once a second: `claim_due` takes due rows under an expiring lock
-(`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never take the same row), and `fire`
+Workers poll about once a second: `claim_due` takes due rows under a short lock (LOCK_FOR;
+`FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never take the same row), and `fire`
 advances the instance in its own transaction; the fired timer is no longer waiting, so its
-row goes away. A worker that dies leaves its lock to expire and another worker takes the
-job. A job that fails RETRIES times becomes an incident until a process owner retries it.
+row goes away. While a worker process lives, `heartbeat` (every BEAT seconds) renews the locks
+of the jobs its loops have claimed and not yet fired; a worker that dies stops renewing, its
+locks lapse within LOCK_FOR and another worker takes the jobs. A late wake-up cannot fire a
+job twice: `fire` holds the job row locked and fires only while the row still names its owner.
+A job that fails RETRIES times becomes an incident until a process owner retries it.
 """
 import logging
+import threading
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
@@ -18,8 +22,31 @@ from .models import Job, ProcessInstance
 from .timers import RETRIES, waiting_timers
 
 log = logging.getLogger("runtime.jobs")
-LOCK_FOR = timedelta(seconds=60)
+LOCK_FOR = timedelta(seconds=8)
+BEAT_SECONDS = 2  # four heartbeats fit in one LOCK_FOR, so a late one does not lose the lock
 BACKOFF = timedelta(seconds=30)
+
+
+class _Held:
+    """The jobs this process's loops have claimed and not yet fired, by lock owner."""
+
+    def __init__(self):
+        self._mutex, self._ids = threading.Lock(), {}
+
+    def add(self, owner: str, ids) -> None:
+        with self._mutex:
+            self._ids.setdefault(owner, set()).update(ids)
+
+    def discard(self, owner: str, ids) -> None:
+        with self._mutex:
+            self._ids.get(owner, set()).difference_update(ids)
+
+    def snapshot(self) -> dict[str, list[int]]:
+        with self._mutex:
+            return {owner: sorted(ids) for owner, ids in self._ids.items() if ids}
+
+
+_held = _Held()
 
 
 def claim_due(db, owner: str, limit: int = 100) -> list[int]:
@@ -29,13 +56,37 @@ def claim_due(db, owner: str, limit: int = 100) -> list[int]:
         query = (select(Job).join(ProcessInstance, ProcessInstance.id == Job.instance_id)
                  .where(Job.status == "pending", Job.due_at <= now, ProcessInstance.status == "running",
                         or_(Job.lock_expires_at.is_(None), Job.lock_expires_at < now))
-                 .order_by(Job.due_at).limit(limit))
+                 # a lapsed claim (its worker died) goes first among timers due at the same instant
+                 .order_by(Job.due_at, Job.lock_expires_at.is_(None)).limit(limit))
         if db.is_postgres:
             query = query.with_for_update(skip_locked=True, of=Job)
         jobs = list(session.scalars(query))
         for job in jobs:
             job.lock_owner, job.lock_expires_at = owner, now + LOCK_FOR
         return [job.id for job in jobs]
+
+
+def renew(db, owner: str, job_ids: list[int]) -> int:
+    """Extend `owner`'s lock to LOCK_FOR from now on those of `job_ids` it still holds; returns
+    how many. A row being fired at this moment is row-locked and skipped (no worker can claim
+    it before that transaction ends), so a heartbeat never waits for a firing."""
+    if not job_ids:
+        return 0
+    now = clock.now()
+    with db.transaction() as session:
+        query = select(Job).where(Job.id.in_(job_ids), Job.lock_owner == owner, Job.status == "pending")
+        if db.is_postgres:
+            query = query.with_for_update(skip_locked=True)
+        jobs = list(session.scalars(query))
+        for job in jobs:
+            job.lock_expires_at = now + LOCK_FOR
+        return len(jobs)
+
+
+def heartbeat(db) -> int:
+    """Renew the locks of every job this process's `run_due` loops hold; the worker runs it every
+    BEAT_SECONDS. Returns how many locks were renewed."""
+    return sum(renew(db, owner, ids) for owner, ids in _held.snapshot().items())
 
 
 def fire(db, job_id: int, owner: str) -> bool:
@@ -86,13 +137,21 @@ def _record_failure(db, job_id: int, err: Exception) -> None:
             job.due_at = clock.now() + BACKOFF * (RETRIES - job.retries)
 
 
-def run_due(db, owner: str, batch: int = 100) -> int:
+def run_due(db, owner: str, batch: int = 25) -> int:
     """One poll: claim and fire due jobs until none are left (or a whole round fired nothing,
-    e.g. timers due this very instant that the engine fires only once it has passed)."""
+    e.g. timers due this very instant that the engine fires only once it has passed). Small
+    batches: a crash strands few claims, and a lapsed one is reached within one batch."""
     fired = 0
     while True:
         ids = claim_due(db, owner, batch)
-        fired_now = sum(fire(db, job_id, owner) for job_id in ids)
+        _held.add(owner, ids)  # the heartbeat renews them until each one is fired
+        fired_now = 0
+        try:
+            for job_id in ids:
+                fired_now += fire(db, job_id, owner)
+                _held.discard(owner, [job_id])
+        finally:
+            _held.discard(owner, ids)
         fired += fired_now
         if len(ids) < batch or not fired_now:
             return fired

@@ -19,9 +19,12 @@ def create_app(test_config: dict | None = None) -> Flask:
         DATABASE_URL=os.environ.get("DATABASE_URL", f"sqlite:///{instance / 'hotline.db'}"),
         ATTACHMENT_DIR=os.environ.get("ATTACHMENT_DIR", str(instance / "attachments")),
         MAX_ATTACHMENT_MB=int(os.environ.get("MAX_ATTACHMENT_MB", "50")),
+        MAX_BODY_KB=int(os.environ.get("MAX_BODY_KB", "1024")),  # any other request body (web/guard.py)
         NOTIFICATION_SENDER=os.environ.get("NOTIFICATION_SENDER", "log"),
         SMS_GATEWAY_URL=os.environ.get("SMS_GATEWAY_URL", ""),
         WORKER_THREADS=int(os.environ.get("WORKER_THREADS", "2")),
+        # PIPL Art. 19, 47: days after an appeal closes until its appellant is anonymised (hotline.privacy)
+        RETENTION_DAYS=int(os.environ.get("RETENTION_DAYS", "730")),
         SESSION_COOKIE_SECURE=os.environ.get("SESSION_COOKIE_SECURE", "0") == "1",  # 1 behind HTTPS
         JSON_AS_ASCII=False,
     )
@@ -39,7 +42,8 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
     hotline.configure()  # the runtime learns the hotline's operators, rules and hooks
 
-    from . import api, auth, home, i18n, nav, pages, security, statuses
+    from . import api, auth, guard, home, i18n, nav, pages, security, statuses
+    guard.init_app(app)  # first: its checks run before sign-in, CSRF and any view
     i18n.init_app(app)
     statuses.init_app(app)
     security.init_app(app)
@@ -61,10 +65,11 @@ def _json_errors_under_api(err: HTTPException):
     """Unknown routes and methods under /api/ answer in JSON like every other API error;
     pages get a readable error page."""
     from flask import jsonify, render_template, request
+    allow = [(name, value) for name, value in err.get_headers() if name == "Allow"]  # a 405 says what is
     if request.path.startswith("/api/"):
         body = {"error": {"code": err.name.lower().replace(" ", "_"), "message": err.description}}
-        return jsonify(body), err.code
-    return render_template("error.html", error=err), err.code
+        return jsonify(body), err.code, allow
+    return render_template("error.html", error=err), err.code, allow
 
 
 def get_db(app=None) -> Database:

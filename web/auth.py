@@ -1,5 +1,7 @@
-"""Signing in to the pages: a session cookie after a password check (locked after repeated
-failures, see hotline.accounts.sign_in). `page_login_required` guards a page by capability
+"""Signing in to the pages: a session cookie after a password check (throttled, never locked:
+hotline.accounts.sign_in). The cookie carries the user's auth version; a cookie opened under an
+older version (the user signed out, their password was reset, their role or unit changed, they
+were deactivated) is void on its next request. `page_login_required` guards a page by capability
 (hotline.access)."""
 from functools import wraps
 
@@ -24,8 +26,20 @@ def current_user() -> User | None:
         if user_id is not None:
             with get_db().read() as db_session:
                 user = db_session.get(User, user_id)
-            g.user = user if user is not None and user.active else None
+            current = (user is not None and user.active
+                       and session.get("auth_version") == user.auth_version)
+            g.user = user if current else None
+            if not current:
+                _clear_session()  # a stale cookie is dropped, so it cannot come back to life
     return g.user
+
+
+def _clear_session() -> None:
+    """Empty the session but keep the chosen language."""
+    lang = session.get("lang")
+    session.clear()
+    if lang:
+        session["lang"] = lang
 
 
 def page_login_required(capability: str | None = None):
@@ -45,24 +59,32 @@ def page_login_required(capability: str | None = None):
 
 @bp.route("/login", methods=["GET", "POST"])
 def login():
+    signed_in = current_user()
     if request.method == "POST":
         username = request.form.get("username", "").strip()[:50]
         try:
-            user = users.sign_in(get_db(), username, request.form.get("password", "")[:200])
-        except Forbidden as err:
-            flash(str(err), "error")
-            return render_template("auth/login.html", username=username), 401
-        lang = session.get("lang")
-        session.clear()  # a fresh session on sign-in: nothing carried over from before
-        session.update({"user_id": user.id, **({"lang": lang} if lang else {})})
+            user = users.sign_in(get_db(), username, request.form.get("password", "")[:200],
+                                 address=request.remote_addr, replacing=signed_in.id if signed_in else None)
+        except Forbidden:
+            flash(_("用户名或密码错误"), "error")
+            return render_template("auth/login.html", username=username, signed_in=signed_in), 401
+        _clear_session()  # a fresh session on sign-in: nothing carried over from before
+        session.update({"user_id": user.id, "auth_version": user.auth_version})
         session.permanent = True
         target = request.args.get("next", "")
         return redirect(local_target(target, url_for("home.index")))
-    return render_template("auth/login.html", username="")
+    return render_template("auth/login.html", username="", signed_in=signed_in)
 
 
-@bp.post("/logout")
+@bp.route("/logout", methods=["GET", "POST"])
 def logout():
-    session.clear()
+    """GET asks (a link cannot sign anyone out: the form carries the CSRF token); POST signs the
+    user out everywhere (hotline.accounts.sign_out)."""
+    user = current_user()
+    if request.method == "GET":
+        return render_template("auth/logout.html", signed_in=user)
+    if user is not None:
+        users.sign_out(get_db(), user.id)
+    _clear_session()
     flash(_("已退出登录"), "info")
     return redirect(url_for("auth.login"))

@@ -10,8 +10,8 @@ from types import SimpleNamespace
 import click
 from sqlalchemy.exc import DBAPIError
 
-from hotline import calendar_changes, demo, time_limits
-from runtime import jobs, migration, outbox, repository, schema, validation
+from hotline import calendar_changes, demo, privacy, time_limits
+from runtime import backup, history, jobs, migration, outbox, repository, schema, validation
 from runtime.errors import InvalidInput
 from workdays import store
 
@@ -168,6 +168,46 @@ def calendar_set(day, off, name, by):
     click.echo(f"{when}: {'day off' if off else 'working day'}; recomputed {moved} appeals")
 
 
+@main.group("audit")
+def audit_group():
+    """The tamper-evident history: every row is sealed, chained to the one before it."""
+
+
+@audit_group.command("verify")
+def audit_verify():
+    """Check every history row's seal, oldest first; exit 1 naming the first row changed,
+    deleted before or inserted out of place, exit 0 when the chain is intact."""
+    verdict = history.verify(get_db(create_app()))
+    click.echo(verdict.message())
+    raise SystemExit(0 if verdict.intact else 1)
+
+
+@main.command("backup")
+@click.argument("file", type=click.Path(dir_okay=False))
+def backup_database(file):
+    """Write a consistent backup of the database to FILE, a new file (SQLite: online backup;
+    PostgreSQL: pg_dump in custom format, from PATH)."""
+    db = get_db(create_app())
+    try:
+        path = backup.create(db, file)
+    except backup.BackupFailed as err:
+        raise click.ClickException(f"备份失败 / backup failed: {err}") from err
+    click.echo(f"已备份 / backed up {_safe_url(db.url)} to {path} ({path.stat().st_size} bytes)")
+
+
+@main.command("restore")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+def restore_database(file):
+    """Restore a backup made by `hotline backup` into the database, which must be empty
+    (SQLite: backup API; PostgreSQL: pg_restore, from PATH). Run `hotline audit verify` after."""
+    db = get_db(create_app())
+    try:
+        backup.restore(db, file)
+    except backup.BackupFailed as err:
+        raise click.ClickException(f"恢复失败 / restore failed: {err}") from err
+    click.echo(f"已恢复 / restored {file} into {_safe_url(db.url)}")
+
+
 def _cli_actor(by: str):
     """Who changes the calendar from the command line: a name for history, no user account."""
     return SimpleNamespace(id=None, username=by[:50], role=None, unit_id=None)
@@ -206,10 +246,15 @@ def _scheduler(app, background: bool):
     for n in range(loops):
         scheduler.add_job(jobs.run_due, "interval", seconds=1, args=[db, f"{owner}:{n}"], id=f"timers-{n}",
                           max_instances=1, coalesce=True)
+    # renews the short locks of claimed timers while this process lives; a killed worker's lapse
+    scheduler.add_job(jobs.heartbeat, "interval", seconds=jobs.BEAT_SECONDS, args=[db], id="timers-heartbeat",
+                      max_instances=1, coalesce=True)
     scheduler.add_job(outbox.deliver_pending, "interval", seconds=1, args=[db, sender],
                       id="outbox", max_instances=1, coalesce=True)
     scheduler.add_job(migration.run_batches, "interval", seconds=5, args=[db, owner],
                       id="migration-batches", max_instances=1, coalesce=True)  # "migrate all eligible"
+    scheduler.add_job(privacy.anonymise_expired, "interval", hours=1, args=[db, int(app.config["RETENTION_DAYS"])],
+                      id="retention", max_instances=1, coalesce=True)  # PIPL: identities kept no longer than needed
     return scheduler
 
 

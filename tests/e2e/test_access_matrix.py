@@ -80,7 +80,9 @@ POLICY = {
     # -- signing in, language, public status -----------------------------------------------------
     "GET /login": Rule("/login", ANYONE),
     "POST /login": Rule("/login", ANYONE, fresh_client=True, why="an empty form answers 401, wrong password"),
-    "POST /logout": Rule("/logout", ANYONE, fresh_client=True, signs_out=True),
+    "GET /logout": Rule("/logout", ANYONE, why="asks; the form posts to POST /logout"),
+    "POST /logout": Rule("/logout", ANYONE, fresh_client=True, signs_out=True,
+                         why="ends every session and token of the user: the cached clients are made again"),
     "GET /lang/<code>": Rule("/lang/zh_Hans_CN", ANYONE),
     "GET /status": Rule("/status", ANYONE, why="public by design (web/home.py): counts and versions, no "
                                                "personal data"),
@@ -195,7 +197,8 @@ POLICY = {
     "GET /admin/users/<int:user_id>": Rule("/admin/users/{user}", ("admin",)),
     "POST /admin/users/<int:user_id>": Rule("/admin/users/{missing}", ("admin",)),
     "POST /admin/users/<int:user_id>/password": Rule("/admin/users/{missing}/password", ("admin",)),
-    "POST /admin/users/<int:user_id>/unlock": Rule("/admin/users/{missing}/unlock", ("admin",)),
+    "GET /admin/throttles": Rule("/admin/throttles", ("admin",)),
+    "POST /admin/throttles/<int:throttle_id>/clear": Rule("/admin/throttles/{missing}/clear", ("admin",)),
     "GET /admin/units": Rule("/admin/units", ("admin",)),
     "GET /admin/units/new": Rule("/admin/units/new", ("admin",)),
     "POST /admin/units/new": Rule("/admin/units/new", ("admin",)),
@@ -321,8 +324,13 @@ def world(app, walker, units) -> dict:
 class Clients:
     """One signed-in page client and one API token per demo user, made once per module."""
 
-    def __init__(self, app):
-        self.app, self.pages, self.api = app, {}, Api(app.test_client())
+    def __init__(self, app, api):
+        self.app, self.pages, self.api = app, {}, api
+
+    def forget(self, username):
+        """After `username` signed out: their cookie and token are void, sign in again when next needed."""
+        self.pages.pop(username, None)
+        self.api.tokens.pop(username, None)
 
     def page(self, username, fresh=False):
         if username is None:
@@ -356,8 +364,8 @@ class Clients:
 
 
 @pytest.fixture(scope="module")
-def clients(app) -> Clients:
-    return Clients(app)
+def clients(app, walker) -> Clients:
+    return Clients(app, walker.api)  # one token cache: signing out voids the walker's tokens too
 
 
 # -- the policy covers the app --------------------------------------------------------------------
@@ -396,6 +404,8 @@ def test_access(world, clients, key, role):
     rule = POLICY[key]
     path = rule.path.format(**world)
     resp = clients.request(method, path, ROLES[role], rule.body, fresh=rule.fresh_client)
+    if rule.signs_out:
+        clients.forget(ROLES[role])
     seen = f"{key} as {role} ({path}): {resp.status_code} {resp.headers.get('Location', '')} {resp.data[:300]!r}"
     assert resp.status_code < 500, seen
     on_api = route.startswith("/api/")

@@ -1,6 +1,7 @@
-"""Administration pages: users (create, edit, reset password, unlock), organizer units with
+"""Administration pages: users (create, edit, reset password, clear a sign-in delay), organizer units with
 each region's fallback unit, and the working-day calendar (override a day, load a year)."""
 import io
+import re
 import uuid
 from datetime import date, datetime
 
@@ -44,7 +45,7 @@ def admin(browser_as):
 def test_who_may_open_which_page(client, browser_as, user, unit_id):
     routes = {"users": "/admin/users", "new_user": "/admin/users/new", "user": f"/admin/users/{user('intake1').id}",
               "units": "/admin/units", "new_unit": "/admin/units/new", "unit": f"/admin/units/{unit_id('gl_urban')}",
-              "calendar": "/admin/calendar"}
+              "calendar": "/admin/calendar", "throttles": "/admin/throttles"}
     for path in routes.values():
         resp = client.get(path)
         assert resp.status_code == 302 and "/login" in resp.headers["Location"], path
@@ -58,7 +59,7 @@ def test_who_may_open_which_page(client, browser_as, user, unit_id):
 
 def test_only_admins_change_anything(client, browser_as, user, unit_id, db):
     posts = [f"/admin/users/{user('intake1').id}", f"/admin/users/{user('intake1').id}/password",
-             f"/admin/users/{user('intake1').id}/unlock", "/admin/users/new", "/admin/units/new",
+             "/admin/throttles/1/clear", "/admin/users/new", "/admin/units/new",
              f"/admin/units/{unit_id('gl_urban')}", "/admin/regions/1/fallback", "/admin/calendar/days",
              "/admin/calendar/years"]
     for path in posts:
@@ -168,18 +169,20 @@ def test_reset_password_replaces_the_old_one(app, admin, db):
     assert event.detail["user_id"] == uid and new not in str(event.detail)
 
 
-def test_unlock_clears_the_lock(app, admin, db):
+def test_the_user_page_shows_a_sign_in_delay_and_clears_it(app, admin, db):
     name = _name()
     _create(admin, name)
-    for _ in range(5):
+    for _ in range(3):  # hotline.throttles.ACCOUNT_FREE: the third failure delays the next attempt
         assert not _signs_in(app, name, "wrong-password")
-    locked = _user(db, name)
-    assert locked.locked_until is not None and not _signs_in(app, name, STRONG)
-    page = admin.get(f"/admin/users/{locked.id}").get_data(as_text=True)
-    assert "已锁定" in page
-    assert "已锁定" in admin.get("/admin/users", query_string={"q": name}).get_data(as_text=True)
-    assert admin.post(f"/admin/users/{locked.id}/unlock").status_code == 302
-    assert _user(db, name).locked_until is None and _signs_in(app, name, STRONG)
+    delayed = _user(db, name)
+    assert delayed.locked_until is None and not _signs_in(app, name, STRONG)  # delayed, not locked
+    page = admin.get(f"/admin/users/{delayed.id}").get_data(as_text=True)
+    assert "3 次" in page and "解除登录限制" in page and "已锁定" not in page
+    throttle_id = int(re.search(r'/admin/throttles/(\d+)/clear', page).group(1))
+    resp = admin.post(f"/admin/throttles/{throttle_id}/clear", data={"user_id": str(delayed.id)})
+    assert resp.status_code == 302 and resp.headers["Location"].endswith(f"/admin/users/{delayed.id}")
+    assert _signs_in(app, name, STRONG)
+    assert admin.post(f"/admin/throttles/{throttle_id}/clear").status_code == 404  # already gone
 
 
 def test_unknown_records_are_404(admin):

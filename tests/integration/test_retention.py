@@ -41,3 +41,11 @@ def test_closed_appeals_past_the_retention_period_lose_the_appellants_identity(d
     assert next(e for e in history if e["action"] == "appellant_anonymised")["detail"] == {"retention_days": 30}
     assert walk.detail(closed)["appeal"]["handling_result"]  # the handling record stays for evaluation
     assert privacy.anonymise_expired(db, 30, now + timedelta(days=31)) == 0  # done once
+
+
+def test_the_worker_anonymises_every_hour_with_the_configured_period(app):
+    """The job loop runs it (web/cli.py), with RETENTION_DAYS from the environment (default 730)."""
+    from web.cli import _scheduler
+    assert app.config["RETENTION_DAYS"] == 730
+    job = _scheduler(app, background=True).get_job("retention")
+    assert job.func is privacy.anonymise_expired and job.args[1] == 730

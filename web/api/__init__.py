@@ -1,28 +1,20 @@
 """JSON API v1. Views validate input, call one engine function, and map its result or its
 exception to a response; they never open transactions themselves."""
-from flask import Blueprint, jsonify, request
+from flask import Blueprint, request
 from marshmallow import ValidationError
 from werkzeug.exceptions import HTTPException
 
 from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound, ProcessError
 from runtime.idempotency import checked_key
 
+from .. import guard
+from ..json_errors import error
+
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 
 
-def error(status: int, code: str, message: str, fields: dict | None = None, reason: str | None = None):
-    """The API's error body: `code` names the kind (per HTTP status), `reason` the engine's stable
-    code for what happened (task_claimed, link_expired, ...), `fields` the messages per field."""
-    body = {"error": {"code": code, "message": message}}
-    if reason:
-        body["error"]["reason"] = reason
-    if fields:
-        body["error"]["fields"] = fields
-    return jsonify(body), status
-
-
 # Ids are INTEGER columns (at most 2**31 - 1 on PostgreSQL): a larger id names nothing.
-MAX_ID = 2**31 - 1
+MAX_ID = guard.MAX_ID
 
 
 def json_object() -> dict | None:
@@ -37,18 +29,9 @@ def json_object() -> dict | None:
 
 def check_storable(data: dict) -> dict:
     """Values no column can hold are invalid input, not database errors: NUL characters
-    (PostgreSQL text) and numbers beyond INTEGER. Raises InvalidInput per field path."""
-    errors, stack = {}, [("", data)]
-    while stack:
-        path, value = stack.pop()
-        if isinstance(value, dict):
-            stack.extend((f"{path}.{k}" if path else str(k), v) for k, v in value.items())
-        elif isinstance(value, list):
-            stack.extend((f"{path}.{i}" if path else str(i), v) for i, v in enumerate(value))
-        elif isinstance(value, str) and "\x00" in value:
-            errors.setdefault(path or "_schema", []).append("不能包含空字符 (NUL)")
-        elif isinstance(value, (int, float)) and not isinstance(value, bool) and abs(value) > MAX_ID:
-            errors.setdefault(path or "_schema", []).append(f"数值超出范围（最大 {MAX_ID}）")
+    (PostgreSQL text), lone surrogates, dates outside 1900–2100 and numbers beyond INTEGER
+    (web.guard, which already refused them in the request). Raises InvalidInput per field path."""
+    errors = guard.storable_problems(data)
     if errors:
         raise InvalidInput("submitted values cannot be stored", errors)
     return data

@@ -1,4 +1,6 @@
-"""Token sign-in for API clients: POST /auth/token, then `Authorization: Bearer <token>`."""
+"""Token sign-in for API clients: POST /auth/token, then `Authorization: Bearer <token>`. A token
+ends when its user's sessions end (hotline.accounts.end_sessions deletes it), so the check on
+each request is that the token still exists, is unexpired and its user active."""
 from functools import wraps
 
 from flask import g, request
@@ -40,7 +42,8 @@ def json_body(schema):
 def issue_token():
     data = check_storable(json_body(LoginSchema()))
     try:
-        token, row, user = users.issue_api_token(get_db(), data["username"], data["password"])
+        token, row, user = users.issue_api_token(get_db(), data["username"], data["password"],
+                                                 address=request.remote_addr)
     except Forbidden as err:
         return error(401, "unauthorized", str(err))
     return TokenSchema().dump({"token": token, "expires_at": row.expires_at, "user": user}), 201

@@ -1,20 +1,28 @@
 """GET /openapi.json: an OpenAPI 3.1 document built from the marshmallow schemas, with the
 intake form's JSON Schema as the body of POST /appeals."""
+import copy
 from functools import lru_cache
 
 from apispec import APISpec
 from apispec.ext.marshmallow import MarshmallowPlugin
 
+from hotline import attachments
 from hotline.appeals import INTAKE_FORM
 from runtime import forms
 
-from . import bp, operations, supervision
+from .. import statuses
+from . import MAX_ID, bp, operations, supervision
 from . import schemas as s
 
 ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": "Error"}}}
           for code, text in [(400, "invalid input, with messages per field"), (401, "not signed in"),
                              (403, "not allowed for this user"), (404, "not found"),
-                             (409, "already completed, claimed by another user, or changed concurrently")]}
+                             (409, "already completed, claimed by another user, or changed concurrently"),
+                             (413, "request body larger than the limit (MAX_BODY_KB; uploads MAX_ATTACHMENT_MB)"),
+                             (422, "the process cannot take this step now")]}
+# what an attachment may be: its first bytes decide (hotline.attachments), whatever the client says
+ATTACHMENT_TYPES = sorted({content_type for _offset, _magic, content_type in attachments.SIGNATURES})
+ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # INTEGER columns: a larger id names nothing
 
 
 def _op(summary, response=None, body=None, params=None, status="200", secured=True):
@@ -28,6 +36,11 @@ def _op(summary, response=None, body=None, params=None, status="200", secured=Tr
     if not secured:
         op["security"] = []
     return op
+
+
+# a retry with the same key gets the first answer and changes nothing (runtime.idempotency)
+IDEMPOTENCY_KEY = {"in": "header", "name": "Idempotency-Key", "required": False,
+                   "schema": {"type": "string", "pattern": "^[\\x21-\\x7e]{1,200}$"}}
 
 
 def _path_param(name, type_="integer"):
@@ -48,14 +61,16 @@ def build() -> dict:
     spec.components.schema("RegisterAppeal", {k: v for k, v in intake.items()
                                               if not k.startswith("$") and not k.startswith("x-")})
     upload = {"required": True, "content": {"multipart/form-data": {"schema": {
-        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]}}}}
+        "type": "object", "properties": {"file": {"type": "string", "format": "binary"}}, "required": ["file"]},
+        "encoding": {"file": {"contentType": ", ".join(ATTACHMENT_TYPES)}}}}}
     spec.path("/auth/token", operations={"post": _op("Sign in and get a bearer token", "Token", "Login",
                                                      status="201", secured=False)})
     spec.path("/appeals", operations={
-        "post": _op("Register an appeal and start its process", "Appeal", "RegisterAppeal", status="201"),
+        "post": _op("Register an appeal and start its process", "Appeal", "RegisterAppeal", status="201",
+                    params=[IDEMPOTENCY_KEY]),
         "get": _op("List appeals visible to me, newest first", "AppealPage", params=[
             {"in": "query", "name": "status", "schema": {"type": "string"}},
-            {"in": "query", "name": "before_id", "schema": {"type": "integer", "minimum": 1}},
+            {"in": "query", "name": "before_id", "schema": ID},
             {"in": "query", "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}])})
     spec.path("/appeals/{appeal_id}", operations={"get": _op(
         "An appeal with its open tasks, history and attachments", "AppealDetail", params=_path_param("appeal_id"))})
@@ -75,8 +90,8 @@ def build() -> dict:
     attach["requestBody"] = upload
     spec.path("/appeals/{appeal_id}/attachments", operations={"post": attach})
     download = _op("Download an attachment", params=_path_param("attachment_id"))
-    download["responses"]["200"]["content"] = {"application/octet-stream": {"schema": {
-        "type": "string", "format": "binary"}}}
+    download["responses"]["200"]["content"] = {content_type: {"schema": {"type": "string", "format": "binary"}}
+                                               for content_type in ATTACHMENT_TYPES}
     spec.path("/attachments/{attachment_id}", operations={"get": download})
     spec.path("/tasks", operations={"get": _op("My open tasks", params=[
         {"in": "query", "name": "scope", "schema": {"type": "string", "enum": ["mine", "claimed"]}}])})
@@ -85,7 +100,7 @@ def build() -> dict:
     spec.path("/tasks/{task_id}/claim", operations={"post": _op("Claim a task", "Task", params=tid)})
     spec.path("/tasks/{task_id}/unclaim", operations={"post": _op("Release a claimed task", "Task", params=tid)})
     spec.path("/tasks/{task_id}/complete", operations={"post": _op(
-        "Complete a task with its form data", "Task", "CompleteTask", params=tid)})
+        "Complete a task with its form data", "Task", "CompleteTask", params=[*tid, IDEMPOTENCY_KEY])})
     spec.path("/units", operations={"get": _op("Active organizer units")})
     spec.path("/forms/{name}", operations={"get": _op(
         "A form's JSON Schema and UI schema, by schema file name", params=_path_param("name", "string"))})
@@ -109,8 +124,8 @@ def build() -> dict:
                 ("status", {"type": "string", "enum": list(supervision.supervision.STATUSES)}),
                 ("reason", {"type": "string", "enum": list(supervision.supervision.REASONS)}),
                 ("escalation", {"type": "string", "enum": list(supervision.escalation.limits())}),
-                ("unit_id", {"type": "integer"}), ("overdue", {"type": "boolean"}),
-                ("before_id", {"type": "integer", "minimum": 1}),
+                ("unit_id", ID), ("overdue", {"type": "boolean"}),
+                ("before_id", ID),
                 ("limit", {"type": "integer", "minimum": 1, "maximum": 200}))])})
     spec.path("/supervision-items/{item_id}", operations={"get": _op(
         "One supervision item", "SupervisionItem", params=item)})
@@ -123,4 +138,10 @@ def build() -> dict:
 
 @bp.get("/openapi.json")
 def openapi_document():
-    return build()
+    """The document, with the statuses GET /appeals accepts: those the deployed diagrams declare
+    (a deployment changes them, so they are filled in per request)."""
+    document = copy.deepcopy(build())
+    for param in document["paths"]["/appeals"]["get"]["parameters"]:
+        if param["name"] == "status":
+            param["schema"]["enum"] = sorted(statuses.catalogue())
+    return document

@@ -1,5 +1,5 @@
-"""Administration pages: user accounts, organizer units with each region's fallback unit, and
-the working-day calendar (process owners and supervisors may read it)."""
+"""Administration pages: user accounts and sign-in throttles, organizer units with each region's
+fallback unit, and the working-day calendar (process owners and supervisors may read it)."""
 from datetime import date, datetime
 
 from flask import Blueprint, abort, flash, redirect, render_template, request, url_for
@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from hotline import accounts as directory
-from hotline import calendar_changes
+from hotline import calendar_changes, throttles
 from hotline import units as org_units
 from hotline.access import ORGANIZER_ROLES, ROLES, can
 from runtime import clock
@@ -32,15 +32,17 @@ KIND_LABELS = {"government": _l("人民政府"), "department": _l("政府部门"
 ACTION_LABELS = {
     "user_created": _l("创建用户"), "user_updated": _l("修改用户"), "password_reset": _l("重置密码"),
     "user_unlocked": _l("解除锁定"), "unit_created": _l("新建单位"), "unit_updated": _l("修改单位"),
-    "fallback_unit_set": _l("设置兜底单位"),
+    "fallback_unit_set": _l("设置兜底单位"), "sign_in_throttle_cleared": _l("解除登录限制"),
 }
+THROTTLE_KINDS = {"account": _l("账号"), "address": _l("地址")}
 
 
 FIELD_LABELS = {
     "username": _l("用户名"), "display_name": _l("姓名"), "role": _l("角色"), "unit_id": _l("所属单位"),
     "active": _l("状态"), "code": _l("单位代码"), "name": _l("单位名称"), "kind": _l("单位类型"),
     "region_id": _l("所属区域"), "parent_id": _l("上级单位"), "failed_logins": _l("连续登录失败"),
-    "locked_until": _l("锁定至"),
+    "locked_until": _l("锁定至"), "account": _l("账号"), "address": _l("地址"), "failures": _l("连续失败"),
+    "blocked_until": _l("限制至"),
 }
 
 
@@ -62,7 +64,7 @@ def readable(values: dict | None, names: dict) -> list[tuple[str, str]]:
             text = names["region" if key == "region_id" else "unit"].get(value, str(value))
         elif key in ("role", "kind"):
             text = str((ROLE_LABELS if key == "role" else KIND_LABELS).get(value, value))
-        elif key == "locked_until":
+        elif key in ("locked_until", "blocked_until"):
             text = format_datetime(datetime.fromisoformat(value), "yyyy-MM-dd HH:mm")
         else:
             text = str(value)
@@ -96,8 +98,7 @@ def users():
         found = directory.list_users(session, role=typed["role"] if typed["role"] in ROLES else None,
                                      unit_id=_int(typed["unit"]), active=active,
                                      text=typed["q"].replace("\x00", "").strip() or None)
-        return render_template("admin/users.html", users=found, typed=typed, units=org_units.tree(session),
-                               now=clock.now(), is_locked=directory.is_locked)
+        return render_template("admin/users.html", users=found, typed=typed, units=org_units.tree(session))
 
 
 def _user_form() -> dict:
@@ -140,8 +141,9 @@ def _user_page(user_id: int, values=None, errors=None, status=200, password_erro
         names = directory.names(session)
         values = values or {"display_name": user.display_name, "role": user.role, "unit_id": user.unit_id,
                             "active": user.active}
+        throttle = throttles.for_account(session, user.username)
     return _editor("admin/user.html", values, errors, status, user=user, events=events, names=names,
-                   locked=directory.is_locked(user), password_errors=password_errors or {},
+                   throttle=throttle, now=clock.now(), password_errors=password_errors or {},
                    myself=user.id == current_user().id)
 
 
@@ -173,19 +175,33 @@ def reset_password(user_id):
     except InvalidInput as err:
         flash(_("密码未重置，请检查标红的栏目。"), "error")
         return _user_page(user_id, status=400, password_errors=err.fields)
-    flash(_("密码已重置，账号已解锁，原有的接口令牌已失效。"), "success")
+    flash(_("密码已重置；该用户的所有登录会话和接口令牌已失效。"), "success")
     return redirect(url_for("admin.user", user_id=user_id))
 
 
-@bp.post("/users/<int:user_id>/unlock")
+# ---- sign-in throttles (hotline.throttles) ----
+
+@bp.get("/throttles")
 @page_login_required("administer")
-def unlock(user_id):
+def throttle_list():
+    now = clock.now()
+    with get_db().read() as session:
+        rows = throttles.current(session, now)
+        events = directory.changes(session, ("sign_in_throttle_cleared",))
+        return render_template("admin/throttles.html", rows=rows, now=now, events=events, kinds=THROTTLE_KINDS,
+                               names=directory.names(session))
+
+
+@bp.post("/throttles/<int:throttle_id>/clear")
+@page_login_required("administer")
+def clear_throttle(throttle_id):
     try:
-        directory.unlock_user(get_db(), _id(user_id), current_user())
+        row = throttles.clear(get_db(), _id(throttle_id), current_user())
     except NotFound:
         abort(404)
-    flash(_("账号已解锁，登录失败次数已清零。"), "success")
-    return redirect(url_for("admin.user", user_id=user_id))
+    flash(_("已解除对%(kind)s %(key)s 的登录限制。", kind=THROTTLE_KINDS[row.kind], key=row.key), "success")
+    back_to = _int(request.form.get("user_id"))  # cleared from a user's page: back there
+    return redirect(url_for("admin.user", user_id=back_to) if back_to else url_for("admin.throttle_list"))
 
 
 # ---- units ----
