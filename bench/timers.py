@@ -127,13 +127,18 @@ def run_worker(db, ids: list[int], until: float, loops: int = 1) -> list[tuple[f
     try:
         while time.time() < until:
             time.sleep(1)
-            with db.read() as session:
-                if not session.scalar(select(func.count()).select_from(ProcessInstance).where(
-                        ProcessInstance.id.in_(ids), ProcessInstance.status == "running")):
-                    break
+            if not still_running(db, ids):
+                break
     finally:
         scheduler.shutdown(wait=True)
     return polls
+
+
+def still_running(db, ids) -> int:
+    """How many of the instances still wait for their timer."""
+    with db.read() as session:
+        return session.scalar(select(func.count()).select_from(ProcessInstance).where(
+            ProcessInstance.id.in_(ids), ProcessInstance.status == "running"))
 
 
 def percentile(values: list[float], p: float) -> float:
@@ -265,10 +270,8 @@ def kill(args):
             deadline = time.time() + args.grace + 60
             while time.time() < deadline and workers[1].poll() is None:
                 time.sleep(1)
-                with db.read() as session:
-                    if not session.scalar(select(func.count()).select_from(ProcessInstance).where(
-                            ProcessInstance.id.in_(ids), ProcessInstance.status == "running")):
-                        break
+                if not still_running(db, ids):
+                    break
         finally:
             for worker in workers:
                 if worker.poll() is None:

@@ -1,17 +1,15 @@
 """The models and the Alembic migrations agree, so a deployed database can always be upgraded,
 and an upgrade keeps what a database held."""
 import json
-import uuid
 
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
+from sqlalchemy import text
 from sqlalchemy.exc import IntegrityError
 
 from runtime import schema
-from runtime.db import Base, Database
+from runtime.db import Base
 
 
 def test_migrated_schema_matches_the_models(db):
@@ -20,26 +18,6 @@ def test_migrated_schema_matches_the_models(db):
         context = MigrationContext.configure(connection, opts={"compare_type": True})
         diff = compare_metadata(context, Base.metadata)
     assert diff == []
-
-
-@pytest.fixture
-def empty_database(db, tmp_path):
-    """A database of its own beside the test database (a file, or a PostgreSQL database)."""
-    if not db.is_postgres:
-        other = Database(f"sqlite:///{tmp_path / 'upgrade.db'}")
-        yield other
-        other.dispose()
-        return
-    name = f"upgrade_{uuid.uuid4().hex[:8]}"
-    admin = create_engine(make_url(db.url).set(database="postgres"), isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    other = Database(make_url(db.url).set(database=name).render_as_string(hide_password=False))
-    yield other
-    other.dispose()
-    with admin.connect() as conn:
-        conn.execute(text(f'DROP DATABASE "{name}" WITH (FORCE)'))
-    admin.dispose()
 
 
 def test_the_business_key_upgrade_keeps_instances_tasks_history_and_the_outbox(empty_database):
