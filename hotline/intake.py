@@ -119,6 +119,8 @@ def register_and_assess(db, data: dict, decision: dict | None, actor, duplicates
                 forms.validate(form, values)
             except InvalidInput as err:
                 errors.update(err.fields)
+    if "content" in errors and not data.get("title"):
+        errors.pop("title", None)  # the title is optional here (taken from the content): one mistake, one message
     if errors:
         raise InvalidInput("the intake form is incomplete", errors)
     if not duplicates_checked:

@@ -208,8 +208,8 @@ def apply_extension(ctx, appeal_id, consented, approved, days, handling_limit, c
 
 
 def record_reply(ctx, appeal_id):
-    """Art. 18: the result is fed back to the platform and the appellant is answered."""
-    ctx.notify_appellant(f"您的诉求 {ctx.appeal.number} 已办理答复，稍后将请您评价办理结果。")
+    """Art. 18: the result is fed back to the platform (the unit answered the appellant itself;
+    the one SMS the appellant gets is the evaluation link's, once the closure review passed)."""
     ctx.record("replied")
 
 
@@ -260,9 +260,7 @@ def take_main_reply(ctx, appeal_id, main_appeal_id):
     """The main appeal's reply, passed by the closure review, is this appellant's too."""
     appeal, main = ctx.appeal, ctx.session.get(Appeal, main_appeal_id)
     appeal.handling_result, appeal.reply_content = main.handling_result, main.reply_content
-    ctx.notify_appellant(f"您的诉求 {appeal.number} 与诉求 {main.number} 为同一事项，已一并办理答复：{main.reply_content or ''}"
-                         "稍后将请您评价办理结果。")
-    ctx.record("replied", main_appeal_id=main.id)
+    ctx.record("replied", main_appeal_id=main.id)  # the evaluation link's SMS tells the appellant
 
 
 def reply_merged_appeals(ctx, appeal_id):

@@ -67,7 +67,9 @@ def send_evaluation_link(ctx, appeal_id):
 
 
 def open_link(session, token: str) -> tuple[EvaluationLink, Appeal]:
-    """Raises NotFound (unknown token), Conflict (reason link_used or link_expired)."""
+    """Raises NotFound (unknown token), Conflict (reason link_used, link_expired, or, when the
+    step it answers is no longer open, appeal_closed or evaluated_by_staff: a return visit by
+    phone recorded the evaluation)."""
     link = session.scalar(select(EvaluationLink).where(EvaluationLink.token_hash == _digest(token)))
     if link is None:
         raise NotFound("this evaluation link does not exist")
@@ -75,7 +77,12 @@ def open_link(session, token: str) -> tuple[EvaluationLink, Appeal]:
         raise Conflict("this evaluation link has already been used", "link_used")
     if link.expires_at <= clock.now():
         raise Conflict("this evaluation link has expired", "link_expired")
-    return link, session.get(Appeal, link.appeal_id)
+    appeal = session.get(Appeal, link.appeal_id)
+    if tasks.open_reaching(session, appeal.id, EVALUATED) is None:
+        if appeal.closed_at is not None:
+            raise Conflict("this appeal is closed, and its evaluation with it", "appeal_closed")
+        raise Conflict("the evaluation was recorded in a return-visit call", "evaluated_by_staff")
+    return link, appeal
 
 
 def submit(db, token: str, evaluation: str, resolved: bool | None, comment: str) -> Appeal:

@@ -310,9 +310,11 @@ def world(app, walker, units) -> dict:
                                     "unit_id": units["gl_urban"]}, people["admin"])
     item = supervision.open_item(db, {"appeal": appeal_id, "reason": "other", "measures": ["rectification_notice"],
                                       "note": "权限矩阵测试", "rectification_days": 5}, people["supervisor1"])
+    replied = walk.to_signed(unit_id=units.__getitem__, title="权限矩阵测试：待评价")
+    walk.to_replied(replied)  # its appellant's turn to evaluate: the link opens the form
     with db.transaction() as session:
         instance = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == appeal_id))
-        token, _link = return_visits.create_link(session, appeal_id, calendar_store.build(session), clock.now())
+        token, _link = return_visits.create_link(session, replied, calendar_store.build(session), clock.now())
     detail = walk.detail(appeal_id)
     return {"appeal": appeal_id, "number": detail["appeal"]["number"], "title": detail["appeal"]["title"],
             "task": task["id"], "attachment": uploaded.get_json()["id"], "dispatch_task": dispatch_task["id"],

@@ -99,6 +99,14 @@ def test_missing_phone_is_shown_by_its_field(browser_as):
     assert "只有内容没有电话" in text
 
 
+def test_an_empty_content_is_one_mistake_with_one_message(browser_as):
+    """Issue 13 item 5: the title is optional on the console (the content's start stands in for
+    it), so an empty content is flagged once, on the content, not on the title too."""
+    text = browser_as("intake1").post("/intake", data=call("13911110009", content="")).get_data(as_text=True)
+    assert re.search(r'field-error[^"]*">[^<]*诉求内容.*?必填项', text, re.DOTALL)
+    assert not re.search(r'field-error[^"]*">[^<]*诉求标题', text)
+
+
 def test_register_only_leaves_the_assessment_for_later(browser_as, db):
     resp = browser_as("intake1").post("/intake", data=call("13911110004", assessment="register_only"),
                                       follow_redirects=True)

@@ -80,3 +80,27 @@ def test_no_answer_within_three_working_days_goes_to_a_phone_return_visit(walk, 
 @pytest.mark.parametrize("token", ["nope", "x" * 300])
 def test_an_unknown_link_is_not_found(client, token):
     assert client.get(f"/e/{token}").status_code == 404
+
+
+def test_the_link_after_a_phone_return_visit_or_the_archive_says_why_it_records_nothing(walk, unit_id, db, client):
+    """Issue 13 item 3: the SMS link no longer shows an empty form that silently records nothing."""
+    appeal_id = _replied(walk, unit_id)
+    token = _token(db, appeal_id)
+    assert client.get(f"/e/{token}").status_code == 200  # the appellant's turn
+    walk.complete(appeal_id, "revisit1", "ut_return_visit", {"visit_method": "phone", "evaluation": "satisfied",
+                                                             "resolved": True})
+    page = client.get(f"/e/{token}")
+    assert page.status_code == 410 and "评价已关闭" in page.get_data(as_text=True)  # the appeal is archived now
+    sent = client.post(f"/e/{token}", data={"evaluation": "dissatisfied"})
+    assert sent.status_code == 410 and "不会被记录" in sent.get_data(as_text=True)
+    with db.read() as session:
+        assert session.get(Appeal, appeal_id).satisfaction == "satisfied"  # nothing changed
+
+
+def test_one_sms_reaches_the_appellant_at_reply_time(walk, unit_id, db):
+    appeal_id = _replied(walk, unit_id)
+    with db.read() as session:
+        sms = session.scalars(select(Notification.body).where(
+            Notification.business_key == appeal_id, Notification.channel == "sms",
+            Notification.recipient == "13800001234")).all()
+    assert len(sms) == 1 and "已办理答复" in sms[0] and "/e/" in sms[0]  # the reply and the link, together

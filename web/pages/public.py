@@ -27,9 +27,17 @@ def submit_evaluation(token):
         appeal = return_visits.submit(get_db(), token[:100], evaluation, resolved, comment)
     except InvalidInput:
         return _page(token, errors={"comment": True}, values=request.form, status=400)
-    except (NotFound, Conflict):
+    except NotFound:
         return _page(token)
+    except Conflict as err:  # used, expired or closed between opening the page and sending it
+        return _refused(err)
     return render_template("public/thanks.html", appeal=appeal)
+
+
+def _refused(err: Conflict):
+    reason = {"link_used": "used", "link_expired": "expired", "appeal_closed": "closed",
+              "evaluated_by_staff": "evaluated"}.get(err.reason, "expired")
+    return render_template("public/link_invalid.html", reason=reason), 410
 
 
 def _page(token, errors=None, values=None, status=200):
@@ -39,6 +47,6 @@ def _page(token, errors=None, values=None, status=200):
     except NotFound:
         return render_template("public/link_invalid.html", reason="unknown"), 404
     except Conflict as err:
-        return render_template("public/link_invalid.html", reason="used" if err.reason == "link_used" else "expired"), 410
+        return _refused(err)
     return render_template("public/evaluate.html", appeal=appeal, errors=errors or {},
                            values=values or {}, choices=EVALUATIONS), status
