@@ -63,7 +63,10 @@ def store(session, root: Path, appeal_id: int, filename: str, stream, user, max_
             digest.update(chunk)
             tmp.write(chunk)
     content_type = sniff(head)
-    if size == 0 or content_type is None:
+    if size == 0:  # not a wrong type: nothing arrived (a phone's failed pick, a file still syncing)
+        os.unlink(tmp.name)
+        raise InvalidInput("empty file", {"file": ["文件是空的（0 字节），请重新选择"]}, "empty_file")
+    if content_type is None:
         os.unlink(tmp.name)
         raise InvalidInput("unsupported file type", {"file": ["仅支持照片（JPEG/PNG/GIF/WebP）、视频（MP4）和 PDF"]})
     sha = digest.hexdigest()

@@ -677,6 +677,15 @@ def test_rejected_upload_is_400_on_file_and_stores_nothing(api, walk, attachment
     assert stray_files(attachment_dir) == []
 
 
+def test_an_empty_file_is_called_empty_not_the_wrong_type(api, walk, attachment_dir):
+    """Issue 13 item 9: a 0-byte upload says what is wrong with it."""
+    appeal = walk.register()
+    resp = upload(api.as_("intake1"), appeal["id"], b"", filename="photo.jpg", mimetype="image/jpeg")
+    err = assert_error(resp, 400, "file")
+    assert err["fields"]["file"] == ["文件是空的（0 字节），请重新选择"] and err["reason"] == "empty_file"
+    assert stray_files(attachment_dir) == []
+
+
 def test_file_over_the_size_limit_is_refused_without_a_server_error(api, walk, app, attachment_dir):
     assert app.config["MAX_ATTACHMENT_MB"] == 1
     appeal = walk.register()
