@@ -2,7 +2,7 @@
 
 Calendar: every running appeal whose deadlines are provisional, or fall on or after the first
 changed day, gets each stage computed again from the start and limit it was computed from (kept
-in `deadlines["basis"]`), one instance per transaction.
+in `deadlines["basis"]`), in the transaction of the calendar change itself (hotline.calendar_changes).
 Table: an instance migrated to a version with a new time-limit table may take the new limits
 for the stages still ahead of it or in progress, from the same starts (runtime/migration.py calls
 migration_changes and apply_migration_changes through the hotline's extension).
@@ -40,12 +40,6 @@ def affected(session, since: date | None) -> list[int]:
                                 .order_by(ProcessInstance.id)))
 
 
-def recompute_instance(db, instance_id: int, actor=None) -> bool:
-    """Recompute one instance's deadlines in a transaction of its own; returns True if any moved."""
-    with db.transaction() as session:
-        return recompute_in(session, instance_id, actor)
-
-
 def recompute_in(session, instance_id: int, actor=None) -> bool:
     """Recompute one instance's deadlines in the caller's transaction; True if any moved."""
     loaded = instances.load(session, instance_id, actor)
@@ -64,12 +58,6 @@ def recompute_in(session, instance_id: int, actor=None) -> bool:
                    before={k: before.get(k) for k in before["basis"]},
                    after={k: after.get(k) for k in after["basis"]})
     return True
-
-
-def recompute_all(db, since: date | None, actor=None) -> int:
-    with db.read() as session:
-        ids = affected(session, since)
-    return sum(recompute_instance(db, instance_id, actor) for instance_id in ids)
 
 
 def recompute_all_in(session, since: date | None, actor=None) -> int:

@@ -101,10 +101,6 @@ def open_or_add(session, appeal, reason: str, source: str, now, cal, *, note=Non
     return item
 
 
-def _text(value, field: str, message: str) -> str:
-    return texts.required(value, field, message, MAX_TEXT)
-
-
 def find_appeal(session, ref) -> Appeal:
     """An appeal by its number (FJ20261130-000123) or id. Raises InvalidInput (field `appeal`)."""
     ref = str(ref or "").strip()
@@ -166,7 +162,7 @@ def respond(db, item_id: int, text: str, attachment_ids: list[int], user) -> Sup
         item = escalation.lock(session, item_id)
         if not can(user, "respond_supervision") or user.unit_id != item.unit_id:
             raise Forbidden("only the unit's leader responds to its supervision items")
-        text = _text(text, "response", "请填写整改情况")
+        text = texts.required(text, "response", "请填写整改情况", MAX_TEXT)
         ids = sorted(set(attachment_ids or []))
         if not attachments.all_belong(session, item.appeal_id, ids):
             raise InvalidInput("unknown attachment", {"attachment_ids": ["附件不属于该诉求"]})
@@ -198,7 +194,7 @@ def _decide(db, item_id, note, user, target) -> SupervisionItem:
         raise Forbidden("only supervisors close or send back supervision items")
     with db.transaction() as session:
         item = escalation.lock(session, item_id)
-        note = _text(note, "note", "请填写办结意见" if target == "closed" else "请写明退回理由")
+        note = texts.required(note, "note", "请填写办结意见" if target == "closed" else "请写明退回理由", MAX_TEXT)
         escalation.act(session, item, "close" if target == "closed" else "send_back", user)
         item.status = target
         if target == "closed":

@@ -313,9 +313,9 @@ def test_override_day_recomputes_a_pending_deadline(admin, walk, db, unit_id):
         assert (row.working, row.source, row.updated_by) == (False, "admin", "admin")
         assert walk.task(appeal["id"], "gl_urban_staff", "ut_sign_for")["due_at"].startswith("2026-05-13T17:30")
     finally:
-        with db.transaction() as session:
+        with db.transaction() as session:  # the day gone and the deadlines back, as one change
             session.execute(delete(CalendarDay).where(CalendarDay.day == day))
-        recompute.recompute_all(db, day)
+            recompute.recompute_all_in(session, day)
         clock.set_now(None)
 
 
