@@ -95,7 +95,7 @@ PASSES = [
     ("milestone_reached", "ut_dispatch", "json_build_object('milestone', 'dispatched')", EVERY),
     ("task_completed", "ut_sign_for", "json_build_object('sign_decision', 'sign')", EVERY),
     ("milestone_reached", "ut_sign_for", "json_build_object('milestone', 'signed_for')", EVERY),
-    ("task_completed", "ut_assign_handler", "json_build_object('department', '执法科', 'handler_name', '李四')", EVERY),
+    ("task_completed", "ut_assign_handler", "json_build_object('department', '执法科', 'handler_id', 1)", EVERY),
     ("extension_decided", None, "json_build_object('consented', true, 'approved', id % 40 = 7, 'days', 3)",
      "id % 20 = 7"),  # the ~5 % that applied for one
     ("task_completed", "ut_record_result",

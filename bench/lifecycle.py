@@ -47,13 +47,13 @@ INTAKE = {"channel": "phone", "appeal_type": "complaint", "title": "夜间施工
           "region_code": "350102", "appellant": {"kind": "citizen", "name": "张三", "phone": "13800001234"}}
 
 
-def happy_path(lead_id: int) -> list[tuple[str, str, dict]]:
+def happy_path(lead_id: int, handler_id: int) -> list[tuple[str, str, dict]]:
     """(username, bpmn_id, form data) of each user task, in order (as tests/conftest.py Walker)."""
     return [
         ("intake1", "ut_assess", {"assessment": "dispatch"}),
         ("dispatcher1", "ut_dispatch", {"lead_unit_id": lead_id, "co_unit_ids": []}),
         ("gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"}),
-        ("gl_urban_leader", "ut_assign_handler", {"department": "执法科", "handler_name": "李四"}),
+        ("gl_urban_leader", "ut_assign_handler", {"department": "执法科", "handler_id": handler_id}),
         ("gl_urban_staff", "ut_record_result",
          {"result_action": "submit_result", "result": "已责令工地停止夜间施工", "resolved": True}),
         ("gl_urban_leader", "ut_leader_review", {"review_decision": "approve"}),
@@ -93,7 +93,7 @@ def run_engine(db: Database, n: int, counter: SqlCounter) -> tuple[float, int]:
     with db.read() as session:
         people = {u.username: u for u in session.scalars(select(User))}
         lead_id = session.scalar(select(OrganizerUnit.id).where(OrganizerUnit.code == "gl_urban"))
-    steps, ids, done = happy_path(lead_id), [], 0
+    steps, ids, done = happy_path(lead_id, people["gl_urban_staff"].id), [], 0
     started = time.perf_counter()
     for _ in range(n):
         counter.phase = "register"
@@ -184,7 +184,7 @@ def _canned_stage(current: dict | None, stage: str, start: datetime, limit: str 
 
 def run_bare(spec, subs, n: int, lead_id: int) -> float:
     """Path B. Returns elapsed seconds."""
-    steps = happy_path(lead_id)
+    steps = happy_path(lead_id, handler_id=1)  # no accounts here: any id is carried as data
     started = time.perf_counter()
     for i in range(1, n + 1):
         workflow = BpmnWorkflow(spec, subs, script_engine=PythonScriptEngine(environment=CannedServices()))

@@ -37,7 +37,7 @@ def running_appeals(db, n: int) -> None:
     with db.read() as session:
         people = {u.username: u for u in session.scalars(select(User))}
         lead_id = session.scalar(select(OrganizerUnit.id).where(OrganizerUnit.code == "gl_urban"))
-    steps = happy_path(lead_id)[:4]
+    steps = happy_path(lead_id, people["gl_urban_staff"].id)[:4]
     for i in range(n):
         appeal_id = appeals.register(db, INTAKE, people["intake1"]).id
         for username, bpmn_id, data in steps[:i % 5]:

@@ -7,7 +7,7 @@ each page costs one short transaction and one or two reads.
 """
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 
 from runtime import history, tasks
 from runtime.errors import Conflict, Forbidden, NotFound
@@ -35,9 +35,12 @@ def task_page(db, task_id: str, user) -> dict:
         page = _case_file(session, view, user)
         claimer = session.get(User, task.claimed_by_id) if task.claimed_by_id else None
         units = inbox.list_units(session)  # what the form's unit pickers offer
+        members = session.execute(select(User.id, User.display_name, User.role).where(  # its member pickers
+            User.unit_id == task.unit_id, User.active).order_by(User.display_name)).all() if task.unit_id else []
     workable = task.state == "open" and tasks.may_work(user, task)
     return {**view, **page, "task": task, "claimed_by": claimer.display_name if claimer else None,
-            "unit_choices": units, "countdown": page["countdowns"].get(task.id),
+            "unit_choices": units, "unit_members": [tuple(m) for m in members],
+            "countdown": page["countdowns"].get(task.id),
             "may_work": workable and task.claimed_by_id in (None, user.id),
             "may_claim": workable and task.claimed_by_id is None,
             # runtime.tasks.unclaim: the claimer, or a leader of the same scope, may release a claim
@@ -107,7 +110,10 @@ def _case_file(session, view: dict, user) -> dict:
     timeline = [e for e in view["history"] if e.action != "appellant_viewed"]
     notes = comments.list_for(session, appeal.id, user)
     actor_ids = {e.actor_id for e in timeline} | {f.uploaded_by_id for f in view["attachments"]}
-    people = dict(session.execute(select(User.id, User.display_name).where(User.id.in_(actor_ids))).all())
+    # and the people of the units working it, whom a form may name (the handler a leader picks)
+    unit_ids = ({appeal.lead_unit_id} | {t.unit_id for t in view["tasks"]}) - {None}
+    people = dict(session.execute(select(User.id, User.display_name).where(
+        or_(User.id.in_(actor_ids), User.unit_id.in_(unit_ids)))).all())
     grants = privacy.grants(session, appeal.id)
     if user.role not in PLATFORM_ROLES:
         grants = [g for g in grants if g["grant"].unit_id == user.unit_id]

@@ -16,6 +16,8 @@ from .stages import due_after
 # Appeal columns a form may write through `x-record-fields`.
 WRITABLE_APPEAL_FIELDS = {"not_accepted_reason", "guidance", "answer", "handling_result", "reply_content"}
 UNIT_FIELDS = ("lead_unit_id", "suggested_unit_id")
+# Fields naming a person of the task's unit, and the roles that person must have.
+MEMBER_FIELDS = {"handler_id": ("organizer_staff",)}
 
 
 class HotlineExtension(Extension):
@@ -26,7 +28,7 @@ class HotlineExtension(Extension):
         return {"due_after": lambda start, limit: due_after(ctx.calendar, start, limit)}
 
     def before_complete(self, ctx, task, data, fields):
-        _check_references(ctx.session, ctx.appeal, data)
+        _check_references(ctx.session, ctx.appeal, data, task.unit_id)
         for column, value in fields.items():
             if column in WRITABLE_APPEAL_FIELDS:
                 setattr(ctx.appeal, column, value)
@@ -71,9 +73,15 @@ def _main(loaded) -> bool:
     return loaded.row.process_key == loaded.row.deployment.process_key
 
 
-def _check_references(session, appeal: Appeal, data: dict) -> None:
-    """Ids in a submission must name things that exist: units (active) and this appeal's files."""
+def _check_references(session, appeal: Appeal, data: dict, task_unit_id: int | None) -> None:
+    """Ids in a submission must name things that exist: units (active), people of the task's
+    unit, and this appeal's files."""
     errors = {}
+    for field, roles in MEMBER_FIELDS.items():
+        if data.get(field) is not None:
+            person = session.get(User, data[field])
+            if person is None or not person.active or person.unit_id != task_unit_id or person.role not in roles:
+                errors[field] = ["经办人须为本单位在岗的工作人员"]
     for field in UNIT_FIELDS:
         if data.get(field) is not None and not _active_unit(session, data[field]):
             errors[field] = ["承办单位不存在或已停用"]

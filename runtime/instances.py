@@ -136,7 +136,9 @@ def _project_tasks(session, loaded: Loaded) -> None:
         select(UserTask).where(UserTask.instance_id == loaded.row.id, UserTask.state == "open"))}
     for task in loaded.workflow.get_tasks(state=TaskState.READY, manual=True):
         if existing.pop(str(task.id), None) is None:
-            session.add(_task_row(loaded, task))
+            row = _task_row(loaded, task)
+            session.add(row)
+            _assign(session, loaded, task, row)
     for gone in existing.values():  # left READY without a user completing it
         gone.state = "cancelled"
 
@@ -155,6 +157,22 @@ def _task_row(loaded: Loaded, task) -> UserTask:
         due_at=due_at, deadline_stage=props.get("deadline"), state="open", created_at=loaded.now,
         # a step reached again after its stage ran out (a reply sent back) is overdue from the start
         overdue_at=loaded.now if due_at is not None and due_at <= loaded.now else None)
+
+
+def _assign(session, loaded: Loaded, task, row: UserTask) -> None:
+    """A task whose `assigneeVariable` names a user who may work it is theirs from the start
+    (claimed in their name, as if they had claimed it); anyone else leaves it to the group."""
+    variable = task.task_spec.extensions.get("properties", {}).get("assigneeVariable")
+    user_id = task.data.get(variable) if variable else None
+    if not isinstance(user_id, int) or isinstance(user_id, bool):
+        return
+    from .tasks import may_work  # the task service imports this module
+    user = registry.current().extension.actor(session, user_id)
+    if user is None or not getattr(user, "active", True) or not may_work(user, row):
+        return
+    row.claimed_by_id, row.claimed_at = user_id, loaded.now
+    history.record(session, "task_assigned", business_key=row.business_key, instance_id=row.instance_id,
+                   actor_id=getattr(loaded.step.actor, "id", None), task=row, detail={"assignee_id": user_id})
 
 
 def _due(deadlines: dict, key: str | None) -> datetime | None:

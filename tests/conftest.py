@@ -176,6 +176,13 @@ def user(db):
     return get
 
 
+def handler_assignment(db, unit_code="gl_urban") -> dict:
+    """What a unit's leader submits at 指定承办科室和经办人: the demo unit's staff member as handler."""
+    with db.read() as session:
+        handler = session.scalar(select(User.id).where(User.username == f"{unit_code}_staff"))
+    return {"department": "执法科", "handler_id": handler}
+
+
 def intake_data(**overrides):
     """A valid intake form; keyword arguments replace fields (None drops one)."""
     data = {"channel": "phone", "appeal_type": "complaint", "title": "夜间施工噪音扰民",
@@ -225,9 +232,11 @@ class Walker:
         self.complete(appeal["id"], "dispatcher1", "ut_dispatch",
                       {"lead_unit_id": unit_id(lead), "co_unit_ids": [unit_id(c) for c in co]})
         self.complete(appeal["id"], f"{lead}_staff", "ut_sign_for", {"sign_decision": "sign"})
-        self.complete(appeal["id"], f"{lead}_leader", "ut_assign_handler",
-                      {"department": "执法科", "handler_name": "李四"})
+        self.complete(appeal["id"], f"{lead}_leader", "ut_assign_handler", self.assignment(lead))
         return appeal["id"]
+
+    def assignment(self, lead="gl_urban") -> dict:
+        return handler_assignment(get_db(self.api.client.application), lead)
 
     def to_replied(self, appeal_id, lead="gl_urban", closure_review=True):
         """Result, the leader's approval and the reply; then (unless told not to) the platform's

@@ -4,6 +4,7 @@ import json
 import logging
 import os
 import socket
+import time
 from datetime import date, datetime, timedelta
 from types import SimpleNamespace
 
@@ -17,12 +18,17 @@ from workdays import store
 
 from . import create_app, get_db
 
+log = logging.getLogger("hotline.worker")
+
 
 @click.group()
 def main():
     """Hotline 12345: run a 12345 government service hotline as BPMN processes."""
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     logging.getLogger("spiff").setLevel(logging.WARNING)  # it logs every task state change
+    # APScheduler logs two lines per run of every job, several times a second; `_reported`
+    # logs one line for a run that did something instead
+    logging.getLogger("apscheduler").setLevel(logging.WARNING)
 
 
 @main.command("init-db")
@@ -244,18 +250,31 @@ def _scheduler(app, background: bool):
     loops = int(app.config["WORKER_THREADS"]) if db.is_postgres else 1
     scheduler = (BackgroundScheduler if background else BlockingScheduler)(timezone="Asia/Shanghai")
     for n in range(loops):
-        scheduler.add_job(jobs.run_due, "interval", seconds=1, args=[db, f"{owner}:{n}"], id=f"timers-{n}",
-                          max_instances=1, coalesce=True)
+        scheduler.add_job(_reported("timers fired", jobs.run_due), "interval", seconds=1,
+                          args=[db, f"{owner}:{n}"], id=f"timers-{n}", max_instances=1, coalesce=True)
     # renews the short locks of claimed timers while this process lives; a killed worker's lapse
     scheduler.add_job(jobs.heartbeat, "interval", seconds=jobs.BEAT_SECONDS, args=[db], id="timers-heartbeat",
                       max_instances=1, coalesce=True)
-    scheduler.add_job(outbox.deliver_pending, "interval", seconds=1, args=[db, sender],
-                      id="outbox", max_instances=1, coalesce=True)
-    scheduler.add_job(migration.run_batches, "interval", seconds=5, args=[db, owner],
-                      id="migration-batches", max_instances=1, coalesce=True)  # "migrate all eligible"
-    scheduler.add_job(privacy.anonymise_expired, "interval", hours=1, args=[db, int(app.config["RETENTION_DAYS"])],
+    scheduler.add_job(_reported("notifications sent", outbox.deliver_pending), "interval", seconds=1,
+                      args=[db, sender], id="outbox", max_instances=1, coalesce=True)
+    scheduler.add_job(_reported("instances migrated", migration.run_batches), "interval", seconds=5,
+                      args=[db, owner], id="migration-batches", max_instances=1, coalesce=True)  # "migrate all eligible"
+    scheduler.add_job(_reported("appellants anonymised", privacy.anonymise_expired), "interval", hours=1,
+                      args=[db, int(app.config["RETENTION_DAYS"])],
                       id="retention", max_instances=1, coalesce=True)  # PIPL: identities kept no longer than needed
     return scheduler
+
+
+def _reported(what: str, job):
+    """`job` as the scheduler runs it: one log line when a run did something (its count)."""
+    def run(*args):
+        started = time.perf_counter()
+        done = job(*args)
+        if done:
+            log.info("%s: %d in %.2f s", what, done, time.perf_counter() - started)
+        return done
+    run.__name__ = run.__qualname__ = getattr(job, "__name__", what)
+    return run
 
 
 def _safe_url(url: str) -> str:

@@ -24,7 +24,7 @@ from workdays.calendar import TZ
 class Field:
     name: str  # dotted path: the input's name and the key of its errors
     label: str
-    widget: str  # text textarea number datetime radio select checkbox unit units attachments group
+    widget: str  # text textarea number datetime radio select checkbox unit units member attachments group
     required: bool = False  # required whenever it is shown
     help: str | None = None
     placeholder: str | None = None
@@ -56,12 +56,13 @@ def title(schema: dict, ui: dict) -> str:
 
 
 def build(schema: dict, ui: dict, values: dict | None = None, errors: dict | None = None,
-          units=(), files=()) -> tuple[list[Field], list[str]]:
+          units=(), files=(), members=()) -> tuple[list[Field], list[str]]:
     """(fields, messages for no field). `values` maps names to lists of strings (a submitted
-    form; None: the schema's defaults); `errors` maps field paths to engine messages."""
+    form; None: the schema's defaults); `errors` maps field paths to engine messages;
+    `members` are the task unit's people (id, name, role) for a member picker."""
     errors = dict(errors or {})
     unit_groups = _unit_groups(units)
-    fields = _fields(schema, ui, _english_ui(ui), "", values, unit_groups, list(files))
+    fields = _fields(schema, ui, _english_ui(ui), "", values, unit_groups, list(files), list(members))
     _place_errors(fields, errors)
     return fields, [_friendly(message, {}) for messages in errors.values() for message in messages]
 
@@ -83,7 +84,8 @@ def merge_errors(engine_errors: dict, parse_errors: dict) -> dict:
     return merged
 
 
-def describe(schema: dict, ui: dict, data: dict, unit_names: dict, file_names: dict) -> list[tuple[str, str]]:
+def describe(schema: dict, ui: dict, data: dict, unit_names: dict, file_names: dict,
+             people: dict | None = None) -> list[tuple[str, str]]:
     """(label, readable value) of submitted data, in form order: for the history timeline."""
     fields, _unused = build(schema, ui)
     result = []
@@ -91,13 +93,13 @@ def describe(schema: dict, ui: dict, data: dict, unit_names: dict, file_names: d
         value = _lookup(data, f.name)
         if f.widget == "group" or value is None or value == [] or value == "":
             continue
-        result.append((f.label, _readable(f, value, unit_names, file_names)))
+        result.append((f.label, _readable(f, value, unit_names, file_names, people or {})))
     return result
 
 
 # -- building fields ----------------------------------------------------------------------
 
-def _fields(schema, ui, en, prefix, values, unit_groups, files) -> list[Field]:
+def _fields(schema, ui, en, prefix, values, unit_groups, files, members=()) -> list[Field]:
     props = schema.get("properties", {})
     order = [k for k in ui.get("ui:order", []) if k in props] + [k for k in props if k not in ui.get("ui:order", [])]
     conditions, conditional_required = _conditions(schema)
@@ -112,8 +114,8 @@ def _fields(schema, ui, en, prefix, values, unit_groups, files) -> list[Field]:
                   show_when=conditions.get(key), limits=_limits(prop))
         if f.widget == "group":
             f.children = _fields(prop, field_ui, field_en.get("properties", {}), name + ".", values, unit_groups,
-                                 files)
-        f.options = _options(f.widget, prop, field_ui, field_en, unit_groups, files)
+                                 files, members)
+        f.options = _options(f.widget, prop, field_ui, field_en, unit_groups, files, members)
         f.files = files if f.widget == "attachments" else []
         f.values = _initial(prop) if values is None else list(values.get(name, []))
         result.append(f)
@@ -126,7 +128,8 @@ def _fields(schema, ui, en, prefix, values, unit_groups, files) -> list[Field]:
 def _widget(prop: dict, field_ui: dict) -> str:
     kind, widget = prop.get("type"), field_ui.get("ui:widget")
     named = {"radio": "radio", "checkbox": "checkbox", "textarea": "textarea", "unit-picker": "unit",
-             "unit-multi-picker": "units", "attachments": "attachments", "datetime": "datetime"}
+             "unit-multi-picker": "units", "unit-member-picker": "member", "attachments": "attachments",
+             "datetime": "datetime"}
     if widget in named:
         return named[widget]
     if kind == "object":
@@ -142,9 +145,12 @@ def _widget(prop: dict, field_ui: dict) -> str:
     return "select" if "enum" in prop else "text"
 
 
-def _options(widget, prop, field_ui, field_en, unit_groups, files) -> list:
+def _options(widget, prop, field_ui, field_en, unit_groups, files, members=()) -> list:
     if widget in ("unit", "units"):
         return unit_groups
+    if widget == "member":  # the people of the task's unit in the roles the UI schema names
+        roles = field_ui.get("ui:options", {}).get("roles")
+        return [(str(i), name) for i, name, role in members if not roles or role in roles]
     if widget == "attachments":
         return [(str(f.id), f.filename) for f in files]
     names = field_en.get("enumNames") or field_ui.get("ui:enumNames")
@@ -305,7 +311,9 @@ def _lookup(data: dict, dotted: str):
     return data
 
 
-def _readable(f: Field, value, unit_names: dict, file_names: dict) -> str:
+def _readable(f: Field, value, unit_names: dict, file_names: dict, people: dict) -> str:
+    if f.widget == "member":
+        return people.get(value, f"#{value}")
     if f.widget in ("unit", "units"):
         ids = value if isinstance(value, list) else [value]
         return "、".join(unit_names.get(i, str(i)) for i in ids)

@@ -180,7 +180,7 @@ OPEN_APPEALS = [
       "region_code": "350206"},
      [ASSESS, ("dispatcher1", "dispatch.schema.json", {"lead_unit_id": "fz_transport"}),
       ("fz_transport_staff", "sign_for.schema.json", {"sign_decision": "sign"}),
-      ("fz_transport_leader", "assign_handler.schema.json", {"department": "运输管理科", "handler_name": "周敏"}),
+      ("fz_transport_leader", "assign_handler.schema.json", {"department": "运输管理科", "handler_id": "fz_transport_staff"}),
       ("fz_transport_staff", "record_result.schema.json", {"result_action": "submit_result",
                                                            "result": "已会同公交集团现场勘察，拟于下季度增设站点。"})]),
 ]
@@ -207,7 +207,8 @@ def drive_open_appeals(db) -> list:
         appeal = appeals.register(db, data, people["intake1"])
         created.append(appeal)
         for username, form, values in steps:
-            values = {k: unit_ids.get(v, v) if k == "lead_unit_id" else v for k, v in values.items()}
+            values = {k: unit_ids.get(v, v) if k == "lead_unit_id" else people[v].id if k == "handler_id" else v
+                      for k, v in values.items()}
             if not _complete_step(db, appeal, people[username], form, values):
                 break
     return created

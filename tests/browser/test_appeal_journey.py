@@ -79,7 +79,7 @@ def test_an_appeal_from_phone_call_to_reply_in_the_browser(open_as, live_url, db
     leader = open_as("gl_urban_leader")
     _open_task(leader, live_url, title)
     leader.fill("input[name=department]", "城管执法科")
-    leader.fill("input[name=handler_name]", "李明")
+    leader.select_option("select[name=handler_id]", label="鼓楼区城市管理局 承办人")
     leader.click("form.task-form button[type=submit].primary")
 
     _open_task(staff, live_url, title)

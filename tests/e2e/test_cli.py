@@ -90,3 +90,26 @@ def test_calendar_load_and_set_on_a_fresh_database(tmp_path, monkeypatch, unpubl
     bad.write_text("year: 2027\nholidays:\n  - {from: 2028-01-01}\n", encoding="utf-8")
     refused = runner.invoke(cli.main, ["calendar", "load", str(bad)])
     assert refused.exit_code != 0 and "2028-01-01" in refused.output
+
+
+def test_the_worker_logs_one_line_for_a_job_that_did_something_and_nothing_for_idle_polls(app, db, caplog):
+    import logging
+
+    from runtime.models import Notification
+    CliRunner().invoke(cli.main, ["deadline", "--type", "help", "--accepted-at", "2026-03-02T10:00+08:00"])
+    assert logging.getLogger("apscheduler").getEffectiveLevel() == logging.WARNING  # two lines per poll, quieted
+    polls = [job for job in cli._scheduler(app, background=True).get_jobs() if job.id != "retention"]
+    for job in polls:  # whatever the demo left due is done now
+        job.func(*job.args)
+    caplog.clear()
+    caplog.set_level(logging.INFO)
+    for job in polls:
+        job.func(*job.args)
+    assert [r for r in caplog.records if r.name == "hotline.worker"] == []
+
+    with db.transaction() as session:
+        session.add(Notification(channel="sms", recipient="+8613800001234", body="测试"))
+    outbox_job = next(job for job in polls if job.id == "outbox")
+    outbox_job.func(*outbox_job.args)
+    lines = [r.getMessage() for r in caplog.records if r.name == "hotline.worker"]
+    assert len(lines) == 1 and lines[0].startswith("notifications sent: 1 in ")

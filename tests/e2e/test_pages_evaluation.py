@@ -106,7 +106,23 @@ def test_owner_sees_the_ranking_with_hand_computed_figures(browser_as, units):
     for text in ("65.33", "98.67", "100.00", "83.3%", "60.0%", "16.7%", "63.3%", "96.7%"):
         assert text in html, text
     assert "红榜" in html and "黑榜" in html and "表扬名单" in html
-    assert html.count("<svg") == 3  # trend, type breakdown, ranking bars
+    assert html.count("<svg") == 2  # type breakdown and ranking bars; no trend line through one point
+    assert "只有 2019-03 一个考核期有办结数据" in html
+
+
+def test_the_trend_is_drawn_once_two_periods_have_handled_appeals(browser_as, units, db):
+    at = datetime(2019, 2, 11, 9, tzinfo=TZ)
+    with db.transaction() as session:
+        appeal = Appeal(number="FJ20190211-000901", appeal_type="complaint", channel="phone", status="archived",
+                        title="考核样例二月", content="样例", accepted_at=at, closed_at=at + timedelta(days=3),
+                        lead_unit_id=units[1], satisfaction="satisfied", resolved=True, rehandle_count=0,
+                        handling_due_at=at + timedelta(days=10))
+        session.add(appeal)
+        session.flush()
+        session.add(AppealUnit(appeal_id=appeal.id, unit_id=units[1], role="lead", active=True))
+    html = browser_as("owner1").get(f"/evaluation?period={PERIOD}").get_data(as_text=True)
+    assert html.count("<svg") == 3 and "一个考核期有办结数据" not in html
+    assert "<title>2019-02 · 100.0%</title>" in html  # the February point: one satisfied appeal
 
 
 def test_drill_down_to_a_units_late_appeals(browser_as, units):
@@ -151,7 +167,8 @@ def test_demo_month_ranking_charts_drill_and_export(app, browser_as, unit_id):
     # the page opens on last month, the demo's, unless this run crossed into a new month meanwhile
     query = "" if ev.default_period(clock.now(), start_day).key == last_month else f"?period={last_month}"
     html = owner.get("/evaluation" + query).get_data(as_text=True)
-    assert "承办单位排名" in html and html.count("<svg") == 3 and "鼓楼区城市管理局" in html
+    assert "承办单位排名" in html and html.count("<svg") == 2 and "鼓楼区城市管理局" in html
+    assert f"只有 {last_month} 一个考核期有办结数据" in html  # the demo fills one month: said, not a lone dot
     link = f"/evaluation/drill?period={last_month}&metric=late&unit={unit_id('gl_urban')}"
     assert link.replace("&", "&amp;") in html
     late = owner.get(link).get_data(as_text=True)

@@ -132,7 +132,7 @@ def test_art18_an_on_site_matter_needs_photos_or_a_stated_reason(walk, unit_id, 
     walk.complete(appeal["id"], "intake1", "ut_assess", {"assessment": "dispatch", "on_site": True})
     walk.complete(appeal["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
     walk.complete(appeal["id"], "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
-    walk.complete(appeal["id"], "gl_urban_leader", "ut_assign_handler", {"department": "执法科", "handler_name": "李四"})
+    walk.complete(appeal["id"], "gl_urban_leader", "ut_assign_handler", walk.assignment())
     problems = fields(try_complete(walk, appeal["id"], "gl_urban_staff", "ut_record_result", RESULT))
     assert problems == {"no_evidence_reason": ["必填项"]}
     # a photo is enough, or a reason when there can be none
@@ -146,7 +146,7 @@ def test_art18_the_reason_replaces_the_photo_and_matters_without_a_site_need_nei
     walk.complete(on_site["id"], "intake1", "ut_assess", {"assessment": "dispatch", "on_site": True})
     walk.complete(on_site["id"], "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
     walk.complete(on_site["id"], "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
-    walk.complete(on_site["id"], "gl_urban_leader", "ut_assign_handler", {"department": "执法科", "handler_name": "李四"})
+    walk.complete(on_site["id"], "gl_urban_leader", "ut_assign_handler", walk.assignment())
     walk.complete(on_site["id"], "gl_urban_staff", "ut_record_result",
                   {**RESULT, "no_evidence_reason": "夜间施工已停止，现场无可拍摄内容"})
     plain = walk.to_signed(unit_id=unit_id)

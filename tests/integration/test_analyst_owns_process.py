@@ -21,8 +21,9 @@ from hotline import evaluation as ev
 from hotline import evaluation_report, intake
 from runtime import repository
 from runtime.problems import BundleInvalid
+from web import get_db
 
-from ..conftest import intake_data, redeploy_repository
+from ..conftest import handler_assignment, intake_data, redeploy_repository
 
 BPMN = "{http://www.omg.org/spec/BPMN/20100524/MODEL}"
 NODES = ("userTask", "serviceTask", "scriptTask", "businessRuleTask", "callActivity", "subProcess", "startEvent",
@@ -69,7 +70,7 @@ class FormWalker:
             ("dispatcher1", "handle_return.schema.json", {"return_decision": "redispatch",
                                                            "lead_unit_id": unit_id("gl_urban")}),
             ("gl_urban_staff", "sign_for.schema.json", {"sign_decision": "sign"}),
-            ("gl_urban_leader", "assign_handler.schema.json", {"department": "执法科", "handler_name": "李四"}),
+            ("gl_urban_leader", "assign_handler.schema.json", handler_assignment(get_db(self.api.client.application))),
             ("gl_urban_staff", "record_result.schema.json", {"result_action": "submit_result",
                                                               "result": "已责令停工", "resolved": True}),
             ("gl_urban_leader", "leader_review.schema.json", {"review_decision": "approve"}),
@@ -178,7 +179,7 @@ def test_an_appeal_waits_in_the_new_step_and_the_api_filters_by_its_status(db, a
                 ("intake1", "assess_appeal.schema.json", {"assessment": "dispatch"}),
                 ("dispatcher1", "dispatch.schema.json", {"lead_unit_id": unit_id("gl_urban")}),
                 ("gl_urban_staff", "sign_for.schema.json", {"sign_decision": "sign"}),
-                ("gl_urban_leader", "assign_handler.schema.json", {"department": "执法科", "handler_name": "李四"}),
+                ("gl_urban_leader", "assign_handler.schema.json", handler_assignment(db)),
                 ("gl_urban_staff", "record_result.schema.json", {"result_action": "submit_result", "result": "已办"}),
                 ("gl_urban_leader", "leader_review.schema.json", {"review_decision": "approve"}),
                 ("gl_urban_staff", "reply_appellant.schema.json",

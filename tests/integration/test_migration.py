@@ -57,7 +57,7 @@ def at_dispatch(walk):
 def finish_from_dispatch(walk, appeal_id, unit_id):
     walk.complete(appeal_id, "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban"), "co_unit_ids": []})
     walk.complete(appeal_id, "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
-    walk.complete(appeal_id, "gl_urban_leader", "ut_assign_handler", {"department": "执法科", "handler_name": "李四"})
+    walk.complete(appeal_id, "gl_urban_leader", "ut_assign_handler", walk.assignment())
     finish_from_record(walk, appeal_id)
 
 

@@ -16,7 +16,7 @@ from workdays import calendar as workdays_calendar
 from workdays import store as calendar_store
 from workdays.calendar import TZ
 
-from ..conftest import intake_data
+from ..conftest import handler_assignment, intake_data
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 
@@ -176,7 +176,7 @@ def test_a_failing_job_becomes_an_incident_and_can_be_retried(db, user, unit_id,
 def _signed(db, user, unit_id):
     appeal_id = _dispatched(db, user, unit_id)
     _do(db, user, appeal_id, "ut_sign_for", {"sign_decision": "sign"})
-    _do(db, user, appeal_id, "ut_assign_handler", {"department": "执法科", "handler_name": "李四"})
+    _do(db, user, appeal_id, "ut_assign_handler", handler_assignment(db))
     return appeal_id
 
 

@@ -26,6 +26,7 @@ bp = Blueprint("appeal", __name__)
 INTAKE_FORM = "register_appeal.schema.json"
 ACTIONS = {
     "appeal_registered": _l("登记诉求"), "process_started": _l("启动办理流程"), "task_claimed": _l("认领任务"),
+    "task_assigned": _l("指定经办人"),
     "task_unclaimed": _l("释放任务"), "task_completed": _l("完成任务"), "attachment_uploaded": _l("上传附件"),
     "comment_added": _l("发表意见"), "contact_granted": _l("授权查看联系方式"),
     "contact_revoked": _l("撤销联系方式授权"), "appellant_viewed": _l("查看诉求人信息"),
@@ -223,16 +224,17 @@ def timeline(page: dict) -> list[dict]:
                         "label": PROCESS_ACTIONS.get((event.action, (event.detail or {}).get("process")))
                         or ACTIONS.get(event.action, event.action),
                         "task": task_label(event.task_name, form) if event.task_name else "",
-                        "lines": _details(event, event.detail or {}, form, page["unit_names"], files, notes),
+                        "lines": _details(event, event.detail or {}, form, page["unit_names"], files, notes,
+                                          page["people"]),
                         "alert": event.action in ("overdue", "supervision_opened", "supervision_escalated",
                                                   "incident_opened")})
     return entries
 
 
-def _details(event, d: dict, form, units: dict, files: dict, notes: dict) -> list[tuple[str, str]]:
+def _details(event, d: dict, form, units: dict, files: dict, notes: dict, people: dict) -> list[tuple[str, str]]:
     if event.action == "task_completed" and form:
         schema, ui = forms.load(form)
-        return form_render.describe(schema, ui, d, units, files)
+        return form_render.describe(schema, ui, d, units, files, people)
     describe = DETAILS.get(event.action)
     if describe is not None:
         lines = describe(d, units, files, notes)

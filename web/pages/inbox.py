@@ -155,7 +155,8 @@ def _render_task(task_id, values=None, errors=None, status=200, new_file=None, *
     task = page["task"]
     with get_db().read() as session:
         schema, ui = tasks.form_of(session, task)
-    fields, form_errors = form_render.build(schema, ui, values, errors, page["unit_choices"], page["attachments"])
+    fields, form_errors = form_render.build(schema, ui, values, errors, page["unit_choices"], page["attachments"],
+                                            page["unit_members"])
     evidence = [f for f in form_render.flatten(fields) if f.widget == "attachments"]
     for f in evidence if new_file else ():  # a file just uploaded is ticked as evidence
         f.values.append(str(new_file))

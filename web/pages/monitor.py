@@ -34,7 +34,8 @@ REASON_MAX = 500
 EVENT_LABELS = {
     "appeal_registered": _l("登记诉求"), "process_started": _l("流程启动"), "process_completed": _l("流程结束"),
     "process_suspended": _l("流程挂起"), "process_resumed": _l("流程恢复"), "process_terminated": _l("流程终止"),
-    "task_claimed": _l("认领任务"), "task_unclaimed": _l("退回认领"), "task_completed": _l("完成任务"),
+    "task_claimed": _l("认领任务"), "task_assigned": _l("指定经办人"),
+    "task_unclaimed": _l("退回认领"), "task_completed": _l("完成任务"),
     "timer_fired": _l("定时器触发"), "incident_opened": _l("出现故障"), "incident_retried": _l("故障重试"),
     "appellant_viewed": _l("查看诉求人信息"), "attachment_uploaded": _l("上传附件"),
     "deadlines_recomputed": _l("重算期限"), "answered_on_spot": _l("即时答复"), "archived": _l("办结归档"),
