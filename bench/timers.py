@@ -4,7 +4,7 @@
 Real timers, real time, the worker's own code. bench/data/timer_bench.bpmn (start -> timer
 catch event at the ISO time `due_at` from the start data -> script task -> end) is deployed
 as its own process. Each benchmark instance is started with runtime.instances.start (process_key
-"timer_bench"; its save() lets runtime.timers.sync write the job row), its business key a
+"timer_bench"; its save() lets runtime.timers.write_changes write the job row), its business key a
 minimal appeal row of its own, with a due time drawn at random from a window of real time a few
 seconds ahead. One worker then runs like `hotline worker`: an APScheduler BackgroundScheduler
 calling runtime.jobs.run_due every second (max_instances=1, coalesce, as web/cli.py `_scheduler`).

@@ -7,14 +7,14 @@ version column, so a concurrent change is a StaleDataError (turned into Conflict
 never a silent overwrite. An instance carries a business key, nothing else of the application:
 the registry's extension sees each saved step and keeps its own records in step.
 """
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from uuid import UUID
 
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
 from . import clock, history, milestones, registry, repository, serializer, timers
@@ -30,6 +30,10 @@ class Loaded:
     workflow: BpmnWorkflow
     step: Step
     ctx: object  # the extension's context for this unit of work
+    # what the rows say as the instance was read (its open task rows and job rows mirror them),
+    # so saving writes only the difference, without reading the rows back
+    ready_at_load: frozenset = frozenset()
+    timers_at_load: dict = field(default_factory=dict)
 
     @property
     def now(self) -> datetime:
@@ -84,7 +88,17 @@ def restore(session, row: ProcessInstance, actor) -> Loaded:
     spec, subs = repository.process_specs(row.deployment, row.process_key)
     step, ctx = _context(session, row.business_key, row.id, actor, clock.now())
     workflow = serializer.state_from_dict(row.state, spec, subs, ScriptEngine(ctx))
-    return Loaded(row, workflow, step, ctx)
+    return Loaded(row, workflow, step, ctx, frozenset(_ready_user_tasks(workflow)), timers.waiting_timers(workflow))
+
+
+def replace_state(session, loaded: Loaded, state: dict, deployment) -> Loaded:
+    """The instance on another state and version (a migration undone); saving it writes the
+    difference from what its rows mirror now."""
+    row = loaded.row
+    row.state, row.deployment = state, deployment
+    again = restore(session, row, loaded.step.actor)
+    again.ready_at_load, again.timers_at_load = loaded.ready_at_load, loaded.timers_at_load
+    return again
 
 
 def for_business_key(session, business_key: int, process_key: str | None = None) -> ProcessInstance | None:
@@ -127,20 +141,31 @@ def save(session, loaded: Loaded) -> None:
         history.record(session, "process_completed", business_key=row.business_key, instance_id=row.id,
                        detail={"process": row.process_key})
     _project_tasks(session, loaded)
-    timers.sync(session, row.id, workflow)
+    now_waiting = timers.waiting_timers(workflow)
+    timers.write_changes(session, row.id, loaded.timers_at_load, now_waiting)
+    loaded.ready_at_load, loaded.timers_at_load = frozenset(_ready_user_tasks(workflow)), now_waiting
     registry.current().extension.saved(loaded.ctx, loaded)
 
 
+def _ready_user_tasks(workflow) -> dict:
+    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+
+
 def _project_tasks(session, loaded: Loaded) -> None:
-    existing = {t.id: t for t in session.scalars(
-        select(UserTask).where(UserTask.instance_id == loaded.row.id, UserTask.state == "open"))}
-    for task in loaded.workflow.get_tasks(state=TaskState.READY, manual=True):
-        if existing.pop(str(task.id), None) is None:
+    """Open task rows for the READY user tasks: rows for the new ones; the ones no longer READY
+    that no user completed in this unit of work are cancelled, in one statement."""
+    ready = _ready_user_tasks(loaded.workflow)
+    for task_id, task in ready.items():
+        if task_id not in loaded.ready_at_load:
             row = _task_row(loaded, task)
             session.add(row)
             _assign(session, loaded, task, row)
-    for gone in existing.values():  # left READY without a user completing it
-        gone.state = "cancelled"
+    done_here = {obj.id for obj in session.identity_map.values() if isinstance(obj, UserTask) and obj.state != "open"}
+    gone = loaded.ready_at_load - ready.keys() - done_here
+    if gone:  # left READY without a user completing it (a boundary event, a withdrawal)
+        table = UserTask.__table__
+        session.connection().execute(update(table).where(table.c.id.in_(gone), table.c.state == "open")
+                                     .values(state="cancelled"))
 
 
 def _task_row(loaded: Loaded, task) -> UserTask:
@@ -167,7 +192,8 @@ def _assign(session, loaded: Loaded, task, row: UserTask) -> None:
     if not isinstance(user_id, int) or isinstance(user_id, bool):
         return
     from .tasks import may_work  # the task service imports this module
-    user = registry.current().extension.actor(session, user_id)
+    with session.no_autoflush:  # the new row is written with its claim, in one INSERT
+        user = registry.current().extension.actor(session, user_id)
     if user is None or not getattr(user, "active", True) or not may_work(user, row):
         return
     row.claimed_by_id, row.claimed_at = user_id, loaded.now

@@ -1,5 +1,5 @@
 """The management service: every waiting timer event of an instance is a job row with its due
-time, kept in step by `runtime.timers.sync` whenever the instance is saved.
+time, kept in step by `runtime.timers.write_changes` whenever the instance is saved.
 
 Workers poll about once a second: `claim_due` takes due rows under a short lock (LOCK_FOR;
 `FOR UPDATE SKIP LOCKED` on PostgreSQL, so workers never take the same row), and `fire`

@@ -323,8 +323,7 @@ def revert(db, migration_id: int, actor) -> InstanceMigration:
             raise Conflict("迁移后该流程实例已继续办理，不能撤销")
         source, target = session.get(Deployment, migration.from_deployment_id), row.deployment
         state = {k: v for k, v in migration.previous_state.items() if k != RESERVED}
-        row.state, row.deployment = state, source
-        loaded = instances.restore(session, row, actor)
+        loaded = instances.replace_state(session, instances.restore(session, row, actor), state, source)
         now = loaded.now
         if migration.previous_state.get(RESERVED, {}).get("limits_applied"):
             registry.current().extension.migration_reverted(session, loaded)

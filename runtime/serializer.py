@@ -56,8 +56,13 @@ def state_to_dict(workflow) -> dict:
 
 
 def state_from_dict(state: dict, spec, subprocess_specs, script_engine) -> BpmnWorkflow:
-    """Rebuild a workflow; the script engine is not serialized, so it is attached here."""
-    dct = deepcopy(state)
+    """Rebuild a workflow; the script engine is not serialized, so it is attached here.
+
+    `state` is left as it was, without a deep copy: SpiffWorkflow's restore builds new
+    containers all the way down and pops keys only from copies, except the mapping of
+    subprocesses, which it empties; that one mapping is copied."""
+    dct = dict(state)
+    dct["subprocesses"] = dict(state.get("subprocesses", {}))
     workflow = _serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = script_engine
     return workflow

@@ -3,7 +3,7 @@ from datetime import datetime
 
 from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinition
 from SpiffWorkflow.util.task import TaskState
-from sqlalchemy import select
+from sqlalchemy import delete, insert, update
 
 from .models import Job
 
@@ -21,18 +21,20 @@ def waiting_timers(workflow) -> dict[str, tuple[datetime, str]]:
     return found
 
 
-def sync(session, instance_id: int, workflow) -> None:
-    """Make the instance's job rows match its waiting timers."""
-    timers = waiting_timers(workflow) if workflow is not None else {}
-    rows = {j.task_id: j for j in session.scalars(select(Job).where(Job.instance_id == instance_id))}
-    for task_id, job in rows.items():
-        if task_id not in timers:
-            session.delete(job)
-        elif job.due_at != timers[task_id][0]:
-            job.due_at = timers[task_id][0]
-    for task_id, (due, name) in timers.items():
-        if task_id not in rows:
-            session.add(Job(instance_id=instance_id, task_id=task_id, name=name[:200], due_at=due,
-                            retries=RETRIES, status="pending"))
-
-
+def write_changes(session, instance_id: int, before: dict, after: dict) -> None:
+    """Bring the instance's job rows from `before` (the waiting timers as it was read, which its
+    rows mirror) to `after`, in set-based statements and only for what changed. Core statements
+    on the session's connection: they need nothing flushed first, so the unit of work's own
+    changes are written together when it commits."""
+    connection, table = session.connection(), Job.__table__
+    gone = before.keys() - after.keys()
+    if gone:
+        connection.execute(delete(table).where(table.c.instance_id == instance_id, table.c.task_id.in_(gone)))
+    for task_id in before.keys() & after.keys():
+        if before[task_id][0] != after[task_id][0]:  # moved (a recomputed limit)
+            connection.execute(update(table).where(table.c.instance_id == instance_id, table.c.task_id == task_id)
+                               .values(due_at=after[task_id][0]))
+    new = [{"instance_id": instance_id, "task_id": task_id, "name": name[:200], "due_at": due,
+            "retries": RETRIES, "status": "pending"} for task_id, (due, name) in after.items() if task_id not in before]
+    if new:
+        connection.execute(insert(table), new)

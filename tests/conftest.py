@@ -16,8 +16,12 @@ from hotline import accounts, demo
 from hotline.models import OrganizerUnit, User
 from runtime import clock, repository, schema
 from web import create_app, get_db
+from workdays import store as calendar_store
 
 accounts.use_fast_hashing()
+# tests change calendar rows directly too: check the fingerprint on every build (the one-second
+# bound between processes is tested on its own, tests/integration/test_calendar_atomic.py)
+calendar_store.CHECK_SECONDS = 0
 hotline.configure()  # as the app factory does; tests that build no app read the diagrams too
 
 
@@ -61,6 +65,7 @@ class _Template:
 
     def restore(self, db):
         db.dispose()
+        calendar_store.forget()  # another database under the same engine
         if self.postgres:
             self._admin(f'DROP DATABASE IF EXISTS "{self.name}" WITH (FORCE)',
                         f'CREATE DATABASE "{self.name}" TEMPLATE "{self.template}"')

@@ -5,12 +5,21 @@ the database.
 `build(session, folder)` gives the WorkingCalendar in force; `load_year` and `set_day` change it
 in the caller's transaction (workdays.admin records why; the application recomputes what
 depended on it).
+
+Building it reads every year and day row and parses the YAML files, so each process keeps the
+calendar it built per database and reuses it. At most every CHECK_SECONDS it asks the database
+for a fingerprint of the rows (one small query) and rebuilds if another process changed them;
+a change made through this process is seen at once (the cache is dropped when it commits), and
+the transaction making it always builds afresh.
 """
+import threading
+import time as monotonic
+import weakref
 from datetime import date, time, timedelta
 from pathlib import Path
 
 import yaml
-from sqlalchemy import select
+from sqlalchemy import case, event, func, select
 
 from runtime import clock
 from runtime.errors import InvalidInput
@@ -53,9 +62,54 @@ def office_hours(folder: Path = CALENDAR_DIR) -> tuple[tuple, tuple[Season, ...]
     return default, seasons
 
 
+CHECK_SECONDS = 1.0  # how stale another process's calendar change may be seen here
+_cache: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # engine -> {folder: _Cached}
+_lock = threading.Lock()
+
+
+class _Cached:
+    def __init__(self, calendar, fingerprint, checked):
+        self.calendar, self.fingerprint, self.checked = calendar, fingerprint, checked
+
+
 def build(session, folder: Path = CALENDAR_DIR) -> WorkingCalendar:
     """The calendar in force: database rows win over repo files, which win over chinese_calendar.
     With no session, the files and chinese_calendar alone."""
+    if session is None or session.info.get(_CHANGED):
+        return _build(session, folder)
+    engine, now = session.get_bind(), monotonic.monotonic()
+    with _lock:
+        cached = _cache.get(engine, {}).get(folder)
+    if cached is not None and now - cached.checked < CHECK_SECONDS:
+        return cached.calendar
+    fingerprint = _fingerprint(session, folder)
+    if cached is None or cached.fingerprint != fingerprint:
+        cached = _Cached(_build(session, folder), fingerprint, now)
+    cached.checked = now
+    with _lock:
+        _cache.setdefault(engine, {})[folder] = cached
+    return cached.calendar
+
+
+def forget(engine=None) -> None:
+    """Drop the calendars cached for `engine` (every one by default: a database replaced under
+    this process, as tests do)."""
+    with _lock:
+        if engine is None:
+            _cache.clear()
+        else:
+            _cache.pop(engine, None)
+
+
+def _fingerprint(session, folder: Path) -> tuple:
+    """What changes whenever a row or file the calendar is built from changes."""
+    days = select(func.count(), func.sum(case((CalendarDay.working, 1), else_=0)), func.max(CalendarDay.updated_at))
+    years = select(func.count(), func.max(CalendarYear.loaded_at))
+    files = tuple(sorted((p.name, p.stat().st_mtime_ns) for p in folder.glob("*.yaml")))
+    return tuple(session.execute(days).one()) + tuple(session.execute(years).one()) + files
+
+
+def _build(session, folder: Path) -> WorkingCalendar:
     days, years = {}, set()
     for path in sorted(folder.glob("[0-9][0-9][0-9][0-9].yaml")):
         year, _, file_days = parse_year(path.read_text(encoding="utf-8"))
@@ -68,9 +122,27 @@ def build(session, folder: Path = CALENDAR_DIR) -> WorkingCalendar:
     return WorkingCalendar(days=days, years=frozenset(years), hours=hours, seasons=seasons)
 
 
+_CHANGED = "workdays.calendar_changed"
+
+
+def _changing(session) -> None:
+    """This transaction changes the calendar: it builds its own afresh, and once it commits this
+    process's cached calendars are dropped."""
+    if not session.info.get(_CHANGED):
+        session.info[_CHANGED] = True
+        event.listen(session, "after_commit", _committed, once=True)
+        event.listen(session, "after_rollback", _committed, once=True)
+
+
+def _committed(session) -> None:
+    session.info.pop(_CHANGED, None)
+    forget(session.get_bind())
+
+
 def load_year(session, text: str, by: str | None = None) -> dict:
     """Store a year's schedule (administrator overrides of that year are kept)."""
     year, source, days = parse_year(text)
+    _changing(session)
     admin_days = set(session.scalars(select(CalendarDay.day).where(CalendarDay.source == "admin")))
     for row in session.scalars(select(CalendarDay).where(
             CalendarDay.source == "file", CalendarDay.day.between(date(year, 1, 1), date(year, 12, 31)))):
@@ -87,6 +159,7 @@ def load_year(session, text: str, by: str | None = None) -> dict:
 
 def set_day(session, day: date, working: bool, name: str, by: str | None) -> CalendarDay:
     """An administrator's override, e.g. a typhoon day off."""
+    _changing(session)
     row = session.get(CalendarDay, day) or CalendarDay(day=day)
     row.working, row.name, row.source, row.updated_at, row.updated_by = working, name, "admin", clock.now(), by
     session.add(row)

@@ -45,3 +45,33 @@ def test_a_day_off_and_the_deadlines_it_moves_are_saved_together(db, user, api):
     after = api.as_("supervisor1").get(f"/appeals/{appeal['id']}").get_json()["appeal"]["dispatch_due_at"]
     assert after > due
     calendar_changes.override_day(db, day, True, "恢复", user("admin"))  # leave the calendar as it was
+
+
+def test_another_process_sees_a_calendar_change_within_a_second(db, user, monkeypatch):
+    """Issue 14: each process keeps the calendar it built and asks the database for a fingerprint
+    at most once a second. Two Database objects on one database stand for two processes (a
+    web process and a worker): one changes a day, the other sees it once its second is up."""
+    from runtime.db import Database
+    from workdays import store
+
+    monkeypatch.setattr(store, "CHECK_SECONDS", 1.0)
+    seconds = [1000.0]
+    monkeypatch.setattr(store.monotonic, "monotonic", lambda: seconds[0])
+    worker = Database(db.url)
+    try:
+        day = date(2031, 3, 12)  # a Wednesday nobody else touches
+        with worker.read() as session:
+            cached = store.build(session)
+            assert cached.is_working_day(day)
+        calendar_changes.override_day(db, day, False, "台风停工", user("admin"))  # in "the web process"
+        with db.read() as session:
+            assert not store.build(session).is_working_day(day)  # its own change: at once
+        seconds[0] += 0.5
+        with worker.read() as session:
+            assert store.build(session) is cached  # within its second: no query, the calendar it had
+        seconds[0] += 0.6
+        with worker.read() as session:
+            assert not store.build(session).is_working_day(day)  # the fingerprint moved: rebuilt
+    finally:
+        worker.dispose()
+        calendar_changes.override_day(db, day, True, "恢复", user("admin"))

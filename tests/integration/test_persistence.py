@@ -1,5 +1,6 @@
 """Nothing lives only in memory: a process killed between steps continues from the database,
 and running instances stay on the diagram version they started with."""
+from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
 from hotline import appeals
@@ -58,3 +59,24 @@ def test_instances_stay_on_their_version_after_a_new_deployment(db, user):
     with db.transaction() as session:  # deploying unchanged files again is a no-op
         again, created = definitions.deploy(session, changed)
     assert (again.id, created) == (second.id, False)
+
+
+def test_restoring_a_state_leaves_it_as_it_was_read(db, walk, unit_id):
+    """The state read from the database is restored without a deep copy (issue 14): restoring
+    it twice gives the same workflow, and the dict itself is unchanged (subprocesses included)."""
+    import json
+
+    from runtime import repository, serializer
+    appeal_id = walk.to_signed(unit_id=unit_id)  # waiting inside the handling subprocess
+    with db.read() as session:
+        row = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == appeal_id))
+        state, (spec, subs) = row.state, repository.process_specs(row.deployment, row.process_key)
+        assert state["subprocesses"], "the appeal should be waiting in a subprocess"
+        before = json.dumps(state, sort_keys=True)
+        first = serializer.state_from_dict(state, spec, subs, None)
+        second = serializer.state_from_dict(state, spec, subs, None)
+    assert json.dumps(state, sort_keys=True) == before
+    ready = [sorted(t.task_spec.bpmn_id for t in w.get_tasks(state=TaskState.READY, manual=True))
+             for w in (first, second)]
+    assert ready[0] == ready[1] and "ut_record_result" in ready[0]
+    assert serializer.state_to_dict(first) == serializer.state_to_dict(second) == json.loads(before)
