@@ -20,11 +20,16 @@ $(NODE_STAMP): web/package.json web/package-lock.json
 
 install: $(STAMP) $(NODE_STAMP)
 
+# PORT=5001 make run serves elsewhere; the SMS evaluation links follow the port unless
+# PUBLIC_BASE_URL is set (then it must name the address people reach this server at)
+PORT ?= 5000
+PUBLIC_BASE_URL ?= http://127.0.0.1:$(PORT)
+
 run: $(STAMP) $(NODE_STAMP)
 	$(BIN)/hotline init-db
 	$(BIN)/hotline deploy
 	$(BIN)/hotline load-demo
-	$(BIN)/hotline serve
+	PUBLIC_BASE_URL=$(PUBLIC_BASE_URL) $(BIN)/hotline serve --port $(PORT)
 
 test: $(STAMP) $(NODE_STAMP)
 	$(BIN)/python -m pytest

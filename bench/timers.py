@@ -25,6 +25,10 @@ Two phases, no padding: one timer loop (baseline), then --threads loops in the w
 `hotline worker` runs WORKER_THREADS of them on PostgreSQL; the max lateness is how long the
 burst takes to drain.
 
+--burst --processes 1,2 (PostgreSQL): the same burst drained by real `hotline worker --processes P`
+commands, for each P given; printed per P: drain time (the last timer's lateness), lateness
+p50/p99, and timers fired per second.
+
 --kill (PostgreSQL): the crash case. Two `hotline worker` processes (the real command, each
 with WORKER_THREADS loops) drain a burst of --n timers due at the same second; --kill-after
 seconds after the due time one of them is killed with SIGKILL while it holds claimed jobs.
@@ -35,6 +39,7 @@ right after the kill): lateness p50/p90/p99/max and share within 15 s, plus doub
     .venv/bin/python bench/timers.py                  # fresh SQLite file in a temp dir
     DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/bench_timers .venv/bin/python bench/timers.py
     DATABASE_URL=… .venv/bin/python bench/timers.py --burst --n 500 --threads 2
+    DATABASE_URL=… .venv/bin/python bench/timers.py --burst --n 2000 --processes 1,2
     DATABASE_URL=… .venv/bin/python bench/timers.py --kill --n 2000
 
 On PostgreSQL the database's public schema is DROPPED and recreated first.
@@ -187,6 +192,8 @@ def main():
     parser.add_argument("--seed", type=int, default=12345)
     parser.add_argument("--burst", action="store_true", help="all --n timers due at the same second")
     parser.add_argument("--threads", type=int, default=2, help="timer loops in the --burst comparison")
+    parser.add_argument("--processes", help="--burst: comma-separated worker process counts, e.g. 1,2 "
+                        "(real `hotline worker --processes P` commands; PostgreSQL)")
     parser.add_argument("--kill", action="store_true", help="two worker processes, one killed mid-burst")
     parser.add_argument("--kill-after", type=float, default=2, help="--kill: seconds after the due time")
     args = parser.parse_args()
@@ -219,6 +226,8 @@ def main():
 
 
 def burst(args, rng: random.Random):
+    if args.processes:
+        return burst_processes(args, [int(p) for p in args.processes.split(",")])
     args.window = 0
     with tempfile.TemporaryDirectory() as tmp:
         db = setup(os.environ.get("DATABASE_URL") or f"sqlite:///{tmp}/bench.db")
@@ -236,6 +245,50 @@ def burst(args, rng: random.Random):
     print(json.dumps({"backend": backend, "n": args.n, "threads": args.threads, "one_loop": one,
                       "loops": many, "drain_ratio": ratio}))
     if one["fired"] < args.n or many["fired"] < args.n:
+        sys.exit(1)
+
+
+def burst_processes(args, counts: list[int]):
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith("postgresql"):
+        sys.exit("--processes needs a PostgreSQL DATABASE_URL: worker processes share the job table")
+    db = setup(url)
+    repository.deploy_bundle(db, repository.read_bundle(DATA), process_key=PROCESS, deployed_by="bench")
+    results = {}
+    for count in counts:
+        lead = max(args.lead, 5 + args.n / 50)  # creating the instances comes first
+        due_at = clock.now() + timedelta(seconds=lead)
+        ids = []
+        for offset in range(0, args.n, 100):  # setup, not measured: 100 instances a transaction
+            with db.transaction() as session:
+                ids += [start(session, due_at).id for _ in range(min(100, args.n - offset))]
+        if clock.now() >= due_at - timedelta(seconds=2):
+            sys.exit("creating the instances took too long; raise --lead")
+        with tempfile.TemporaryFile("w+") as log:
+            worker = subprocess.Popen([str(Path(sys.executable).with_name("hotline")), "worker", "--processes",
+                                       str(count)], env=os.environ, stdout=log, stderr=log)
+            try:
+                print(f"{count} worker process(es): {args.n} timers due at {due_at.astimezone(TZ):%H:%M:%S}",
+                      flush=True)
+                deadline = time.time() + lead + args.grace + 120
+                while time.time() < deadline and worker.poll() is None and still_running(db, ids):
+                    time.sleep(0.5)
+            finally:
+                worker.terminate()
+                worker.wait(30)
+        with db.read() as session:
+            fired = session.execute(select(HistoryEvent.at).where(
+                HistoryEvent.action == "timer_fired", HistoryEvent.instance_id.in_(ids))).scalars().all()
+        late = sorted((at - due_at).total_seconds() for at in fired)
+        results[count] = {**_lateness(late, args.n),
+                          "timers_per_s": round(len(late) / late[-1], 1) if late and late[-1] > 0 else None}
+    db.dispose()
+    print(f"\nburst of {args.n} timers due at the same second on postgresql, drained by worker processes")
+    print(f"{'':22}" + "".join(f"{f'{c} process(es)':>15}" for c in counts))
+    for key in ("fired", "expected", "p50_s", "p99_s", "max_s", "timers_per_s"):
+        print(f"{key:22}" + "".join(f"{results[c][key]!s:>15}" for c in counts))
+    print(json.dumps({"backend": "postgresql", "n": args.n, "processes": results}))
+    if any(r["fired"] < args.n for r in results.values()):
         sys.exit(1)
 
 

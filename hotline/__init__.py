@@ -7,7 +7,7 @@ import re
 
 from runtime import registry
 
-from . import contract, operators
+from . import contract, operators, title_search
 from .access import ADMIN, UNIT_LEADER
 from .config import FORMS_DIR, MAIN_PROCESS, PROCESSES_DIR
 from .extension import HotlineExtension
@@ -18,8 +18,9 @@ LANE_ROLES = {
     "承办单位": "organizer_staff,organizer_leader",
     "承办单位领导": "organizer_leader",
 }
-# The appellant's one-time evaluation links (/e/<token>, hotline.return_visits)
-SECRET_LINKS = re.compile(r"(/e/)[A-Za-z0-9_-]{8,}")
+# The appellant's one-time evaluation links (/e/<token>, hotline.return_visits) and the public
+# portal's SMS codes (hotline.portal_codes)
+SECRET_LINKS = re.compile(r"(/e/)[A-Za-z0-9_-]{8,}|(?<=验证码：)\d{6}|(?<=verification code: )\d{6}")
 
 
 def configure() -> registry.Registry:
@@ -29,4 +30,5 @@ def configure() -> registry.Registry:
                                rules=contract.RULES, secret_links=SECRET_LINKS, extension=HotlineExtension())
     for fn in operators.ALL:
         config.operator(fn)
+    title_search.install()  # appeal titles indexed by their two-character pieces
     return registry.configure(config)

@@ -9,6 +9,7 @@ from runtime.errors import Forbidden, InvalidInput, NotFound, ProcessError
 from runtime.models import UserTask
 from workdays import calendar
 
+from . import phones
 from .access import ORGANIZER_ROLES, can
 from .models import (
     Appeal,
@@ -52,7 +53,7 @@ def register(db, data: dict, actor, after=None) -> Appeal:
 
     Raises InvalidInput (bad data or unknown region), NotFound (nothing deployed).
     """
-    forms.validate(INTAKE_FORM, data)
+    data = checked(data)
     with db.transaction() as session:
         region_id = None
         if data.get("region_code"):
@@ -82,6 +83,27 @@ def register(db, data: dict, actor, after=None) -> Appeal:
         return appeal
 
 
+def checked(data: dict) -> dict:
+    """`data` as the intake form accepts it, the appellant's phone in E.164 (hotline.phones).
+    Raises InvalidInput with the messages of every field, the phone's among them."""
+    errors = {}
+    try:
+        forms.validate(INTAKE_FORM, data)
+    except InvalidInput as err:
+        if not isinstance(data, dict):
+            raise
+        errors.update(err.fields)
+    person = data.get("appellant")
+    if isinstance(person, dict) and isinstance(person.get("phone"), str) and "appellant.phone" not in errors:
+        try:
+            data = {**data, "appellant": {**person, "phone": phones.normalise(person["phone"], "appellant.phone")}}
+        except InvalidInput as err:
+            errors.update(err.fields)
+    if errors:
+        raise InvalidInput("submitted data does not match the form", errors)
+    return data
+
+
 def get(session, appeal_id: int) -> Appeal:
     appeal = session.get(Appeal, appeal_id)
     if appeal is None:
@@ -91,7 +113,7 @@ def get(session, appeal_id: int) -> Appeal:
 
 def mask_phone(phone: str) -> str:
     """138****1234: organizer units see no full number unless granted (DESIGN §2)."""
-    return phone[:3] + "****" + phone[-4:] if len(phone) >= 8 else "****"
+    return phones.mask(phone)
 
 
 def appellant_view(contact: AppellantContact, appeal: Appeal, user, granted: bool = False) -> dict:

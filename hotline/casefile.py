@@ -13,7 +13,7 @@ from runtime import history, tasks
 from runtime.errors import Conflict, Forbidden, NotFound
 from runtime.models import UserTask
 
-from . import appeals, attachments, comments, inbox, privacy
+from . import appeals, attachments, comments, contact_requests, inbox, privacy
 from .access import ADMIN, PLATFORM_ROLES, UNIT_LEADER
 from .models import Attachment, OrganizerUnit, User
 
@@ -64,17 +64,21 @@ def appeal_page(db, appeal_id: int, user, tab: str = "summary") -> dict:
     return {**view, **page, "tab": tab}
 
 
-def attach(db, task_id: str, user, root: Path, filename: str, stream, max_bytes: int) -> Attachment:
+def attach(db, task_id: str, user, root: Path, filename: str, stream, max_bytes: int, after=None) -> Attachment:
     """Store a photo, video or PDF on the task's appeal (hotline.attachments: type from the
-    content, stored by SHA-256). Raises NotFound, Forbidden (not the user's task), Conflict
-    (the task is closed or claimed by someone else), InvalidInput (type or size)."""
+    content, stored by SHA-256). `after(session, attachment)` runs in the same transaction (the
+    page keeps the form's draft with the file ticked). Raises NotFound, Forbidden (not the
+    user's task), Conflict (the task is closed or claimed by someone else), InvalidInput (type or size)."""
     with db.transaction() as session:
         task = tasks.get(session, task_id, user)
         if task.state != "open":
             raise Conflict(f"this task is already {task.state}")
         if task.claimed_by_id not in (None, user.id):
             raise Conflict("this task is claimed by another user")
-        return attachments.store(session, root, task.business_key, filename, stream, user, max_bytes)
+        stored = attachments.store(session, root, task.business_key, filename, stream, user, max_bytes)
+        if after is not None:
+            after(session, stored)
+        return stored
 
 
 def attach_to_appeal(db, appeal_id: int, user, upload: attachments.Upload) -> Attachment:
@@ -123,4 +127,5 @@ def _case_file(session, view: dict, user) -> dict:
             "forms": dict(session.execute(select(UserTask.bpmn_id, UserTask.form)
                                           .where(UserTask.business_key == appeal.id)).all()),
             "countdowns": {t.id: clock.countdown(t.due_at) for t in view["tasks"]},
-            "deadline": clock.countdown(appeal.handling_due_at) if appeal.closed_at is None else None}
+            "deadline": clock.countdown(appeal.handling_due_at) if appeal.closed_at is None else None,
+            **contact_requests.for_page(session, appeal, user)}  # the appellant card's access requests

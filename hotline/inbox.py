@@ -13,12 +13,12 @@ Countdowns are office time on working days in units of a standard day (workdays.
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
-from sqlalchemy import and_, case, false, func, literal, or_, select, true
+from sqlalchemy import and_, false, func, literal, or_, select, true, tuple_
 from sqlalchemy.orm import aliased, selectinload
 
-from runtime import clock
+from runtime import clock, repository
 from runtime.errors import InvalidInput
-from runtime.models import UserTask
+from runtime.models import Deployment, UserTask
 from runtime.tasks import may_work
 from workdays import store as calendar_store
 from workdays.calendar import WorkingCalendar
@@ -29,7 +29,7 @@ from .models import Appeal, OrganizerUnit, User
 SCOPES = ("mine", "claimed", "unit")
 DUE_FILTERS = ("overdue", "soon")
 SORTS = ("due", "-due", "created")
-PAGE_SIZE = 200
+PAGE_SIZE = 50  # the earliest due; filters narrow it (a page is read in one index range)
 
 
 @dataclass
@@ -83,34 +83,68 @@ def search(session, user, scope: str = "mine", task_kind: str | None = None, app
     overdue = UserTask.due_at <= times.now
     soon = and_(UserTask.due_at > times.now, UserTask.due_at < times.soon_before)
     base = and_(UserTask.state == "open", _visible(user))
-    counts = session.execute(select(
-        _count(_scope(user, "mine")), _count(_scope(user, "claimed")), func.count(UserTask.id),
-        _count(and_(in_scope, overdue)), _count(and_(in_scope, soon))).where(base)).one()
-    kinds = session.execute(select(UserTask.bpmn_id, func.min(UserTask.name), func.min(UserTask.form)).where(base)
-                            .group_by(UserTask.bpmn_id).order_by(func.min(UserTask.name))).all()
+    # each count stops at COUNT_CAP (shown as "999+"): none reads the whole unit, or the whole
+    # platform for a dispatcher
+    counts = list(session.execute(select(*(_capped(and_(base, condition)) for condition in (
+        _scope(user, "mine"), _scope(user, "claimed"), true(), and_(in_scope, overdue), and_(in_scope, soon))))).one())
+    kinds = task_kinds(session, user)
 
-    claimer = aliased(User)
-    query = (select(UserTask, Appeal, OrganizerUnit.name, claimer.display_name)
-             .join(Appeal, Appeal.id == UserTask.business_key)
-             .outerjoin(OrganizerUnit, OrganizerUnit.id == UserTask.unit_id)
-             .outerjoin(claimer, claimer.id == UserTask.claimed_by_id).where(base, in_scope))
-    filters = [(UserTask.bpmn_id == task_kind, task_kind), (Appeal.appeal_type == appeal_type, appeal_type),
-               (Appeal.status == status, status), (overdue, due == "overdue"), (soon, due == "soon")]
+    # first the page's task ids, in due order straight off an index on (unit, due time) or (due
+    # time), joining the appeal only when a filter needs it; then the rows of those ids alone
+    query = select(UserTask.id).where(base, in_scope)
+    filters = [(UserTask.bpmn_id == task_kind, task_kind), (overdue, due == "overdue"), (soon, due == "soon")]
     query = query.where(*(condition for condition, wanted in filters if wanted))
     if reaching:  # tasks whose completion may reach one of these milestones (as declared)
         query = query.where(or_(*(UserTask.milestones.contains(f",{m},") for m in reaching)))
+    on_appeal = [c for c, wanted in ((Appeal.appeal_type == appeal_type, appeal_type),
+                                     (Appeal.status == status, status)) if wanted]
     if q and q.strip():
-        query = query.where(or_(Appeal.number.contains(q.strip(), autoescape=True),
-                                Appeal.title.contains(q.strip(), autoescape=True)))
-    order = {"due": (UserTask.due_at.is_(None), UserTask.due_at, UserTask.created_at),
-             "-due": (UserTask.due_at.is_(None), UserTask.due_at.desc(), UserTask.created_at),
+        on_appeal.append(or_(Appeal.number.contains(q.strip(), autoescape=True),
+                             Appeal.title.contains(q.strip(), autoescape=True)))
+    if on_appeal:
+        query = query.join(Appeal, Appeal.id == UserTask.business_key).where(*on_appeal)
+    order = {"due": (UserTask.due_at.asc().nulls_last(), UserTask.created_at),
+             "-due": (UserTask.due_at.desc().nulls_last(), UserTask.created_at),
              "created": (UserTask.created_at.desc(),)}[sort]
-    found = session.execute(query.order_by(*order).limit(PAGE_SIZE + 1)).all()
+    ids = list(session.scalars(query.order_by(*order).limit(PAGE_SIZE + 1)))
+    claimer = aliased(User)
+    by_id = {task.id: (task, appeal, unit, name) for task, appeal, unit, name in session.execute(
+        select(UserTask, Appeal, OrganizerUnit.name, claimer.display_name)
+        .join(Appeal, Appeal.id == UserTask.business_key)
+        .outerjoin(OrganizerUnit, OrganizerUnit.id == UserTask.unit_id)
+        .outerjoin(claimer, claimer.id == UserTask.claimed_by_id).where(UserTask.id.in_(ids[:PAGE_SIZE])))}
     rows = [Row(task, appeal, unit, name, may_work(user, task), times.countdown(task.due_at))
-            for task, appeal, unit, name in found[:PAGE_SIZE]]
+            for task, appeal, unit, name in (by_id[i] for i in ids[:PAGE_SIZE] if i in by_id)]
+    found = ids
     return {"rows": rows, "more": len(found) > PAGE_SIZE, "kinds": [tuple(k) for k in kinds],
-            "counts": dict(zip(("mine", "claimed", "unit", "overdue", "soon"), (n or 0 for n in counts),
-                               strict=True))}
+            "counts": dict(zip(("mine", "claimed", "unit", "overdue", "soon"), counts, strict=True))}
+
+
+def page(session, user, scope: str = "mine", after: tuple | None = None, limit: int = 50) -> list[UserTask]:
+    """At most `limit` open tasks in `scope`, in the API's total order: by due time (those
+    without one last), then by id; only those after `after`, the (due_at, id) of the last task
+    the previous page held (keyset paging: a task added between reads neither repeats nor
+    pushes another off a page). Two range reads of the index on (unit_id, due_at, id), one
+    for tasks with a due time and one for those without, so no page sorts the whole unit.
+
+    Raises InvalidInput for an unknown scope.
+    """
+    if scope not in SCOPES:
+        raise InvalidInput("unknown inbox filter", {"scope": ["取值无效"]})
+    query = select(UserTask).where(UserTask.state == "open", _visible(user), _scope(user, scope))
+    due, last_id = after or (None, None)
+    found = []
+    if after is None or due is not None:
+        dated = query.where(UserTask.due_at.is_not(None))
+        if after is not None:
+            dated = dated.where(tuple_(UserTask.due_at, UserTask.id) > (due, last_id))
+        found = list(session.scalars(dated.order_by(UserTask.due_at, UserTask.id).limit(limit)))
+    if len(found) < limit:
+        undated = query.where(UserTask.due_at.is_(None))
+        if after is not None and due is None:
+            undated = undated.where(UserTask.id > last_id)
+        found += session.scalars(undated.order_by(UserTask.id).limit(limit - len(found)))
+    return found
 
 
 def list_units(session) -> list[OrganizerUnit]:
@@ -155,8 +189,36 @@ def office_time_after(calendar: WorkingCalendar, start: datetime, amount: timede
     raise ValueError("not enough office time after this instant")
 
 
-def _count(condition):
-    return func.sum(case((condition, 1), else_=0))
+COUNT_CAP = 999
+
+
+def _capped(condition):
+    """How many open tasks meet `condition`, up to COUNT_CAP + 1 (more than the cap): a scalar
+    subquery, so that the page's counts are one statement."""
+    return (select(func.count()).select_from(select(UserTask.id).where(condition).limit(COUNT_CAP + 1).subquery())
+            .scalar_subquery())
+
+
+_kinds_by_hash: dict[str, list[tuple[str, str, str | None, bool]]] = {}
+
+
+def task_kinds(session, user) -> list[tuple[str, str, str | None]]:
+    """(bpmn_id, name, form) of the user tasks the deployed versions declare that this user's
+    inbox can hold (a unit's people: the tasks a unit holds), newest version's names first, by
+    name; read from the diagrams (once per version), not by scanning the open tasks."""
+    found: dict[str, tuple[str, str, str | None]] = {}
+    for content_hash, deployment_id in session.execute(
+            select(Deployment.content_hash, Deployment.id).order_by(Deployment.version.desc())):
+        if content_hash not in _kinds_by_hash:
+            spec, subs = repository.specs_for(session.get(Deployment, deployment_id))
+            _kinds_by_hash[content_hash] = [
+                (t.bpmn_id, t.bpmn_name or t.bpmn_id, t.extensions.get("properties", {}).get("formJsonSchemaFilename"),
+                 "unitVariable" in t.extensions.get("properties", {}))
+                for process in (spec, *subs.values()) for t in process.task_specs.values() if t.manual]
+        for bpmn_id, name, form, unit_task in _kinds_by_hash[content_hash]:
+            if user.unit_id is None or unit_task:
+                found.setdefault(bpmn_id, (bpmn_id, name, form))
+    return sorted(found.values(), key=lambda k: k[1])
 
 
 def _role_is_candidate(role: str):

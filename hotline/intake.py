@@ -8,13 +8,13 @@ from the last `returned` milestone.
 """
 from datetime import timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
 from runtime import clock, forms, milestones, tasks
 from runtime.errors import Conflict, InvalidInput, NotFound
 from runtime.models import HistoryEvent
 
-from . import appeals, inbox, knowledge
+from . import appeals, inbox, knowledge, phones
 from .models import Appeal, AppealUnit, AppellantContact, OrganizerUnit, Region
 
 ASSESS_FORM = "assess_appeal.schema.json"  # what the console renders and checks before saving
@@ -52,10 +52,6 @@ class LikelyDuplicates(Conflict):
         self.found = found
 
 
-def _digits(phone: str) -> str:
-    return "".join(ch for ch in phone or "" if ch.isdigit() or ch == "+")
-
-
 def similarity(a: str, b: str) -> float:
     """Dice coefficient of the two texts' bigrams (0 to 1)."""
     first, second = knowledge.bigrams(a), knowledge.bigrams(b)
@@ -66,17 +62,18 @@ def similarity(a: str, b: str) -> float:
 
 def find_duplicates(session, phone: str | None, content: str | None, days: int = 7,
                     exclude_id: int | None = None) -> list[dict]:
-    """Appeals of the last `days` days from the same phone, or whose content is similar
-    (bigram Dice coefficient >= DUPLICATE_SIMILARITY among the newest DUPLICATE_SCAN), newest first."""
+    """Appeals of the last `days` days from the same phone (however it is written: compared in
+    E.164), or whose content is similar (bigram Dice coefficient >= DUPLICATE_SIMILARITY among
+    the newest DUPLICATE_SCAN), newest first."""
     since = clock.now() - timedelta(days=days)
     recent = select(Appeal).where(Appeal.accepted_at >= since)
     if exclude_id:
         recent = recent.where(Appeal.id != exclude_id)
     found: dict[int, dict] = {}
-    number = _digits(phone)
-    if len(number) >= 5:
-        same_phone = recent.join(AppellantContact, AppellantContact.appeal_id == Appeal.id).where(or_(
-            AppellantContact.phone == phone, func.replace(AppellantContact.phone, "-", "") == number))
+    number = phones.e164(phone)
+    if number:  # a number still being typed matches nothing
+        same_phone = recent.join(AppellantContact, AppellantContact.appeal_id == Appeal.id).where(
+            AppellantContact.phone == number)
         for appeal in session.scalars(same_phone.order_by(Appeal.id.desc()).limit(20)):
             found[appeal.id] = _duplicate(appeal, "same_phone", None)
     if content and len(knowledge.normalize(content)) >= 6:
@@ -113,12 +110,15 @@ def register_and_assess(db, data: dict, decision: dict | None, actor, duplicates
     if not data.get("title") and data.get("content"):
         data["title"] = " ".join(data["content"].split())[:30]
     errors = {}
-    for form, values in ((appeals.INTAKE_FORM, data), (ASSESS_FORM, decision)):
-        if values is not None:
-            try:
-                forms.validate(form, values)
-            except InvalidInput as err:
-                errors.update(err.fields)
+    try:
+        data = appeals.checked(data)  # the phone in E.164 from here on (duplicates, storage)
+    except InvalidInput as err:
+        errors.update(err.fields)
+    if decision is not None:
+        try:
+            forms.validate(ASSESS_FORM, decision)
+        except InvalidInput as err:
+            errors.update(err.fields)
     if "content" in errors and not data.get("title"):
         errors.pop("title", None)  # the title is optional here (taken from the content): one mistake, one message
     if errors:

@@ -106,13 +106,14 @@ def update(db, article_id: int, data: dict, actor, seen_updated_at: str | None =
         if seen_updated_at and _parse_time(seen_updated_at) != article.updated_at:
             raise Conflict("the article was changed by someone else; reload it and edit again")
         fields = _clean(session, data, actor, current=article)
-        before = {"title": article.title, "active": article.active}
+        before = {"title": article.title, "active": article.active, "public": article.public}
         for name, value in fields.items():
             setattr(article, name, value)
         article.updated_at, article.updated_by_id = clock.now(), actor.id
         reindex(session, article)
         history.record(session, "knowledge_updated", actor_id=actor.id, before=before,
-                       detail={"article_id": article.id}, after={"title": article.title, "active": article.active})
+                       detail={"article_id": article.id},
+                       after={"title": article.title, "active": article.active, "public": article.public})
         return article
 
 
@@ -127,6 +128,7 @@ def _clean(session, data: dict, actor, current: KnowledgeArticle | None = None) 
     title = (data.get("title") or "").strip()
     body = (data.get("body") or "").strip()
     category = (data.get("category") or "").strip() or None
+    category_en = (data.get("category_en") or "").strip() or None if category else None
     errors = {}
     if not title:
         errors["title"] = ["必填项"]
@@ -138,16 +140,24 @@ def _clean(session, data: dict, actor, current: KnowledgeArticle | None = None) 
         errors["body"] = [f"不超过 {BODY_MAX} 字"]
     if category and len(category) > CATEGORY_MAX:
         errors["category"] = [f"不超过 {CATEGORY_MAX} 字"]
+    if category_en and len(category_en) > CATEGORY_MAX:
+        errors["category_en"] = [f"不超过 {CATEGORY_MAX} 字"]
+    elif category and not category_en:  # a category keeps the English name it has elsewhere
+        category_en = dict(categories(session)).get(category)
     if actor.role in PLATFORM_ROLES:
         unit_id = data.get("unit_id") or None
         if unit_id is not None and session.get(OrganizerUnit, unit_id) is None:
             errors["unit_id"] = ["承办单位不存在"]
     else:  # an organizer unit keeps its own articles: the unit cannot be changed
         unit_id = current.unit_id if current else actor.unit_id
+    # the platform decides what the public portal shows; a unit's edit keeps the flag as it is
+    public = bool(current.public) if current else False
+    if actor.role in PLATFORM_ROLES and "public" in data:
+        public = bool(data["public"])
     if errors:
         raise InvalidInput("the article is incomplete", errors)
-    return {"title": title, "body": body, "category": category, "unit_id": unit_id,
-            "active": bool(data.get("active", True))}
+    return {"title": title, "body": body, "category": category, "category_en": category_en, "unit_id": unit_id,
+            "active": bool(data.get("active", True)), "public": public}
 
 
 def reindex(session, article: KnowledgeArticle) -> None:
@@ -159,14 +169,17 @@ def reindex(session, article: KnowledgeArticle) -> None:
 
 
 def search(session, query: str, category: str | None = None, unit_id: int | None = None,
-           include_inactive: bool = False, limit: int = 50) -> list[Hit]:
+           include_inactive: bool = False, limit: int = 50, public_only: bool = False) -> list[Hit]:
     """Articles matching every term of `query` (terms split on spaces), title hits first,
-    then newest. An empty query lists the newest articles."""
+    then newest. An empty query lists the newest articles. `public_only`: the articles the
+    public portal shows (active and marked public)."""
     terms = [normalize(t) for t in (query or "").split()]
     terms = [t for t in terms if t]
     base = select(KnowledgeArticle)
-    if not include_inactive:
+    if not include_inactive or public_only:
         base = base.where(KnowledgeArticle.active)
+    if public_only:
+        base = base.where(KnowledgeArticle.public)
     if category:
         base = base.where(KnowledgeArticle.category == category)
     if unit_id:
@@ -192,17 +205,18 @@ def search(session, query: str, category: str | None = None, unit_id: int | None
     return _with_units(session, hits[:limit])
 
 
-def suggest(session, text: str, limit: int = 5) -> list[Hit]:
+def suggest(session, text: str, limit: int = 5, public_only: bool = False) -> list[Hit]:
     """Articles that answer a free text (what the caller says): ranked by the bigrams they
     share with it, rare bigrams weighing more (inverse document frequency). A few characters
-    are a keyword: searched as such."""
+    are a keyword: searched as such. `public_only`: among the articles the portal shows."""
     if len(normalize(text)) <= 4:
-        return search(session, text, limit=limit)
+        return search(session, text, limit=limit, public_only=public_only)
     grams = sorted(bigrams(text))[:400]
     if not grams:
         return []
-    total = session.scalar(select(func.count()).select_from(KnowledgeArticle).where(KnowledgeArticle.active)) or 0
-    active = select(KnowledgeArticle.id).where(KnowledgeArticle.active)
+    shown = KnowledgeArticle.active & KnowledgeArticle.public if public_only else KnowledgeArticle.active
+    total = session.scalar(select(func.count()).select_from(KnowledgeArticle).where(shown)) or 0
+    active = select(KnowledgeArticle.id).where(shown)
     rows = session.execute(select(KnowledgeGram.article_id, KnowledgeGram.gram).where(
         KnowledgeGram.gram.in_(grams), KnowledgeGram.article_id.in_(active))).all()
     frequency: dict[str, int] = {}
@@ -233,9 +247,15 @@ def snippet(body: str, terms: list[str], width: int = 80) -> str:
     return ("…" if start else "") + piece + ("…" if start + width < len(flat) else "")
 
 
-def categories(session) -> list[str]:
-    return list(session.scalars(select(KnowledgeArticle.category).where(KnowledgeArticle.category.is_not(None))
-                                .distinct().order_by(KnowledgeArticle.category)))
+def categories(session) -> list[tuple[str, str | None]]:
+    """(category, its English name) of every category in use, by name; the English name is the
+    newest article's that gives one."""
+    found: dict[str, str | None] = {}
+    for name, english in session.execute(select(KnowledgeArticle.category, KnowledgeArticle.category_en)
+                                         .where(KnowledgeArticle.category.is_not(None))
+                                         .order_by(KnowledgeArticle.updated_at.desc())):
+        found[name] = found.get(name) or english
+    return sorted(found.items())
 
 
 def _with_units(session, hits: list[Hit]) -> list[Hit]:

@@ -15,6 +15,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     false,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -22,7 +23,7 @@ from runtime import clock
 from runtime.db import Base, UtcDateTime
 
 APPEAL_TYPES = ("consultation", "complaint", "suggestion", "help")
-CHANNELS = ("phone", "web", "wechat", "app", "email", "letter", "visit")
+CHANNELS = ("phone", "web", "wechat", "app", "email", "letter", "visit", "open311")
 
 
 class Region(Base):
@@ -316,7 +317,10 @@ class KnowledgeArticle(Base):
     title: Mapped[str] = mapped_column(String(200))
     body: Mapped[str] = mapped_column(Text)
     category: Mapped[str | None] = mapped_column(String(50))
+    category_en: Mapped[str | None] = mapped_column(String(50))  # the category's English name
     active: Mapped[bool] = mapped_column(Boolean, default=True)
+    # shown to everyone on the public portal's FAQ (issue 15); platform staff set it
+    public: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
     updated_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
 
@@ -327,3 +331,111 @@ class KnowledgeGram(Base):
     __tablename__ = "knowledge_gram"
     article_id: Mapped[int] = mapped_column(ForeignKey("knowledge_article.id"), primary_key=True)
     gram: Mapped[str] = mapped_column(String(2), primary_key=True, index=True)
+
+
+PENDING_REQUEST = text("state = 'pending'")  # contact_request rows still awaiting a decision
+
+
+class ContactRequest(Base):
+    """A unit asks the platform to see the appellant's contact on one appeal, with a reason; a
+    supervisor grants it (the ContactGrant it made is kept) or refuses it with a reason
+    (hotline.contact_requests). At most one request per unit and appeal is pending."""
+    __tablename__ = "contact_request"
+    __table_args__ = (Index("ix_contact_request_appeal_unit", "appeal_id", "unit_id"),
+                      Index("uq_contact_request_pending", "appeal_id", "unit_id", unique=True,
+                            postgresql_where=PENDING_REQUEST, sqlite_where=PENDING_REQUEST),
+                      # the supervisors' list: pending requests, oldest first
+                      Index("ix_contact_request_pending_at", "requested_at",
+                            postgresql_where=PENDING_REQUEST, sqlite_where=PENDING_REQUEST))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"))
+    unit_id: Mapped[int] = mapped_column(ForeignKey("organizer_unit.id"))
+    reason: Mapped[str] = mapped_column(String(500))
+    requested_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    requested_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    state: Mapped[str] = mapped_column(String(10), default="pending")  # pending | granted | refused
+    decided_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    decided_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    refusal_reason: Mapped[str | None] = mapped_column(String(500))
+    grant_id: Mapped[int | None] = mapped_column(ForeignKey("contact_grant.id"))
+
+
+class TaskDraft(Base):
+    """What a user typed into an open task's form without submitting it, kept when the page went
+    to the server for something else (an upload), so that the task's page shows it again,
+    reloaded or reopened later (hotline.task_drafts). One per task and user; submitting drops it."""
+    __tablename__ = "task_draft"
+    task_id: Mapped[str] = mapped_column(ForeignKey("user_task.id"), primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"), primary_key=True)
+    values: Mapped[dict] = mapped_column(JSON)  # field name -> list of strings, as the form sent them
+    updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+class AppealGram(Base):
+    """Every two-character piece of an appeal's title (hotline.title_search): a title word of
+    two or more characters is found through this index on SQLite and PostgreSQL alike."""
+    __tablename__ = "appeal_gram"
+    gram: Mapped[str] = mapped_column(String(2), primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id", ondelete="CASCADE"), primary_key=True)
+
+
+# -- Open311 (issue 15) --
+
+ACTIVE_CLIENT = text("revoked_at IS NULL")  # open311_client rows whose key still works
+
+
+class Open311Client(Base):
+    """A client system (a city's app, a county's work-order system) that files appeals through
+    the Open311 GeoReport v2 API with the key an administrator issued it (hotline.open311_clients).
+    Only the key's SHA-256 is kept; its first characters tell keys apart on the admin page. A
+    revoked client keeps its row (its appeals name it); its name may be given to a new one.
+    `user` is the client's own account, no one signs in with: the actor of what it files, so
+    history says "Open311 <name>" (as the portal's "诉求人（网上）", hotline.portal)."""
+    __tablename__ = "open311_client"
+    __table_args__ = (Index("uq_open311_client_active_name", "name", unique=True,
+                            postgresql_where=ACTIVE_CLIENT, sqlite_where=ACTIVE_CLIENT),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    key_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    key_prefix: Mapped[str] = mapped_column(String(12))
+    user_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))  # None: the command line
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    revoked_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+    revoked_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+
+
+class Open311Request(Base):
+    """An appeal a client system filed (hotline.open311): the token its POST answered with, and
+    the client's own account id for the person, which only the POST's answer repeats."""
+    __tablename__ = "open311_request"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    appeal_id: Mapped[int] = mapped_column(ForeignKey("appeal.id"), unique=True)
+    client_id: Mapped[int] = mapped_column(ForeignKey("open311_client.id"), index=True)
+    token: Mapped[str] = mapped_column(String(32), unique=True)
+    account_id: Mapped[str | None] = mapped_column(String(100))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+
+
+# -- public portal (issue 15) --
+
+class PortalCode(Base):
+    """A one-time code sent by SMS to prove a phone on the public portal (hotline.portal_codes):
+    to submit an appeal (`appeal_id` is the appeal it filed, once used) or to track one
+    (`appeal_id` is the appeal asked about). Only a salted SHA-256 of the code is kept. The rows
+    are also what the portal's limits count (codes sent per number and per address, appeals
+    submitted), and go once no limit counts them."""
+    __tablename__ = "portal_code"
+    __table_args__ = (Index("ix_portal_code_phone_created", "phone", "created_at"),
+                      Index("ix_portal_code_address_created", "address", "created_at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purpose: Mapped[str] = mapped_column(String(10))  # submit | track
+    phone: Mapped[str] = mapped_column(String(24))  # E.164
+    address: Mapped[str] = mapped_column(String(64))  # the client address that asked for it
+    appeal_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"))
+    salt: Mapped[str] = mapped_column(String(32))
+    code_hash: Mapped[str] = mapped_column(String(64))
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, index=True)
+    expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # wrong codes entered
+    used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)

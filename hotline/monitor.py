@@ -17,13 +17,14 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
-from runtime import instances
+from runtime import instances, serializer
 from runtime.errors import NotFound
 from runtime.models import Deployment, HistoryEvent, Job, ProcessInstance, UserTask
 from workdays.calendar import TZ
 
+from . import title_search
 from .config import MAIN_PROCESS
-from .models import Appeal, OrganizerUnit, User
+from .models import Appeal, Attachment, OrganizerUnit, User
 
 OPEN_INSTANCE_STATES = ("running", "suspended")
 CLOSED_STATUSES = ("not_accepted", "archived", "terminated")
@@ -68,7 +69,7 @@ def _due_today(now):
                 UserTask.overdue_at.is_(None))
 
 
-def _conditions(f: InstanceFilter, now: datetime) -> list:
+def _conditions(session, f: InstanceFilter, now: datetime) -> list:
     where = []
     if f.status:
         where.append(Appeal.status == f.status)
@@ -94,8 +95,7 @@ def _conditions(f: InstanceFilter, now: datetime) -> list:
         if NUMBER.match(text.upper()):
             where.append(Appeal.number == text.upper())
         else:
-            escaped = text.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
-            where.append(Appeal.title.ilike(f"%{escaped}%", escape="\\"))
+            where.append(title_search.condition(session, text))
     return where
 
 
@@ -118,7 +118,8 @@ def list_instances(session, f: InstanceFilter, now: datetime, after: str | None 
     from a row's cursor, `before` back. The page's ids are found first on the appeal table
     alone (index-only where an index fits), then their columns are read for those ids only."""
     key = tuple_(Appeal.accepted_at, Appeal.id)
-    ids = select(Appeal.id, Appeal.accepted_at).where(*_conditions(f, now))
+    conditions = _conditions(session, f, now)
+    ids = select(Appeal.id, Appeal.accepted_at).where(*conditions)
     back, forward = decode_cursor(before), decode_cursor(after)
     if back:
         found = session.execute(ids.where(key > back).order_by(Appeal.accepted_at, Appeal.id).limit(limit + 1)).all()
@@ -129,7 +130,7 @@ def list_instances(session, f: InstanceFilter, now: datetime, after: str | None 
         found = session.execute(query.where(key < forward) if forward else query).all()
         more_before, more_after = forward is not None, len(found) > limit
         found = found[:limit]
-    counted = select(Appeal.id).where(*_conditions(f, now)).limit(COUNT_CAP + 1)
+    counted = select(Appeal.id).where(*conditions).limit(COUNT_CAP + 1)
     page = InstancePage(_rows(session, [i for i, _ in found]), None, None,
                         session.scalar(select(func.count()).select_from(counted.subquery())))
     if found:
@@ -219,10 +220,27 @@ def instance_view(session, instance_id: int, now: datetime) -> dict:
                                  .order_by(UserTask.created_at)))
     jobs = list(session.scalars(select(Job).where(Job.instance_id == row.id).order_by(Job.due_at)))
     lead = session.get(OrganizerUnit, appeal.lead_unit_id) if appeal.lead_unit_id else None
-    workflow = instances.load(session, row.id, actor=None, lock=False).workflow
+    data = (serializer.ended_data(row.state) if serializer.is_ended(row.state)
+            else current_data(instances.load(session, row.id, actor=None, lock=False).workflow))
+    people = {e.actor_id: name for e, name in events if e.actor_id}
+    # users the data names by id (the handler a leader picked); only a form's member field shows them
+    people.update(user_names(session, [v for k, v in data.items() if k.endswith("_id") and isinstance(v, int)]))
     return {"instance": row, "appeal": appeal, "version": row.deployment.version, "lead_unit": lead,
             "history": [{"event": e, "actor": name} for e, name in events], "tasks": tasks, "jobs": jobs,
-            "data": current_data(workflow), "overdue_ids": {t.id for t in tasks if is_overdue(t, now)}}
+            "data": data, "overdue_ids": {t.id for t in tasks if is_overdue(t, now)},
+            # to describe the history and the data: names, forms, files
+            "people": people, "unit_names": dict(session.execute(select(OrganizerUnit.id, OrganizerUnit.name)).all()),
+            "task_forms": dict(session.execute(select(UserTask.bpmn_id, UserTask.form)
+                                               .where(UserTask.business_key == appeal.id)).all()),
+            "files": dict(session.execute(select(Attachment.id, Attachment.filename)
+                                          .where(Attachment.appeal_id == appeal.id)).all()),
+            "reads": sum(1 for e, _name in events if e.action == "appellant_viewed")}
+
+
+def user_names(session, user_ids) -> dict[int, str]:
+    """{id: display name} of these users (ids of no user are left out)."""
+    ids = set(user_ids)
+    return dict(session.execute(select(User.id, User.display_name).where(User.id.in_(ids))).all()) if ids else {}
 
 
 def is_overdue(task: UserTask, now: datetime) -> bool:

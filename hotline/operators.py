@@ -7,7 +7,6 @@ variable. It never decides what happens next: the diagram does, with gateways on
 operators return. Raising InvalidInput rejects the user's step as a whole (the transaction
 rolls back): only for input the user must correct (an unknown unit, too many days approved).
 """
-from datetime import datetime
 
 from sqlalchemy import select, update
 
@@ -19,7 +18,7 @@ from workdays import deadlines
 from . import escalation, supervision
 from .models import Appeal, AppealUnit, OrganizerUnit, OverdueRecord, Region
 from .return_visits import send_evaluation_link
-from .stages import LABELS, set_stage
+from .stages import LABELS, extended_handling, set_stage
 
 
 def accept_appeal(ctx, appeal_id, dispatch_limit):
@@ -198,9 +197,7 @@ def apply_extension(ctx, appeal_id, consented, approved, days, handling_limit, c
             raise InvalidInput("extension too long", {"approved_days": [
                 f"延期总天数不得超过原办理时限，本次最多可批准 {max(allowed, 0)} 个工作日"]}, "extension_too_long")
         appeal.extension_days += days
-        start, base = current["basis"]["handling"]
-        current = set_stage(ctx, current, "handling", datetime.fromisoformat(start),
-                            f"{deadlines.working_days(base) + appeal.extension_days}wd")
+        current = set_stage(ctx, current, "handling", *extended_handling(current, days))
         ctx.notify_appellant(f"您的诉求 {appeal.number} 因特殊情况办理期限延长 {days} 个工作日，"
                              f"将于 {appeal.handling_due_at.astimezone(ctx.calendar.tz):%Y-%m-%d} 前答复。")
     ctx.record("extension_decided", consented=bool(consented), approved=granted, days=days if granted else 0)

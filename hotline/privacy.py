@@ -3,7 +3,8 @@
 
 By default a unit sees a masked phone and no name (hotline.appeals.appellant_view). A
 supervisor may grant one unit contact access for one appeal, with a reason, and revoke it;
-the grant shows that unit the name and full phone. A grant never overrides "keep
+the grant shows that unit the name and full phone. A unit may ask for it with a reason
+(hotline.contact_requests); granting the request makes the grant here. A grant never overrides "keep
 confidential": the appellant's own request wins, so granting on such an appeal is refused.
 Every grant, revocation and read of the appellant by unit staff is in history; `audit` lists
 them for the appeal's audit tab. After the retention period the appellant of a closed appeal is
@@ -19,7 +20,7 @@ from runtime.models import HistoryEvent, Notification
 
 from . import appeals
 from .access import PLATFORM_ROLES, can
-from .models import Appeal, AppealUnit, AppellantContact, ContactGrant, OrganizerUnit, User
+from .models import Appeal, AppealUnit, AppellantContact, ContactGrant, ContactRequest, OrganizerUnit, User
 
 AUDIT_ACTIONS = ("appellant_viewed", "contact_granted", "contact_revoked", "appellant_anonymised")
 ANONYMISED = "已匿名"  # what stands where a phone number was (the column cannot be empty)
@@ -42,23 +43,44 @@ def grant_contact(db, appeal_id: int, unit_id: int, reason: str, supervisor) -> 
         errors["reason"] = [f"授权理由不能超过 {MAX_REASON} 个字"]
     with db.transaction() as session:
         appeal = appeals.get(session, appeal_id)
-        works_on_it = session.scalar(select(AppealUnit.id).where(
-            AppealUnit.appeal_id == appeal_id, AppealUnit.unit_id == unit_id, AppealUnit.active).limit(1))
-        if works_on_it is None:
+        if not unit_works_on(session, appeal_id, unit_id):
             errors["unit_id"] = ["该单位未承办此诉求"]
         if errors:
             raise InvalidInput("the grant cannot be made", errors)
-        if appeal.confidential:
-            raise Conflict("the appellant asked to keep their identity confidential; no unit may see it", "confidential")
-        if active_grant(session, appeal_id, unit_id) is not None:
-            raise Conflict("this unit already has contact access", "already_granted")
-        grant = ContactGrant(appeal_id=appeal_id, unit_id=unit_id, reason=reason, granted_by_id=supervisor.id,
-                             granted_at=clock.now())
-        session.add(grant)
-        session.flush()
-        history.record(session, "contact_granted", business_key=appeal_id, actor_id=supervisor.id,
-                       detail={"grant_id": grant.id, "unit_id": unit_id, "reason": reason})
-        return grant
+        return add_grant(session, appeal, unit_id, reason, supervisor)
+
+
+def add_grant(session, appeal: Appeal, unit_id: int, reason: str, supervisor, request_id: int | None = None
+              ) -> ContactGrant:
+    """The grant itself, in the caller's transaction (grant_contact, or a unit's request granted in
+    hotline.contact_requests). It answers the unit's pending request on the appeal, if any, so a
+    direct grant leaves no request waiting. The caller has checked the supervisor, the reason
+    and that the unit works the appeal.
+
+    Raises Conflict (the appeal is confidential, or the unit already has access).
+    """
+    if appeal.confidential:
+        raise Conflict("the appellant asked to keep their identity confidential; no unit may see it", "confidential")
+    if active_grant(session, appeal.id, unit_id) is not None:
+        raise Conflict("this unit already has contact access", "already_granted")
+    now = clock.now()
+    grant = ContactGrant(appeal_id=appeal.id, unit_id=unit_id, reason=reason, granted_by_id=supervisor.id,
+                         granted_at=now)
+    session.add(grant)
+    session.flush()
+    session.execute(update(ContactRequest).where(
+        ContactRequest.appeal_id == appeal.id, ContactRequest.unit_id == unit_id, ContactRequest.state == "pending")
+        .values(state="granted", decided_by_id=supervisor.id, decided_at=now, grant_id=grant.id))
+    detail = {"grant_id": grant.id, "unit_id": unit_id, "reason": reason}
+    history.record(session, "contact_granted", business_key=appeal.id, actor_id=supervisor.id,
+                   detail={**detail, "request_id": request_id} if request_id else detail)
+    return grant
+
+
+def unit_works_on(session, appeal_id: int, unit_id: int | None) -> bool:
+    """The unit is (still) dispatched this appeal, as lead or co-organizer."""
+    return unit_id is not None and session.scalar(select(AppealUnit.id).where(
+        AppealUnit.appeal_id == appeal_id, AppealUnit.unit_id == unit_id, AppealUnit.active).limit(1)) is not None
 
 
 def revoke_contact(db, appeal_id: int, unit_id: int, supervisor) -> ContactGrant:

@@ -37,6 +37,15 @@ def set_stage(ctx, current: dict | None, stage: str, start: datetime, limit: str
     return result
 
 
+def extended_handling(current: dict, days: int) -> tuple[datetime, str]:
+    """Art. 20(6): (start, limit) of the handling stage extended by `days` more working days: it
+    keeps its start, and the limit in force (the original plus any extension granted before)
+    grows by `days`. What an approval applies (operators.apply_extension) and what the pages
+    deciding one show (hotline.extension_requests)."""
+    start, limit = current["basis"]["handling"]
+    return datetime.fromisoformat(start), f"{deadlines.working_days(limit) + days}wd"
+
+
 def warning_time(calendar, start: datetime, due: datetime, limit: str | None) -> datetime:
     """Remind half a working day before a working-day limit (DESIGN §2); halfway through a
     shorter one; never before the limit started."""

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select
 
-from runtime import repository
+from runtime import repository, tree
 from runtime.models import Deployment
 
 STATUS, LABEL, LABEL_EN = "appealStatus", "appealStatusLabel", "appealStatusLabelEn"
@@ -39,11 +39,12 @@ def declared(task_spec) -> Status | None:
 
 def current(workflow) -> str | None:
     """The status the workflow's state puts the appeal in, or None when nothing declares one."""
-    waiting = [(t.last_state_change, s.name) for t in workflow.get_tasks(state=TaskState.READY, manual=True)
+    tasks = tree.all_tasks(workflow)
+    waiting = [(t.last_state_change, s.name) for t in tree.in_state(tasks, TaskState.READY, manual=True)
                if (s := declared(t.task_spec))]
     if waiting:
         return max(waiting)[1]
-    reached = [(t.last_state_change, s.name) for t in workflow.get_tasks(state=TaskState.COMPLETED)
+    reached = [(t.last_state_change, s.name) for t in tree.in_state(tasks, TaskState.COMPLETED)
                if (s := declared(t.task_spec))]
     return max(reached)[1] if reached else None
 

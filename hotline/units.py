@@ -39,6 +39,14 @@ def get_unit(session, unit_id: int) -> OrganizerUnit:
     return unit
 
 
+def list_active(session, after_id: int | None = None, limit: int | None = None) -> list[OrganizerUnit]:
+    """Active units by id; with `after_id` (keyset paging) only those after it; at most `limit`."""
+    query = select(OrganizerUnit).where(OrganizerUnit.active)
+    if after_id is not None:
+        query = query.where(OrganizerUnit.id > after_id)
+    return list(session.scalars(query.order_by(OrganizerUnit.id).limit(limit)))
+
+
 def region_line(session, region_id: int) -> list[int]:
     """The region and every region above it, nearest first."""
     line, region = [], session.get(Region, region_id)

@@ -7,7 +7,7 @@ from lxml import etree
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import func, select
 
-from . import instances
+from . import instances, serializer
 from .errors import NotFound
 from .models import Deployment, Job, ProcessInstance, UserTask
 
@@ -51,8 +51,20 @@ def node_states(session, instance_id: int, now: datetime) -> dict:
     """The instance's diagrams (the version it is pinned to) with each element's state and how
     many times it completed. Failed: a task in error or a timer whose job became an incident.
     Raises NotFound."""
+    row = session.get(ProcessInstance, instance_id)
+    if row is None:
+        raise NotFound(f"process instance {instance_id} does not exist")
+    diagrams = _diagrams(row.deployment)
+    summary = {"instance": {"id": row.id, "status": row.status},
+               "deployment": {"id": row.deployment_id, "version": row.deployment.version}, "diagrams": diagrams}
+    if serializer.is_ended(row.state):  # what it keeps: how often each element completed
+        for node in row.state[serializer.ENDED]["nodes"]:
+            diagram = next((diagrams[p] for p in node["processes"] if p in diagrams), None)
+            for bpmn_id, count in (node["completed"] if diagram is not None else {}).items():
+                diagram["states"].setdefault(bpmn_id, "completed")
+                diagram["counts"][bpmn_id] = diagram["counts"].get(bpmn_id, 0) + count
+        return summary
     loaded = instances.load(session, instance_id, actor=None, lock=False)
-    diagrams = _diagrams(loaded.row.deployment)
     overdue = {t.id for t in session.scalars(select(UserTask).where(
         UserTask.instance_id == instance_id, UserTask.state == "open")) if t.is_overdue(now)}
     failed = set(session.scalars(select(Job.task_id).where(Job.instance_id == instance_id, Job.status == "incident")))
@@ -70,9 +82,7 @@ def node_states(session, instance_id: int, now: datetime) -> dict:
                 diagram["states"][bpmn_id] = state
             if task.state == TaskState.COMPLETED:
                 diagram["counts"][bpmn_id] = diagram["counts"].get(bpmn_id, 0) + 1
-    return {"instance": {"id": loaded.row.id, "status": loaded.row.status},
-            "deployment": {"id": loaded.row.deployment_id, "version": loaded.row.deployment.version},
-            "diagrams": diagrams}
+    return summary
 
 
 def _process_of(wf, diagrams: dict) -> str:

@@ -25,6 +25,7 @@ a forger who recomputes every later seal: keep the chain tip `verify` prints som
 """
 import hashlib
 import json
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC
 
@@ -36,6 +37,7 @@ from .models import HistoryEvent
 
 SEAL_LOCK = 1234500007  # pg_advisory_xact_lock key: one transaction appends sealed history at a time
 _TIP = "runtime.history.tip"
+_HELD = "runtime.history.held"
 _FIELDS = ("id", "business_key", "instance_id", "actor_id", "action", "task_bpmn_id", "task_name")
 
 
@@ -45,8 +47,40 @@ def record(session, action: str, *, business_key=None, instance_id=None, actor_i
     event = HistoryEvent(action=action, business_key=business_key, instance_id=instance_id, actor_id=actor_id,
                          task_bpmn_id=getattr(task, "bpmn_id", None), task_name=getattr(task, "name", None),
                          detail=detail, before=before, after=after)
-    session.add(event)
+    held = session.info.get(_HELD)
+    if held is not None:
+        held.append(event)
+    else:
+        session.add(event)
     return event
+
+
+@contextmanager
+def consequences(session):
+    """Hold back the events recorded inside the block (what a step causes) until `release`:
+    the event of the cause, known only once the step has run (a task's completion, with the
+    status it led to), is then recorded first, so history reads cause before effect in id
+    order and in time. Yields the held list; events still held when the block fails are dropped
+    with its transaction."""
+    outer = session.info.get(_HELD)
+    held = session.info[_HELD] = []
+    try:
+        yield held
+    finally:
+        if outer is None:
+            session.info.pop(_HELD, None)
+        else:
+            session.info[_HELD] = outer
+
+
+def release(session, held: list) -> None:
+    """Record the events `consequences` held back, in the order they were recorded."""
+    target = session.info.get(_HELD)
+    if target is not None:  # inside an outer block: still held there
+        target.extend(held)
+    else:
+        session.add_all(held)
+    held.clear()
 
 
 def for_key(session, business_key: int) -> list[HistoryEvent]:

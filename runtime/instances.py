@@ -17,7 +17,8 @@ from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import select, update
 from sqlalchemy.orm import joinedload
 
-from . import clock, history, milestones, registry, repository, serializer, timers
+from . import clock, history, milestones, registry, repository, serializer, timers, tree
+from .candidates import may_work
 from .errors import Conflict, NotFound, ProcessError
 from .models import ProcessInstance, UserTask
 from .registry import Step
@@ -84,11 +85,15 @@ def load(session, instance_id: int, actor, lock: bool = True) -> Loaded:
 
 
 def restore(session, row: ProcessInstance, actor) -> Loaded:
-    """The workflow of an instance row as it stands (its state on its deployment's specs)."""
+    """The workflow of an instance row as it stands (its state on its deployment's specs).
+    Raises Conflict for an instance that has ended (it keeps no tree to run)."""
+    if serializer.is_ended(row.state):
+        raise Conflict(f"the process has {row.status}; only its final data and history are kept", "process_ended")
     spec, subs = repository.process_specs(row.deployment, row.process_key)
     step, ctx = _context(session, row.business_key, row.id, actor, clock.now())
     workflow = serializer.state_from_dict(row.state, spec, subs, ScriptEngine(ctx))
-    return Loaded(row, workflow, step, ctx, frozenset(_ready_user_tasks(workflow)), timers.waiting_timers(workflow))
+    ready, waiting = _scan(workflow)
+    return Loaded(row, workflow, step, ctx, frozenset(ready), waiting)
 
 
 def replace_state(session, loaded: Loaded, state: dict, deployment) -> Loaded:
@@ -133,28 +138,31 @@ def save(session, loaded: Loaded) -> None:
     """Write the state (version-checked on flush), re-project the user tasks and timer jobs, and
     let the extension follow."""
     row, workflow = loaded.row, loaded.workflow
-    row.state = serializer.state_to_dict(workflow)
-    row.serializer_version = serializer.VERSION
-    row.updated_at = loaded.now
     if workflow.is_completed() and row.status == "running":
         row.status, row.ended_at = "completed", loaded.now
         history.record(session, "process_completed", business_key=row.business_key, instance_id=row.id,
                        detail={"process": row.process_key})
-    _project_tasks(session, loaded)
-    now_waiting = timers.waiting_timers(workflow)
-    timers.write_changes(session, row.id, loaded.timers_at_load, now_waiting)
-    loaded.ready_at_load, loaded.timers_at_load = frozenset(_ready_user_tasks(workflow)), now_waiting
+    # an ended instance keeps its final data, not its tree (serializer.ended_state)
+    ended = row.status in ("completed", "terminated")
+    row.state = serializer.ended_state(workflow) if ended else serializer.state_to_dict(workflow)
+    row.serializer_version = serializer.VERSION
+    row.updated_at = loaded.now
+    ready, waiting = _scan(workflow)
+    _project_tasks(session, loaded, ready)
+    timers.write_changes(session, row.id, loaded.timers_at_load, waiting)
+    loaded.ready_at_load, loaded.timers_at_load = frozenset(ready), waiting
     registry.current().extension.saved(loaded.ctx, loaded)
 
 
-def _ready_user_tasks(workflow) -> dict:
-    return {str(t.id): t for t in workflow.get_tasks(state=TaskState.READY, manual=True)}
+def _scan(workflow) -> tuple[dict, dict]:
+    """({task id: task} of the READY user tasks, the waiting timers) in one pass over the tasks."""
+    tasks = tree.all_tasks(workflow)
+    return {str(t.id): t for t in tree.in_state(tasks, TaskState.READY, manual=True)}, timers.waiting_in(tasks)
 
 
-def _project_tasks(session, loaded: Loaded) -> None:
+def _project_tasks(session, loaded: Loaded, ready: dict) -> None:
     """Open task rows for the READY user tasks: rows for the new ones; the ones no longer READY
     that no user completed in this unit of work are cancelled, in one statement."""
-    ready = _ready_user_tasks(loaded.workflow)
     for task_id, task in ready.items():
         if task_id not in loaded.ready_at_load:
             row = _task_row(loaded, task)
@@ -191,7 +199,6 @@ def _assign(session, loaded: Loaded, task, row: UserTask) -> None:
     user_id = task.data.get(variable) if variable else None
     if not isinstance(user_id, int) or isinstance(user_id, bool):
         return
-    from .tasks import may_work  # the task service imports this module
     with session.no_autoflush:  # the new row is written with its claim, in one INSERT
         user = registry.current().extension.actor(session, user_id)
     if user is None or not getattr(user, "active", True) or not may_work(user, row):

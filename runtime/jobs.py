@@ -15,6 +15,7 @@ import threading
 from datetime import timedelta
 
 from sqlalchemy import func, or_, select
+from sqlalchemy.orm import joinedload
 
 from . import clock, history, instances
 from .errors import NotFound
@@ -97,19 +98,22 @@ def fire(db, job_id: int, owner: str) -> bool:
             job = session.scalar(select(Job).where(Job.id == job_id).with_for_update())
             if job is None or job.lock_owner != owner:
                 return False  # already fired, or taken over after our lock expired
-            row = session.get(ProcessInstance, job.instance_id)
+            row = session.scalar(select(ProcessInstance).options(joinedload(ProcessInstance.deployment, innerjoin=True))
+                                 .where(ProcessInstance.id == job.instance_id).with_for_update(of=ProcessInstance))
             if row is None or row.status != "running":  # suspended meanwhile: fire after resume
                 job.lock_owner = job.lock_expires_at = None
                 return False
-            loaded = instances.load(session, job.instance_id, actor=None)
+            loaded = instances.restore(session, row, actor=None)
             if job.task_id not in waiting_timers(loaded.workflow):  # a stale row: nothing to fire
                 session.delete(job)
                 return False
-            instances.advance(loaded)
+            with history.consequences(session) as caused:  # the firing is recorded before what it caused
+                instances.advance(loaded)
             fired = job.task_id not in waiting_timers(loaded.workflow)
             if fired:
                 history.record(session, "timer_fired", business_key=row.business_key, instance_id=row.id,
                                detail={"timer": job.name, "due_at": job.due_at.isoformat()})
+            history.release(session, caused)
             instances.save(session, loaded)
             if not fired:  # not due by the engine's clock yet: let any worker look again
                 job.lock_owner = job.lock_expires_at = None
@@ -157,8 +161,13 @@ def run_due(db, owner: str, batch: int = 25) -> int:
             return fired
 
 
-def list_incidents(session) -> list[Job]:
-    return list(session.scalars(select(Job).where(Job.status == "incident").order_by(Job.due_at)))
+def list_incidents(session, after: tuple | None = None, limit: int | None = None) -> list[Job]:
+    """Failed jobs by due time, then id (a total order, for keyset paging); with `after`, the
+    (due_at, id) of the last one a page held, only those after it; at most `limit` (None: all)."""
+    query = select(Job).where(Job.status == "incident")
+    if after is not None:
+        query = query.where(or_(Job.due_at > after[0], (Job.due_at == after[0]) & (Job.id > after[1])))
+    return list(session.scalars(query.order_by(Job.due_at, Job.id).limit(limit)))
 
 
 def retry_incident(db, job_id: int, actor) -> Job:

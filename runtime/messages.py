@@ -38,11 +38,13 @@ def deliver(session, instance_id: int, message: str, actor, payload: dict | None
         raise Conflict(f"the process is not waiting for {message} now", "not_waiting")
     spec = task.task_spec
     loaded.workflow.catch(BpmnEvent(spec.event_definition, payload or {}))
-    instances.advance(loaded)
-    instances.save(session, loaded)
+    with history.consequences(session) as caused:  # the message is recorded before what it caused
+        instances.advance(loaded)
+        instances.save(session, loaded)
     history.record(session, ACTION, business_key=loaded.row.business_key, instance_id=instance_id,
                    actor_id=getattr(actor, "id", None), task=_Element(spec.bpmn_id, spec.bpmn_name),
                    detail={"message": message, "process": loaded.row.process_key})
+    history.release(session, caused)
     return loaded
 
 

@@ -62,7 +62,10 @@ class UserTask(Base):
     __tablename__ = "user_task"
     # open tasks by due time: the monitor's overdue and due-today counts and filters
     __table_args__ = (Index("ix_user_task_open_due", "due_at", postgresql_where=text("state = 'open'"),
-                            sqlite_where=text("state = 'open'")),)
+                            sqlite_where=text("state = 'open'")),
+                      # a unit's open tasks in the API's keyset order (hotline.inbox.page)
+                      Index("ix_user_task_open_unit_due", "unit_id", "due_at", "id",
+                            postgresql_where=text("state = 'open'"), sqlite_where=text("state = 'open'")))
     id: Mapped[str] = mapped_column(String(36), primary_key=True)  # SpiffWorkflow task id
     instance_id: Mapped[int] = mapped_column(ForeignKey("process_instance.id"), index=True)
     business_key: Mapped[int] = mapped_column(Integer, index=True)

@@ -1,7 +1,9 @@
 """The one module that turns SpiffWorkflow objects into JSON-ready dicts and back.
 
 Specs are stored once per deployment; an instance's state is stored without them (a
-serialized workflow normally embeds its whole spec, ~45 KB for appeal_handling).
+serialized workflow normally embeds its whole spec, ~45 KB for appeal_handling). An instance
+that has ended keeps only its final data and how often each element completed (`ended_state`):
+its history says the rest, and nothing ever runs it again.
 """
 from copy import deepcopy
 from uuid import UUID
@@ -9,7 +11,9 @@ from uuid import UUID
 from SpiffWorkflow.bpmn import BpmnWorkflow
 from SpiffWorkflow.bpmn.serializer import BpmnWorkflowSerializer
 from SpiffWorkflow.bpmn.serializer.default.workflow import BpmnWorkflowConverter, WorkflowConverter
+from SpiffWorkflow.exceptions import SpiffWorkflowException
 from SpiffWorkflow.spiff.serializer.config import SPIFF_CONFIG
+from SpiffWorkflow.util.task import TaskState
 
 
 class _StateConverter(BpmnWorkflowConverter):
@@ -66,3 +70,43 @@ def state_from_dict(state: dict, spec, subprocess_specs, script_engine) -> BpmnW
     workflow = _serializer.registry.restore(dct, spec=spec, subprocess_specs=subprocess_specs)
     workflow.script_engine = script_engine
     return workflow
+
+
+ENDED = "ended"
+
+
+def ended_state(workflow) -> dict:
+    """What an ended instance keeps: the data it ended with and, per (sub)workflow, how often each
+    element completed, with the processes it is drawn in (its own, then its parents')."""
+    nodes = []
+    for wf in [workflow, *workflow.subprocesses.values()]:
+        processes, parent = [], wf
+        while parent is not None:
+            processes.append(parent.spec.name)
+            try:
+                parent = getattr(parent, "parent_workflow", None)
+            except SpiffWorkflowException:  # its calling task was cut off the tree (a withdrawal)
+                parent = None
+        completed = {}
+        for task in wf.tasks.values():
+            bpmn_id = task.task_spec.bpmn_id
+            if bpmn_id is not None and task.state == TaskState.COMPLETED:
+                completed[bpmn_id] = completed.get(bpmn_id, 0) + 1
+        nodes.append({"processes": processes, "completed": completed})
+    return {ENDED: {"data": _serializer.registry.convert(_final_data(workflow)), "nodes": nodes}}
+
+
+def is_ended(state: dict) -> bool:
+    return ENDED in (state or {})
+
+
+def ended_data(state: dict) -> dict:
+    return _serializer.registry.restore(state[ENDED]["data"])
+
+
+def _final_data(workflow) -> dict:
+    """The workflow's data when it ended, else its last completed task's."""
+    if workflow.data:
+        return dict(workflow.data)
+    done = sorted(workflow.get_tasks(state=TaskState.COMPLETED), key=lambda t: t.last_state_change)
+    return dict(done[-1].data) if done else {}

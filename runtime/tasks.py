@@ -5,19 +5,13 @@ task, who belongs to that unit; the registry's administrator role may work any. 
 by someone else is theirs; the unit's leader (the registry's unit leader role) may release it. Listing and searching tasks is the application's (its inbox joins its own records).
 """
 from sqlalchemy import select
+from sqlalchemy.orm import joinedload
 from sqlalchemy.orm.exc import StaleDataError
 
 from . import clock, forms, history, instances, milestones, registry, repository
+from .candidates import may_work
 from .errors import Conflict, Forbidden, NotFound
 from .models import Deployment, ProcessInstance, UserTask
-
-
-def may_work(user, task: UserTask) -> bool:
-    if user.role == registry.current().admin_role:
-        return True
-    if user.role not in task.candidate_roles.split(","):
-        return False
-    return task.unit_id is None or task.unit_id == user.unit_id
 
 
 def get(session, task_id: str, user) -> UserTask:
@@ -93,10 +87,10 @@ def complete(db, task_id: str, data, user, after=None) -> UserTask:
     or changed concurrently), ProcessError.
     """
     def find(session):
-        task = _open_for_update(session, task_id, user)
+        task, row = _open_for_update(session, task_id, user, with_instance=True)
         if task.claimed_by_id not in (None, user.id):
             raise Conflict("this task is claimed by another user", "task_claimed")
-        return task
+        return task, row
     return _complete(db, find, data, user, after)
 
 
@@ -107,12 +101,12 @@ def complete_reaching(db, business_key: int, milestone: str, data, after=None) -
     Raises Conflict (no such open task any more), InvalidInput, ProcessError.
     """
     def find(session):
-        task = session.scalar(select(UserTask).where(
+        found = session.execute(_with_instance(select(UserTask).where(
             UserTask.business_key == business_key, UserTask.state == "open",
-            UserTask.milestones.contains(f",{milestone},")).with_for_update())
-        if task is None:
+            UserTask.milestones.contains(f",{milestone},")))).first()
+        if found is None:
             raise Conflict("this step is no longer open", "task_done")
-        return task
+        return tuple(found)
     return _complete(db, find, data, None, after)
 
 
@@ -121,8 +115,8 @@ def _complete(db, find, data, user, after) -> UserTask:
     extension = registry.current().extension
     try:
         with db.transaction() as session:
-            task = find(session)
-            loaded = instances.load(session, task.instance_id, user)
+            task, row = find(session)  # both locked, read in one query
+            loaded = instances.restore(session, row, user)
             bundle = repository.forms_of(loaded.row.deployment)  # the forms of its version
             if loaded.row.status != "running":
                 raise Conflict(f"the process is {loaded.row.status}; nothing can be completed now",
@@ -136,9 +130,10 @@ def _complete(db, find, data, user, after) -> UserTask:
             spiff_task.data.update(variables)
             spiff_task.run()
             reached = milestones.reached(spiff_task)
-            instances.advance(loaded)
-            task.state, task.completed_at, task.completed_by_id = "completed", loaded.now, actor_id
-            instances.save(session, loaded)
+            with history.consequences(session) as caused:  # what the steps record comes after the completion
+                instances.advance(loaded)
+                task.state, task.completed_at, task.completed_by_id = "completed", loaded.now, actor_id
+                instances.save(session, loaded)
             history.record(session, "task_completed", business_key=task.business_key, instance_id=task.instance_id,
                            actor_id=actor_id, task=task, detail=data, before=before,
                            after=extension.snapshot(loaded.ctx))
@@ -146,6 +141,7 @@ def _complete(db, find, data, user, after) -> UserTask:
                 history.record(session, milestones.ACTION, business_key=task.business_key,
                                instance_id=task.instance_id, actor_id=actor_id, task=task,
                                detail={"milestone": name})
+            history.release(session, caused)
             task.notices = list(loaded.step.notices)
             if after is not None:
                 after(session, task)
@@ -154,12 +150,25 @@ def _complete(db, find, data, user, after) -> UserTask:
         raise Conflict("the appeal was changed at the same time; reload and try again", "concurrent_change") from err
 
 
-def _open_for_update(session, task_id: str, user, unit_leader: bool = False) -> UserTask:
-    task = session.scalar(select(UserTask).where(UserTask.id == task_id).with_for_update())
+def _with_instance(query):
+    """`query` on UserTask with its instance (and that one's deployment) beside it, both rows
+    locked for this transaction."""
+    return (query.add_columns(ProcessInstance).join(ProcessInstance, ProcessInstance.id == UserTask.instance_id)
+            .options(joinedload(ProcessInstance.deployment, innerjoin=True))
+            .with_for_update(of=[UserTask, ProcessInstance]))
+
+
+def _open_for_update(session, task_id: str, user, unit_leader: bool = False, with_instance: bool = False):
+    """The open task (and, with_instance, its instance row: (task, row)), locked."""
+    if with_instance:
+        found = session.execute(_with_instance(select(UserTask).where(UserTask.id == task_id))).first()
+        task, row = found if found is not None else (None, None)
+    else:
+        task = session.scalar(select(UserTask).where(UserTask.id == task_id).with_for_update())
     if task is None:
         raise NotFound(f"task {task_id} does not exist")
     if not (may_work(user, task) or (unit_leader and task.unit_id == user.unit_id)):
         raise Forbidden("this task belongs to another role or organizer unit")
     if task.state != "open":
         raise Conflict(f"this task is already {task.state}", "task_done")
-    return task
+    return (task, row) if with_instance else task

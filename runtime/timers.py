@@ -5,6 +5,7 @@ from SpiffWorkflow.bpmn.specs.event_definitions.timer import TimerEventDefinitio
 from SpiffWorkflow.util.task import TaskState
 from sqlalchemy import delete, insert, update
 
+from . import tree
 from .models import Job
 
 RETRIES = 3
@@ -12,8 +13,13 @@ RETRIES = 3
 
 def waiting_timers(workflow) -> dict[str, tuple[datetime, str]]:
     """{task id: (due, name)} of the workflow's reached, unfired timer events."""
+    return waiting_in(tree.all_tasks(workflow))
+
+
+def waiting_in(tasks) -> dict[str, tuple[datetime, str]]:
+    """waiting_timers among these tasks (tree.all_tasks of a workflow)."""
     found = {}
-    for task in workflow.get_tasks(state=TaskState.WAITING):
+    for task in tree.in_state(tasks, TaskState.WAITING):
         definition = getattr(task.task_spec, "event_definition", None)
         value = task._get_internal_data("event_value")
         if isinstance(definition, TimerEventDefinition) and isinstance(value, str):

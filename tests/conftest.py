@@ -136,6 +136,18 @@ class Api:
     def as_(self, username):
         return _UserClient(self.client, self.token(username))
 
+    def tasks(self, username, scope="mine"):
+        """Every task GET /tasks lists for the user, walking its pages (web.api.paging)."""
+        items, cursor = [], None
+        while True:
+            resp = self.as_(username).get("/tasks", query_string={"scope": scope, "limit": 200,
+                                                                  **({"cursor": cursor} if cursor else {})})
+            assert resp.status_code == 200, resp.get_json()
+            items += resp.get_json()["items"]
+            cursor = resp.get_json()["next_cursor"]
+            if cursor is None:
+                return items
+
 
 class _UserClient:
     def __init__(self, client, token):
@@ -209,11 +221,11 @@ class Walker:
         return resp.get_json()
 
     def task(self, appeal_id, username, bpmn_id):
-        """The user's open task of that kind on that appeal (fails if they cannot see one)."""
-        resp = self.api.as_(username).get("/tasks")
-        assert resp.status_code == 200, resp.get_json()
-        found = [t for t in resp.get_json()["items"] if t["appeal_id"] == appeal_id and t["bpmn_id"] == bpmn_id]
-        assert found, f"{username} has no open {bpmn_id} on appeal {appeal_id}: {resp.get_json()['items']}"
+        """The user's open task of that kind on that appeal (fails if they cannot see one), on
+        any page of GET /tasks."""
+        items = self.api.tasks(username)
+        found = [t for t in items if t["appeal_id"] == appeal_id and t["bpmn_id"] == bpmn_id]
+        assert found, f"{username} has no open {bpmn_id} on appeal {appeal_id}: {items}"
         return found[0]
 
     def complete(self, appeal_id, username, bpmn_id, data, expect=200):

@@ -7,6 +7,7 @@ from werkzeug import exceptions as http
 from werkzeug.exceptions import HTTPException
 
 import hotline
+from hotline import phones
 from runtime.db import Database
 from runtime.errors import Forbidden, NotFound
 
@@ -42,16 +43,22 @@ def create_app(test_config: dict | None = None) -> Flask:
     app.extensions["db"] = Database(app.config["DATABASE_URL"])
     hotline.configure()  # the runtime learns the hotline's operators, rules and hooks
 
-    from . import api, auth, guard, home, i18n, nav, pages, security, statuses
+    from . import api, auth, element_names, guard, home, i18n, nav, pages, people, security, statuses
     guard.init_app(app)  # first: its checks run before sign-in, CSRF and any view
     i18n.init_app(app)
     statuses.init_app(app)
+    element_names.init_app(app)
+    people.init_app(app)
+    app.add_template_filter(phones.display, "phone")  # as people read it: 138 0000 1234, 0591-8765 4321
     security.init_app(app)
     security.csrf.exempt(api.bp)  # the API authenticates with bearer tokens, not cookies
     nav.init_app(app)
     app.register_blueprint(api.bp)
     app.register_blueprint(auth.bp)
     app.register_blueprint(home.bp)
+    from . import open311  # GeoReport v2 for other systems: api_key in the request, no cookies
+    security.csrf.exempt(open311.bp)
+    app.register_blueprint(open311.bp)
     pages.register(app)
     app.register_error_handler(HTTPException, _json_errors_under_api)
     # an engine NotFound/Forbidden raised under a page is that page's 404/403 (the API
@@ -66,6 +73,9 @@ def _json_errors_under_api(err: HTTPException):
     pages get a readable error page."""
     from flask import jsonify, render_template, request
     allow = [(name, value) for name, value in err.get_headers() if name == "Allow"]  # a 405 says what is
+    if request.path.startswith("/open311/"):  # the specification's error array (web/open311)
+        from .open311 import http_error
+        return http_error(err)
     if request.path.startswith("/api/"):
         body = {"error": {"code": err.name.lower().replace(" ", "_"), "message": err.description}}
         return jsonify(body), err.code, allow

@@ -1,8 +1,11 @@
 """The `hotline` command: init-db, deploy, load-demo, serve, worker, deadline, calendar.
 Each command calls one function that owns its transactions; the CLI itself commits nothing."""
+import functools
 import json
 import logging
+import multiprocessing
 import os
+import signal
 import socket
 import time
 from datetime import date, datetime, timedelta
@@ -11,9 +14,9 @@ from types import SimpleNamespace
 import click
 from sqlalchemy.exc import DBAPIError
 
-from hotline import calendar_changes, demo, privacy, time_limits
+from hotline import calendar_changes, demo, open311_clients, privacy, time_limits
 from runtime import backup, history, jobs, migration, outbox, repository, schema, validation
-from runtime.errors import InvalidInput
+from runtime.errors import InvalidInput, NotFound
 from workdays import store
 
 from . import create_app, get_db
@@ -77,7 +80,8 @@ def load_demo():
 
 @main.command()
 @click.option("--host", default="127.0.0.1")
-@click.option("--port", default=5000, type=int)
+@click.option("--port", default=5000, type=int, envvar="PORT", show_default=True,
+              help="also from $PORT (PORT=5001 make run); PUBLIC_BASE_URL must name the same port")
 @click.option("--no-worker", is_flag=True, help="do not run the job loop in this process")
 def serve(host, port, no_worker):
     """Serve the web app; in the embedded default the worker runs in-process too."""
@@ -89,9 +93,38 @@ def serve(host, port, no_worker):
 
 
 @main.command()
-def worker():
-    """Run the job loop alone (one or more next to gunicorn on PostgreSQL)."""
-    _scheduler(create_app(), background=False).start()
+@click.option("--processes", default=1, type=click.IntRange(1, 32), show_default=True,
+              help="worker processes sharing the job table (PostgreSQL); each runs WORKER_THREADS loops")
+def worker(processes):
+    """Run the job loop alone (one or more next to gunicorn on PostgreSQL). Timers falling due
+    together (17:30 on a working day) drain faster with several processes: each claims its own
+    batches with FOR UPDATE SKIP LOCKED, so none fires a timer twice."""
+    app = create_app()
+    if processes > 1 and not get_db(app).is_postgres:
+        raise click.UsageError("several worker processes share the job table on PostgreSQL only "
+                               "(SQLite has one writer); set DATABASE_URL")
+    children = [multiprocessing.get_context("spawn").Process(target=_run_worker, daemon=True)
+                for _ in range(processes - 1)]
+    for child in children:
+        child.start()
+    try:
+        _run_worker(app)
+    finally:
+        for child in children:
+            child.terminate()
+            child.join(10)
+
+
+def _run_worker(app=None):
+    """One worker process: its job loops until it is stopped."""
+    if app is None:  # a child process: configure logging and the app as the parent did
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+        logging.getLogger("spiff").setLevel(logging.WARNING)
+        logging.getLogger("apscheduler").setLevel(logging.WARNING)
+        app = create_app()
+    scheduler = _scheduler(app, background=False)
+    signal.signal(signal.SIGTERM, lambda *_: scheduler.shutdown(wait=False))
+    scheduler.start()
 
 
 @main.command()
@@ -214,6 +247,56 @@ def restore_database(file):
     click.echo(f"已恢复 / restored {file} into {_safe_url(db.url)}")
 
 
+@main.group("open311")
+def open311_group():
+    """Open311 GeoReport v2 at /open311/v2/: the client systems that may file appeals."""
+
+
+@open311_group.group("key")
+def open311_key():
+    """API keys of client systems: create (printed once), list, revoke."""
+
+
+@open311_key.command("create")
+@click.argument("name")
+@click.option("--by", default="cli", help="who issues it (kept in history)")
+def open311_key_create(name, by):
+    """Issue an API key to the client system NAME and print it: it is shown this once (only its
+    digest is kept). The key alone goes to stdout, so `KEY=$(hotline open311 key create 城市App)` works."""
+    try:
+        client, key = open311_clients.create(get_db(create_app()), name, _cli_actor(by))
+    except InvalidInput as err:
+        raise click.ClickException(f"{err}: {json.dumps(err.fields, ensure_ascii=False)}") from err
+    click.echo(f"Open311 客户端系统 #{client.id} {client.name}：密钥只显示这一次 / the key is shown this once", err=True)
+    click.echo(key)
+
+
+@open311_key.command("list")
+def open311_key_list():
+    """Every client system: id, name, the key's first characters, issued, revoked."""
+    with get_db(create_app()).read() as session:
+        rows = open311_clients.listing(session)
+    for row in rows:
+        c = row["client"]
+        click.echo(f"{c.id}\t{c.name}\t{c.key_prefix}…\t{c.created_at.isoformat(timespec='seconds')}\t"
+                   f"{'revoked ' + c.revoked_at.isoformat(timespec='seconds') if c.revoked_at else 'active'}")
+
+
+@open311_key.command("revoke")
+@click.argument("name")
+@click.option("--by", default="cli", help="who revokes it (kept in history)")
+def open311_key_revoke(name, by):
+    """Revoke the working key of the client system NAME: it stops working at once."""
+    db = get_db(create_app())
+    try:
+        with db.read() as session:
+            client = open311_clients.active_named(session, name)
+        open311_clients.revoke(db, client.id, _cli_actor(by))
+    except NotFound as err:
+        raise click.ClickException(str(err)) from err
+    click.echo(f"revoked: #{client.id} {client.name}")
+
+
 def _cli_actor(by: str):
     """Who changes the calendar from the command line: a name for history, no user account."""
     return SimpleNamespace(id=None, username=by[:50], role=None, unit_id=None)
@@ -273,8 +356,7 @@ def _reported(what: str, job):
         if done:
             log.info("%s: %d in %.2f s", what, done, time.perf_counter() - started)
         return done
-    run.__name__ = run.__qualname__ = getattr(job, "__name__", what)
-    return run
+    return functools.wraps(job)(run)
 
 
 def _safe_url(url: str) -> str:

@@ -28,7 +28,7 @@ from .json_errors import error
 MAX_ID = 2**31 - 1  # ids are INTEGER columns (PostgreSQL): a larger one names nothing
 YEARS = (1900, 2100)
 # routes that take a file: their limit is MAX_ATTACHMENT_MB, every other body's is MAX_BODY_KB
-UPLOAD_ENDPOINTS = {"api.upload_attachment", "inbox.upload", "return_visits.record"}
+UPLOAD_ENDPOINTS = {"api.upload_attachment", "inbox.upload", "return_visits.record", "portal.submit"}
 STATIC_ENDPOINTS = {"static", "modeler.dmn_js", "monitor.bpmn_js"}
 # JSON bodies that carry a task form under a key: refused fields are named as in the form ("answer")
 JSON_ENVELOPES = {"api.complete_task": "data"}

@@ -6,7 +6,8 @@ from pathlib import Path
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 from flask import Blueprint, redirect, request, session, url_for
-from flask_babel import Babel
+from flask_babel import Babel, get_locale
+from markupsafe import Markup
 
 from .urls import local_target
 
@@ -16,7 +17,30 @@ LANGUAGES = ("zh_Hans_CN", "en")
 bp = Blueprint("i18n", __name__)
 
 
+def data(value) -> Markup:
+    """A data value (a name, an address, a text people wrote) marked as such on English pages:
+    it is shown as written, and a check for untranslated text passes over it (a Chinese page
+    has nothing to tell apart)."""
+    if value is None or value == "":
+        return Markup("")
+    if str(get_locale()) != "en":
+        return Markup("{}").format(value)
+    return Markup('<span class="data">{}</span>').format(value)
+
+
+def list_separator() -> str:
+    """What separates words in a row in the reader's language: 甲、乙 / A, B."""
+    return ", " if str(get_locale()) == "en" else "、"
+
+
+def listing(values) -> str:
+    return list_separator().join(str(v) for v in values)
+
+
 def init_app(app):
+    app.add_template_filter(data, "data")
+    app.add_template_filter(listing, "listing")
+    app.add_template_global(list_separator, "list_separator")
     directories = _compile_catalogs()
     app.config["BABEL_DEFAULT_LOCALE"] = "zh_Hans_CN"
     app.config["BABEL_DEFAULT_TIMEZONE"] = "Asia/Shanghai"

@@ -73,6 +73,11 @@ class WorkingCalendar:
     hours: tuple[tuple[time, time], ...] = DEFAULT_HOURS
     seasons: tuple[Season, ...] = ()
     tz: ZoneInfo = TZ
+    # office time of the working days before each day of a range, in seconds (built as needed):
+    # a countdown is two partial days and one subtraction, not a walk day by day
+    # (first day, [seconds before each day]); replaced whole, so threads sharing it never see half
+    _index: tuple | None = field(default=None, init=False, repr=False, compare=False)
+    _status: dict = field(default_factory=dict, init=False, repr=False, compare=False)  # day -> day_status
 
     def is_published(self, year: int) -> bool:
         return year in self.years or library_covers(year)
@@ -80,6 +85,12 @@ class WorkingCalendar:
     def day_status(self, day: date) -> tuple[bool, bool]:
         """(is it a working day, does a published schedule say so). A loaded year is its
         file's days and otherwise Monday–Friday; an unpublished one is the statutory guess."""
+        found = self._status.get(day)
+        if found is None:
+            found = self._status[day] = self._day_status(day)
+        return found
+
+    def _day_status(self, day: date) -> tuple[bool, bool]:
         if day in self.days:
             return self.days[day], True
         if library_covers(day.year):
@@ -126,15 +137,36 @@ class WorkingCalendar:
         if _aware(end) < _aware(start):
             return -self.working_time_between(end, start)
         start, end = start.astimezone(self.tz), end.astimezone(self.tz)
-        total, day = timedelta(), start.date()
-        while day <= end.date():
-            if self.is_working_day(day):
-                for a, b in self.office_hours(day):
-                    lo = max(start, datetime.combine(day, a, self.tz))
-                    hi = min(end, datetime.combine(day, b, self.tz))
-                    total += max(hi - lo, timedelta())
-            day += timedelta(days=1)
+        first, last = start.date(), end.date()
+        if first == last:
+            return self._within(first, start, end)
+        whole_days = timedelta(seconds=self._before(last) - self._before(first + timedelta(days=1)))
+        return self._within(first, start, end) + whole_days + self._within(last, start, end)
+
+    def _within(self, day: date, start: datetime, end: datetime) -> timedelta:
+        """Office time of `day` (if it is a working day) between two instants."""
+        total = timedelta()
+        if self.is_working_day(day):
+            for a, b in self.office_hours(day):
+                lo = max(start, datetime.combine(day, a, self.tz))
+                hi = min(end, datetime.combine(day, b, self.tz))
+                total += max(hi - lo, timedelta())
         return total
+
+    def _before(self, day: date) -> int:
+        """Seconds of office time on the working days from the index's first day up to `day`."""
+        index = self._index
+        if index is None or not 0 <= (day - index[0]).days < len(index[1]):
+            start = day if index is None else index[0]
+            low = min(day, start) - timedelta(days=400)
+            high = max(day, start + timedelta(days=len(index[1]) if index else 0)) + timedelta(days=400)
+            totals, total, current = [], 0, low
+            while current <= high:
+                totals.append(total)
+                total += int(self.office_time(current).total_seconds()) if self.is_working_day(current) else 0
+                current += timedelta(days=1)
+            index = self._index = (low, totals)
+        return index[1][(day - index[0]).days]
 
     def subtract_office_time(self, instant: datetime, amount: timedelta) -> datetime:
         """The instant `amount` of office time (on working days) before `instant`."""

@@ -147,14 +147,23 @@ ARTICLES = [  # unit code (None: the platform's own), category, title, body
 ]
 
 
+# written for the agents (how to take the call), so not on the public portal's FAQ
+INTERNAL_ARTICLES = {"噪音投诉处理流程", "环境污染（油烟、异味、污水）投诉的办理"}
+
+CATEGORIES_EN = {"社会保障": "Social security", "住房保障": "Housing", "户籍证件": "Household registration and IDs",
+                 "城市管理": "City management", "公用事业": "Public utilities", "市场监管": "Market regulation",
+                 "交通出行": "Transport", "生态环境": "Environment"}
+
+
 def _articles(session) -> int:
     """Demo knowledge articles, loaded once (when the knowledge base is empty)."""
     if session.scalar(select(KnowledgeArticle.id).limit(1)) is not None:
         return 0
     units = dict(session.execute(select(OrganizerUnit.code, OrganizerUnit.id)).all())
     for code, category, title, body in ARTICLES:
-        article = KnowledgeArticle(unit_id=units.get(code) if code else None, category=category, title=title,
-                                   body=body, updated_at=clock.now())
+        article = KnowledgeArticle(unit_id=units.get(code) if code else None, category=category,
+                                   category_en=CATEGORIES_EN.get(category), title=title, body=body,
+                                   public=title not in INTERNAL_ARTICLES, updated_at=clock.now())
         session.add(article)
         session.flush()
         knowledge.reindex(session, article)
@@ -186,6 +195,10 @@ OPEN_APPEALS = [
 ]
 
 
+# as callers give them; registration stores them in E.164 (hotline.phones)
+DEMO_PHONES = ("136 0000 1111", "+86 139-0591-2222", "(0591) 8765 4321")
+
+
 def start_open_appeals(db) -> int:
     """Create the demo's open appeals once (none exist yet); returns how many were created."""
     with db.read() as session:
@@ -201,9 +214,10 @@ def drive_open_appeals(db) -> list:
         people = {u.username: u for u in session.scalars(select(User))}
         unit_ids = dict(session.execute(select(OrganizerUnit.code, OrganizerUnit.id)).all())
     created = []
-    for fields, steps in OPEN_APPEALS:
+    for index, (fields, steps) in enumerate(OPEN_APPEALS):
+        phone = DEMO_PHONES[index % len(DEMO_PHONES)]
         data = {"channel": "phone", "location": "福州市鼓楼区", "region_code": "350102",
-                "appellant": {"kind": "citizen", "name": "王女士", "phone": "13600001111"}, **fields}
+                "appellant": {"kind": "citizen", "name": "王女士", "phone": phone}, **fields}
         appeal = appeals.register(db, data, people["intake1"])
         created.append(appeal)
         for username, form, values in steps:

@@ -123,7 +123,7 @@ def _appeal(rng, code, quality, accepted, number, units, people, now):
     closed = min(visited + timedelta(days=5 if rehandled else 0, hours=1), now - timedelta(minutes=5))
     event("archived", closed)
     children.append(AppellantContact(kind="citizen", name=f"{rng.choice(SURNAMES)}{rng.choice(('先生', '女士'))}",
-                                     phone=f"13{rng.randint(100000000, 999999999)}"))
+                                     phone=f"+8613{rng.randint(100000000, 999999999)}"))  # E.164, as registration stores
     appeal = Appeal(
         number=number, appeal_type=appeal_type, channel=rng.choice(("phone", "phone", "web", "wechat", "app")),
         status="archived", title=rng.choice(TITLES), content="（演示数据）市民反映的具体情况", lead_unit_id=lead,

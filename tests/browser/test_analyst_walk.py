@@ -46,8 +46,7 @@ def _edit_cell(page, selector, text):
 def change_the_complaint_limit(page, live_url):
     page.goto(f"{live_url}/modeler/time_limits.dmn")
     page.wait_for_selector("#modeler[data-ready='1']", timeout=20000)
-    page.click(".drill-down-overlay button")  # from the requirements diagram into the table
-    page.wait_for_selector("td[data-element-id=rule_complaint_handling]")
+    page.wait_for_selector("td[data-element-id=rule_complaint_handling]")  # the editor opens on the table
     _edit_cell(page, "td[data-element-id=rule_complaint_handling]", '"12wd"')
     _edit_cell(page, "tr:has(td[data-element-id=rule_complaint_handling]) td.annotation", "投诉类：12个工作日内办结答复")
     page.click("[data-action=save]")

@@ -11,6 +11,7 @@ What each answer must be:
   redirect, an API 401 or a server error (400, 404, 409, 422 for the empty body are fine;
   POST /login answers a wrong password with 401);
 - anonymous, not allowed: pages redirect to /login, the API answers 401;
+- a route a client system's API key opens (Open311's POST): 403 for everyone without the key;
 - signed in, not allowed: 403. No route hides an existing record behind a 404: a user of
   another unit guessing ids gets 403 (ids are sequential, so a 404 would hide nothing);
 - never a 5xx.
@@ -25,7 +26,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from hotline import demo, knowledge, return_visits, supervision
+from hotline import demo, knowledge, open311_clients, return_visits, supervision
 from hotline.models import EvaluationLink, OrganizerUnit, SupervisionItem, User
 from runtime import clock
 from runtime.models import ProcessInstance
@@ -74,6 +75,7 @@ class Rule:
     fresh_client: bool = False  # signing in or out would spoil the cached client
     signs_out: bool = False  # the allowed answer is the sign-in page
     why: str = ""
+    api_key: bool = False  # authenticated by a client system's API key, not a user: 403 for anyone without one
 
 
 POLICY = {
@@ -86,7 +88,20 @@ POLICY = {
     "GET /lang/<code>": Rule("/lang/zh_Hans_CN", ANYONE),
     "GET /status": Rule("/status", ANYONE, why="public by design (web/home.py): counts and versions, no "
                                                "personal data"),
-    "GET /": Rule("/", SIGNED_IN),
+    "GET /": Rule("/", ANYONE, why="signed out: to the public portal (web/home.py), which links to sign-in"),
+    # -- the public portal (web/pages/portal.py): no account; a tracking page needs a code first --
+    "GET /public": Rule("/public", ANYONE),
+    "GET /public/faq": Rule("/public/faq?q=社保", ANYONE),
+    "GET /public/faq/<int:article_id>": Rule("/public/faq/1", ANYONE, why="the demo's first article, marked public"),
+    "GET /public/submit": Rule("/public/submit", ANYONE),
+    "POST /public/submit": Rule("/public/submit", ANYONE, why="an empty form: 400 with field messages"),
+    "GET /public/submitted": Rule("/public/submitted", ANYONE, why="nothing filed in this browser: to /public"),
+    "GET /public/track": Rule("/public/track", ANYONE),
+    "POST /public/track": Rule("/public/track", ANYONE, why="no number, phone or code: 400"),
+    "GET /public/track/<number>": Rule("/public/track/FJ20260101-000001", ANYONE,
+                                       why="not opened with a code in this browser: to the tracking form"),
+    "POST /public/track/<number>/evaluate": Rule("/public/track/FJ20260101-000001/evaluate", ANYONE,
+                                                 why="not opened with a code: to the tracking form"),
     # -- the appellant's one-time evaluation link (web/pages/public.py): the token is the key ----
     "GET /e/<token>": Rule("/e/{evaluation_token}", ANYONE),
     "POST /e/<token>": Rule("/e/{evaluation_token}", ANYONE, why="no evaluation chosen: 400, the link stays unused"),
@@ -101,6 +116,12 @@ POLICY = {
     "POST /appeals/<int:appeal_id>/grants": Rule("/appeals/{appeal}/grants", SUPERVISORS),
     "POST /appeals/<int:appeal_id>/grants/<int:unit_id>/revoke": Rule("/appeals/{appeal}/grants/{unit}/revoke",
                                                                       SUPERVISORS),
+    # -- contact access requests (web/pages/contact_requests.py) ---------------------------------
+    "POST /appeals/<int:appeal_id>/contact-requests": Rule("/appeals/{appeal}/contact-requests", THE_UNIT,
+                                                           why="no reason: 400, nothing requested"),
+    "GET /contact-requests": Rule("/contact-requests", SUPERVISORS),
+    "POST /contact-requests/<int:request_id>/grant": Rule("/contact-requests/{missing}/grant", SUPERVISORS),
+    "POST /contact-requests/<int:request_id>/refuse": Rule("/contact-requests/{missing}/refuse", SUPERVISORS),
     "GET /attachments/<int:attachment_id>": Rule("/attachments/{attachment}", CASE_READERS),
     # -- inbox and task page (web/pages/inbox.py) --------------------------------------------------
     "GET /inbox": Rule("/inbox", TASK_ROLES),
@@ -208,6 +229,20 @@ POLICY = {
     "GET /admin/calendar": Rule("/admin/calendar", MONITOR_VIEWERS, why="process owners and supervisors read it"),
     "POST /admin/calendar/days": Rule("/admin/calendar/days", ("admin",)),
     "POST /admin/calendar/years": Rule("/admin/calendar/years", ("admin",)),
+    # -- Open311 client systems' keys (web/pages/open311_admin.py) ----------------------------------
+    "GET /admin/open311": Rule("/admin/open311", ("admin",)),
+    "POST /admin/open311": Rule("/admin/open311", ("admin",), why="no name: 400, no key issued"),
+    "POST /admin/open311/<int:client_id>/revoke": Rule("/admin/open311/{missing}/revoke", ("admin",)),
+    # -- Open311 GeoReport v2 (web/open311): public reads without personal data; POST needs a key --
+    "GET /open311/v2/discovery.<any(json, xml):fmt>": Rule("/open311/v2/discovery.xml", ANYONE),
+    "GET /open311/v2/services.<any(json, xml):fmt>": Rule("/open311/v2/services.json", ANYONE),
+    "GET /open311/v2/services/<code>.<any(json, xml):fmt>": Rule("/open311/v2/services/complaint.xml", ANYONE),
+    "GET /open311/v2/requests.<any(json, xml):fmt>": Rule("/open311/v2/requests.json", ANYONE),
+    "GET /open311/v2/requests/<service_request_id>.<any(json, xml):fmt>": Rule(
+        "/open311/v2/requests/{number}.json", ANYONE, why="any appeal, without personal data (hotline.open311)"),
+    "GET /open311/v2/tokens/<token>.<any(json, xml):fmt>": Rule("/open311/v2/tokens/{open311_token}.json", ANYONE),
+    "POST /open311/v2/requests.<any(json, xml):fmt>": Rule("/open311/v2/requests.json", (), api_key=True,
+                                                           why="no api_key: 403 (GeoReport v2), signed in or not"),
     # -- API: public ------------------------------------------------------------------------------
     "GET /api/v1/health": Rule("/api/v1/health", ANYONE),
     "GET /api/v1/openapi.json": Rule("/api/v1/openapi.json", ANYONE),
@@ -316,11 +351,16 @@ def world(app, walker, units) -> dict:
         instance = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == appeal_id))
         token, _link = return_visits.create_link(session, replied, calendar_store.build(session), clock.now())
     detail = walk.detail(appeal_id)
+    _client, key = open311_clients.create(db, "权限矩阵测试系统", people["admin"])
+    posted = walk.api.client.post("/open311/v2/requests.json", data={
+        "api_key": key, "service_code": "complaint", "description": "权限矩阵测试：路灯不亮", "address_id": "350102",
+        "phone": "13800001234"})
+    assert posted.status_code == 201, posted.get_data(as_text=True)
     return {"appeal": appeal_id, "number": detail["appeal"]["number"], "title": detail["appeal"]["title"],
             "task": task["id"], "attachment": uploaded.get_json()["id"], "dispatch_task": dispatch_task["id"],
             "article": article.id, "instance": instance.id, "deployment": instance.deployment_id,
             "missing": MAX_ID - 7, "unit": units["gl_urban"], "evaluation_token": token,
-            "item": item.id, "user": people["analyst1"].id}
+            "item": item.id, "user": people["analyst1"].id, "open311_token": posted.get_json()[0]["token"]}
 
 
 class Clients:
@@ -385,7 +425,8 @@ def test_each_policy_path_reaches_its_route(app):
     """A path with a typo would try another route (or none) under this route's name."""
     adapter, routes = app.url_map.bind("localhost"), _routes(app)
     ids = {name: 1 for name in ("appeal", "task", "attachment", "dispatch_task", "article", "instance",
-                                "deployment", "missing", "unit", "evaluation_token", "item", "user")}
+                                "deployment", "missing", "unit", "evaluation_token", "item", "user",
+                                "number", "open311_token")}
     for key, rule in POLICY.items():
         method = key.split(" ", 1)[0]
         endpoint, _ = adapter.match(rule.path.format(**ids).split("?")[0], method=method)
@@ -417,7 +458,7 @@ def test_access(world, clients, key, role):
         else:
             assert resp.status_code != 403 and (rule.signs_out or not _to_login(resp)), seen
             assert not (on_api and resp.status_code == 401), seen
-    elif role == "anonymous":
+    elif role == "anonymous" and not rule.api_key:
         if on_api:
             assert resp.status_code == 401, seen
         else:
@@ -463,10 +504,8 @@ def test_another_units_lists_leave_the_appeal_out(world, clients, username):
     listed = clients.api.client.get(f"/api/v1/appeals?limit=200&before_id={world['appeal'] + 1}", headers=api)
     assert listed.status_code == 200
     assert world["appeal"] not in [a["id"] for a in listed.get_json()["items"]]
-    for scope in ("mine", "claimed"):
-        mine = clients.api.client.get(f"/api/v1/tasks?scope={scope}", headers=api)
-        assert mine.status_code == 200
-        assert world["appeal"] not in [t["appeal_id"] for t in mine.get_json()["items"]]
+    for scope in ("mine", "claimed"):  # on every page (web.api.paging)
+        assert world["appeal"] not in [t["appeal_id"] for t in clients.api.tasks(username, scope)]
     register = pages.get("/supervision").get_data(as_text=True)
     assert world["number"] not in register and f"/supervision/items/{world['item']}\"" not in register
     items = clients.api.client.get("/api/v1/supervision-items?limit=200", headers=api).get_json()["items"]

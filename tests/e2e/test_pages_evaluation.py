@@ -111,18 +111,19 @@ def test_owner_sees_the_ranking_with_hand_computed_figures(browser_as, units):
 
 
 def test_the_trend_is_drawn_once_two_periods_have_handled_appeals(browser_as, units, db):
-    at = datetime(2019, 2, 11, 9, tzinfo=TZ)
+    # April 2019: after the hand-made March, so the March page keeps its single period
+    at = datetime(2019, 4, 8, 9, tzinfo=TZ)
     with db.transaction() as session:
-        appeal = Appeal(number="FJ20190211-000901", appeal_type="complaint", channel="phone", status="archived",
-                        title="考核样例二月", content="样例", accepted_at=at, closed_at=at + timedelta(days=3),
+        appeal = Appeal(number="FJ20190408-000901", appeal_type="complaint", channel="phone", status="archived",
+                        title="考核样例四月", content="样例", accepted_at=at, closed_at=at + timedelta(days=3),
                         lead_unit_id=units[1], satisfaction="satisfied", resolved=True, rehandle_count=0,
                         handling_due_at=at + timedelta(days=10))
         session.add(appeal)
         session.flush()
         session.add(AppealUnit(appeal_id=appeal.id, unit_id=units[1], role="lead", active=True))
-    html = browser_as("owner1").get(f"/evaluation?period={PERIOD}").get_data(as_text=True)
+    html = browser_as("owner1").get("/evaluation?period=2019-04").get_data(as_text=True)
     assert html.count("<svg") == 3 and "一个考核期有办结数据" not in html
-    assert "<title>2019-02 · 100.0%</title>" in html  # the February point: one satisfied appeal
+    assert "<title>2019-04 · 100.0%</title>" in html  # the April point: one satisfied appeal
 
 
 def test_drill_down_to_a_units_late_appeals(browser_as, units):

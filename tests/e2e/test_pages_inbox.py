@@ -197,7 +197,21 @@ def test_platform_staff_see_every_units_tasks_in_the_all_tab(browser_as, walk, u
     page = text(dispatcher.get("/inbox?scope=unit"))
     assert "全部待办" in page and title in page and "厦门市生态环境局" in page
     task_page = text(dispatcher.get(f"/tasks/{task_id}"))
-    assert "只能查看" in task_page and "13800001234" in task_page  # the platform sees the appellant
+    assert "只能查看" in task_page and "138 0000 1234" in task_page  # the platform sees the appellant, as people read the number
+
+
+def test_counts_stop_at_the_cap_and_the_task_filter_comes_from_the_diagrams(browser_as, walk, unit_id, monkeypatch):
+    """Issue 14: no count reads the whole unit (or the whole platform): past COUNT_CAP it says
+    "N+"; the task filter offers the kinds of step the deployed diagrams give this inbox."""
+    for _ in range(3):
+        dispatched(walk, unit_id, lead="xm_env")
+    monkeypatch.setattr(inbox, "COUNT_CAP", 2)
+    page = text(browser_as("dispatcher1").get("/inbox?scope=unit"))
+    assert re.search(r'全部待办\s*<span class="count">2\+<', page)
+    unit_page = browser_as("xm_env_staff").get("/inbox").get_data(as_text=True)
+    options = re.findall(r'<option value="(ut_[a-z_]+)"', unit_page)
+    assert "ut_record_result" in options and "ut_sign_for" in options  # a unit's steps, open or not
+    assert "ut_dispatch" not in options and "ut_assess" not in options  # the platform's are not its inbox's
 
 
 # --- the task page and its form ---------------------------------------------------------------------
@@ -207,7 +221,8 @@ def test_task_page_shows_the_case_file_and_masks_the_appellant(browser_as, walk,
                                                                      "phone": "13912345678"})
     page = text(browser_as("gl_urban_staff").get(f"/tasks/{task_id}"))
     assert title in page and "签收或退回" in page and "鼓楼区城市管理局" in page
-    assert "139****5678" in page and "13912345678" not in page and "王小明" not in page
+    assert "139****5678" in page and "139 1234 5678" not in page and "13912345678" not in page
+    assert "王小明" not in page
     assert "派单员 王强" in page and "受理研判" in page  # the history timeline
     events = [e for e in walk.detail(appeal_id)["history"] if e["action"] == "appellant_viewed"]
     assert len(events) == 1 and events[0]["detail"] == {"shown": ["phone"]}  # the read is recorded
@@ -279,12 +294,13 @@ def test_a_whole_handling_round_through_the_pages(browser_as, walk, unit_id):
     page = text(leader.get(f"/tasks/{task_id}"))
     assert "只能查看" in page and " disabled" in page
     assert leader.post(f"/tasks/{task_id}/complete", data={"result_action": "submit_result"}).status_code == 403
-    # upload a photo from the form: the typed result stays and the photo is ticked as evidence
+    # upload a photo from the form: back at the task's address, the typed result stays and the
+    # photo is ticked as evidence
     resp = staff.post(f"/tasks/{task_id}/upload", content_type="multipart/form-data", data={
         "result_action": "submit_result", "result": "已责令停工\n并现场复查", "resolved": "true",
-        "file": (io.BytesIO(png()), "现场.png")})
+        "file": (io.BytesIO(png()), "现场.png")}, follow_redirects=True)
     page = text(resp)
-    assert resp.status_code == 200 and "已上传“现场.png”" in page
+    assert resp.status_code == 200 and resp.request.path == f"/tasks/{task_id}" and "已上传“现场.png”" in page
     assert "已责令停工\n并现场复查</textarea>" in page
     evidence = field_html(page, "attachment_ids")
     file_id = re.search(r'name="attachment_ids" value="(\d+)" checked', evidence).group(1)
@@ -407,6 +423,9 @@ def test_forms_carry_the_csrf_token_and_are_refused_without_it(app, browser_as, 
         page = text(staff.get(f"/tasks/{task_id}"))
         token = re.search(r'name="csrf_token" value="([^"]+)"', page).group(1)
         assert staff.post(f"/tasks/{task_id}/claim").status_code == 400
+        inbox_page = text(staff.get("/inbox"))  # the claim buttons of the list carry it too, as fields
+        claim_form = re.search(rf'action="/tasks/{task_id}/claim" class="inline">(.*?)</form>', inbox_page).group(1)
+        assert f'<input type="hidden" name="csrf_token" value="{token}">' in claim_form and "&lt;" not in claim_form
         assert staff.post(f"/tasks/{task_id}/claim", data={"csrf_token": token}).status_code == 303
     finally:
         app.config["WTF_CSRF_ENABLED"] = False

@@ -121,9 +121,9 @@ def test_likely_duplicates_are_shown_before_saving(browser_as, db):
     text = again.get_data(as_text=True)
     assert again.status_code == 409 and "疑似重复" in text and number in text and "同一来电号码" in text
     assert "路灯坏了很多天没人修" in text  # the agent's input is kept
-    assert count_appeals(db, "139-1111-0005") == 0
+    assert count_appeals(db, "+8613911110005") == 1  # the first call only
     saved = agent.post("/intake", data=call("139-1111-0005", content="路灯坏了很多天没人修", duplicates_checked="1"))
-    assert saved.status_code == 302 and count_appeals(db, "139-1111-0005") == 1
+    assert saved.status_code == 302 and count_appeals(db, "+8613911110005") == 2  # one number, however typed
 
 
 def test_duplicates_endpoint_matches_phone_and_similar_content(browser_as):

@@ -184,6 +184,37 @@ def test_instance_page_shows_diagram_tasks_data_and_history(owner, walk, unit_id
     assert owner.get("/monitor/instances/999999/diagram.json").status_code == 404
 
 
+def test_an_archived_instance_keeps_its_final_data_and_what_completed_not_its_tree(owner, walk, unit_id, db):
+    """Issue 14: an ended instance stores its final data and per element how often it completed
+    (a few hundred bytes instead of the whole task tree); the monitor still draws it and shows
+    its data; the runtime refuses to run it again."""
+    import json
+
+    from runtime import instances
+    from runtime.errors import Conflict
+    appeal_id = walk.to_signed(unit_id=unit_id)
+    walk.to_replied(appeal_id)
+    walk.complete(appeal_id, "revisit1", "ut_return_visit",
+                  {"visit_method": "phone", "evaluation": "satisfied", "resolved": True})
+    instance_id = _instance_id(db, appeal_id)
+    with db.read() as session:
+        row = session.get(ProcessInstance, instance_id)
+        assert row.status == "completed" and set(row.state) == {"ended"}
+        assert len(json.dumps(row.state, ensure_ascii=False)) < 4000
+        with pytest.raises(Conflict):
+            instances.load(session, instance_id, actor=None, lock=False)
+    data = owner.get(f"/monitor/instances/{instance_id}/diagram.json").get_json()
+    main = data["diagrams"]["appeal_handling"]
+    assert data["instance"]["status"] == "completed"
+    assert {"ut_assess", "ut_dispatch", "ut_reply"} <= {k for k, v in main["states"].items() if v == "completed"}
+    assert data["diagrams"]["revisit"]["states"]["ut_return_visit"] == "completed"  # the called process's own
+    assert main["counts"]["ut_assess"] == 1 and "active" not in main["states"].values()
+    assert main["states"].get("ut_record_result") == "completed"  # drawn inside the handling subprocess
+    page = owner.get(f"/monitor/instances/{instance_id}").get_data(as_text=True)
+    assert "lead_unit_id" in page or "牵头单位" in page  # its final data is still shown
+    assert owner.post(f"/monitor/instances/{instance_id}/terminate", data={"reason": "重复"}).status_code == 409
+
+
 def test_suspend_resume_and_terminate_with_a_reason(owner, fresh, walk):
     appeal, instance_id, _ = fresh
     url = f"/monitor/instances/{instance_id}"
@@ -191,7 +222,7 @@ def test_suspend_resume_and_terminate_with_a_reason(owner, fresh, walk):
     assert missing.status_code == 400 and "请填写原因" in missing.get_data(as_text=True)
     resp = owner.post(f"{url}/suspend", data={"reason": "核查重复登记"}, follow_redirects=True)
     page = resp.get_data(as_text=True)
-    assert "流程已挂起" in page and "已挂起" in page and "流程挂起" in page and "核查重复登记" in page
+    assert "流程已挂起" in page and "已挂起" in page and "暂停办理" in page and "核查重复登记" in page  # its history
     again = owner.post(f"{url}/suspend", data={"reason": "再挂起一次"})
     assert again.status_code == 409 and "操作未执行" in again.get_data(as_text=True)
     resp = owner.post(f"{url}/resume", data={"reason": "核查完毕"}, follow_redirects=True)

@@ -43,7 +43,7 @@ class FormWalker:
         self.api = api
 
     def task(self, appeal_id, username, form):
-        items = self.api.as_(username).get("/tasks").get_json()["items"]
+        items = self.api.tasks(username)  # every page of GET /tasks
         found = [t for t in items if t["appeal_id"] == appeal_id and t["form"] == form]
         assert found, f"{username} has no open step with {form} on appeal {appeal_id}"
         return found[0]

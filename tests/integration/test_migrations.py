@@ -5,7 +5,7 @@ import json
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import text
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 
 from runtime import schema
@@ -122,3 +122,38 @@ def _an_appeal_being_handled(conn, **later_columns) -> None:
                "rehandle_count": "0", "return_count": "0", "updated_at": "'2026-12-01 02:00:00'", **later_columns}
     conn.execute(text("INSERT INTO region (id, code, name, level) VALUES (1, '350000', '福建省', 'province')"))
     conn.execute(text(f"INSERT INTO appeal ({', '.join(columns)}) VALUES ({', '.join(columns.values())})"))
+
+
+def test_0013_keeps_only_the_final_state_of_instances_that_ended_before_it(db, walk, unit_id, monkeypatch):
+    """Issue 14: an instance archived before 0013 kept its whole task tree; the upgrade's data
+    step leaves it its final data and what completed, the form the monitor draws from now."""
+    import importlib.util
+    from pathlib import Path
+
+    from runtime import serializer
+    from runtime.models import ProcessInstance
+    path = Path(__file__).resolve().parents[2] / "migrations" / "versions" / "0013_pages_rough_edges.py"
+    spec = importlib.util.spec_from_file_location("migration_0013", path)
+    migration = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(migration)
+
+    with monkeypatch.context() as old_code:  # what saving an ended instance did before 0013
+        old_code.setattr(serializer, "ended_state", serializer.state_to_dict)
+        appeal_id = walk.to_signed(unit_id=unit_id)
+        walk.to_replied(appeal_id)
+        walk.complete(appeal_id, "revisit1", "ut_return_visit",
+                      {"visit_method": "phone", "evaluation": "satisfied", "resolved": True})
+    with db.read() as session:
+        row = session.scalar(select(ProcessInstance).where(ProcessInstance.business_key == appeal_id,
+                                                           ProcessInstance.process_key == "appeal_handling"))
+        assert row.status == "completed" and "tasks" in row.state  # the whole tree, as it was
+        whole = len(json.dumps(row.state))
+    with db.engine.begin() as conn:
+        migration.compact_ended_instances(conn)
+        migration.compact_ended_instances(conn)  # again: nothing left to do, nothing broken
+    with db.read() as session:
+        state = session.get(ProcessInstance, row.id).state
+    assert serializer.is_ended(state) and len(json.dumps(state)) < whole / 5
+    assert serializer.ended_data(state)["appeal_id"] == appeal_id
+    counts = {k: v for node in state["ended"]["nodes"] for k, v in node["completed"].items()}
+    assert counts["ut_assess"] == 1 and counts["ut_return_visit"] == 1

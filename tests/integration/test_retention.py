@@ -26,7 +26,7 @@ def test_closed_appeals_past_the_retention_period_lose_the_appellants_identity(d
     still_open = walk.to_signed(unit_id=unit_id)
     with db.read() as session:
         assert session.scalars(select(Notification).where(Notification.business_key == closed,
-                                                          Notification.recipient == "13700001111")).all()
+                                                          Notification.recipient == "+8613700001111")).all()
     now = clock.now()
     privacy.anonymise_expired(db, 30, now + timedelta(days=29))  # the demo's older appeals go, not this one yet
     assert _contact(db, closed).name == "王五"
@@ -34,9 +34,9 @@ def test_closed_appeals_past_the_retention_period_lose_the_appellants_identity(d
     contact = _contact(db, closed)
     assert (contact.name, contact.phone, contact.id_number) == (None, privacy.ANONYMISED, None)
     assert contact.anonymized_at is not None
-    assert _contact(db, still_open).phone == "13800001234"  # an open appeal keeps its appellant
+    assert _contact(db, still_open).phone == "+8613800001234"  # an open appeal keeps its appellant
     with db.read() as session:
-        assert not session.scalars(select(Notification).where(Notification.recipient == "13700001111")).all()
+        assert not session.scalars(select(Notification).where(Notification.recipient == "+8613700001111")).all()
     history = walk.detail(closed)["history"]
     assert next(e for e in history if e["action"] == "appellant_anonymised")["detail"] == {"retention_days": 30}
     assert walk.detail(closed)["appeal"]["handling_result"]  # the handling record stays for evaluation
@@ -48,4 +48,5 @@ def test_the_worker_anonymises_every_hour_with_the_configured_period(app):
     from web.cli import _scheduler
     assert app.config["RETENTION_DAYS"] == 730
     job = _scheduler(app, background=True).get_job("retention")
-    assert job.func is privacy.anonymise_expired and job.args[1] == 730
+    assert job.func.__name__ == privacy.anonymise_expired.__name__ and job.args[1] == 730
+    assert job.func.__wrapped__ is privacy.anonymise_expired  # wrapped only to log what it did

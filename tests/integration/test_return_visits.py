@@ -14,7 +14,7 @@ from workdays.calendar import TZ
 def _token(db, appeal_id):
     with db.read() as session:
         bodies = session.scalars(select(Notification.body).where(
-            Notification.business_key == appeal_id, Notification.recipient == "13800001234")).all()
+            Notification.business_key == appeal_id, Notification.recipient == "+8613800001234")).all()
     links = [m for b in bodies for m in re.findall(r"/e/([A-Za-z0-9_-]+)", b)]
     assert len(links) == 1, bodies
     return links[0]
@@ -102,5 +102,5 @@ def test_one_sms_reaches_the_appellant_at_reply_time(walk, unit_id, db):
     with db.read() as session:
         sms = session.scalars(select(Notification.body).where(
             Notification.business_key == appeal_id, Notification.channel == "sms",
-            Notification.recipient == "13800001234")).all()
+            Notification.recipient == "+8613800001234")).all()
     assert len(sms) == 1 and "已办理答复" in sms[0] and "/e/" in sms[0]  # the reply and the link, together

@@ -97,6 +97,11 @@ def test_an_unsigned_appeal_is_reminded_then_marked_overdue(db, user, unit_id, f
         told = set(session.scalars(select(Notification.recipient).where(Notification.business_key == appeal_id)))
     assert [(r.stage, r.unit_id, r.due_at) for r in records] == [("sign_for", unit_id("gl_urban"), at("2026-03-03 17:30"))]
     assert task.bpmn_id == "ut_sign_for" and task.overdue_at == at("2026-03-03 17:31")  # still the unit's task
+    with db.read() as session:  # the firing is recorded before what it caused (issue 13, item 11)
+        actions = list(session.scalars(select(HistoryEvent.action).where(HistoryEvent.business_key == appeal_id)
+                                       .order_by(HistoryEvent.id)))
+    last_firing = len(actions) - 1 - actions[::-1].index("timer_fired")
+    assert actions.index("overdue") > last_firing, actions
     assert {"platform:supervisor", f"unit:{unit_id('gl_urban')}:leader"} <= told
     assert _jobs(db, appeal_id) == []
     _do(db, user, appeal_id, "ut_sign_for", {"sign_decision": "sign"})  # signing late still works

@@ -74,3 +74,29 @@ def test_summer_hours_move_the_close_of_office():
 def test_naive_times_are_refused():
     with pytest.raises(ValueError):
         CAL.add_working_days(datetime(2026, 3, 2, 10), 1)
+
+
+def test_working_time_between_agrees_with_counting_day_by_day():
+    """The countdown's prefix-sum index (issue 14) gives what walking the days gives, across
+    holidays, make-up days, an override, summer hours and an unpublished year."""
+    import random
+    cal = WorkingCalendar(days={date(2026, 7, 15): False}, seasons=(
+        Season("summer", (6, 1), (9, 30), ((time(8, 0), time(12, 0)), (time(15, 0), time(18, 0)))),))
+
+    def walked(start, end):
+        total, day = timedelta(), start.date()
+        while day <= end.date():
+            if cal.is_working_day(day):
+                for a, b in cal.office_hours(day):
+                    lo, hi = max(start, datetime.combine(day, a, TZ)), min(end, datetime.combine(day, b, TZ))
+                    total += max(hi - lo, timedelta())
+            day += timedelta(days=1)
+        return total
+
+    rng = random.Random(14)
+    base = datetime(2025, 12, 1, tzinfo=TZ)
+    for _ in range(300):
+        start = base + timedelta(minutes=rng.randrange(0, 60 * 24 * 800))
+        end = start + timedelta(minutes=rng.randrange(0, 60 * 24 * 90))
+        assert cal.working_time_between(start, end) == walked(start, end), (start, end)
+        assert cal.working_time_between(end, start) == -walked(start, end)

@@ -12,7 +12,14 @@ from runtime.errors import InvalidInput, NotFound
 from .. import get_db
 from . import bp, check_storable, idempotency_key, json_object, replayable
 from .auth import login_required
-from .schemas import AppealDetailSchema, AppealListQuery, AppealPageSchema, AppealSchema, AttachmentSchema
+from .schemas import (
+    APPEALS,
+    AppealDetailSchema,
+    AppealListQuery,
+    AppealPageSchema,
+    AppealSchema,
+    AttachmentSchema,
+)
 
 
 @bp.post("/appeals")
@@ -37,11 +44,14 @@ def register_appeal():
 @bp.get("/appeals")
 @login_required
 def list_appeals():
+    """Newest first (web.api.paging); `before_id` still pages as it did."""
     query = AppealListQuery().load(request.args)
+    before_id = query["cursor"][0] if "cursor" in query else query.get("before_id")
     with get_db().read() as session:
-        items = appeals.list_visible(session, g.user, query.get("status"), query.get("before_id"), query["limit"])
-    next_before = items[-1].id if len(items) == query["limit"] else None
-    return AppealPageSchema().dump({"items": items, "next_before_id": next_before})
+        found = appeals.list_visible(session, g.user, query.get("status"), before_id, query["limit"] + 1)
+    items, next_cursor = APPEALS.page(found, query["limit"], lambda appeal: (appeal.id,))
+    return AppealPageSchema().dump({"items": items, "next_cursor": next_cursor,
+                                    "next_before_id": items[-1].id if next_cursor else None})
 
 
 @bp.get("/appeals/<int:appeal_id>")

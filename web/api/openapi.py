@@ -1,5 +1,6 @@
 """GET /openapi.json: an OpenAPI 3.1 document built from the marshmallow schemas, with the
-intake form's JSON Schema as the body of POST /appeals."""
+intake form's JSON Schema as the body of POST /appeals. Every list is paged (web.api.paging):
+`limit` and `cursor` in, `next_cursor` out."""
 import copy
 from functools import lru_cache
 
@@ -11,7 +12,7 @@ from hotline.appeals import INTAKE_FORM
 from runtime import forms
 
 from .. import statuses
-from . import MAX_ID, bp, operations, supervision
+from . import MAX_ID, bp, operations, paging, supervision
 from . import schemas as s
 
 ERRORS = {str(code): {"description": text, "content": {"application/json": {"schema": "Error"}}}
@@ -23,6 +24,10 @@ ERRORS = {str(code): {"description": text, "content": {"application/json": {"sch
 # what an attachment may be: its first bytes decide (hotline.attachments), whatever the client says
 ATTACHMENT_TYPES = sorted({content_type for _offset, _magic, content_type in attachments.SIGNATURES})
 ID = {"type": "integer", "minimum": 1, "maximum": MAX_ID}  # INTEGER columns: a larger id names nothing
+# newest-first lists paged by id before cursors: still accepted, not with a cursor
+BEFORE_ID = {"in": "query", "name": "before_id", "schema": ID, "deprecated": True,
+             "description": "the rows older than this id (use cursor instead; not both)"}
+PAGED = " Paged: at most `limit` rows (default 50, at most 200), then pass `next_cursor` as `cursor`."
 
 
 def _op(summary, response=None, body=None, params=None, status="200", secured=True):
@@ -54,8 +59,8 @@ def build() -> dict:
                    security=[{"bearer": []}])
     spec.components.security_scheme("bearer", {"type": "http", "scheme": "bearer"})
     # Nested schemas register themselves under their own name: list them before their parents.
-    for name in ["Login", "Token", "CompleteTask", "Task", "TaskDetail", "Appeal", "Attachment",
-                 "AppealDetail", "AppealPage", "Unit", "Error"]:
+    for name in ["Login", "Token", "CompleteTask", "Task", "TaskPage", "TaskDetail", "Appeal", "Attachment",
+                 "AppealDetail", "AppealPage", "Unit", "UnitPage", "Error"]:
         spec.components.schema(name, schema=getattr(s, f"{name}Schema"))
     intake, _ = forms.load(INTAKE_FORM)
     spec.components.schema("RegisterAppeal", {k: v for k, v in intake.items()
@@ -68,10 +73,8 @@ def build() -> dict:
     spec.path("/appeals", operations={
         "post": _op("Register an appeal and start its process", "Appeal", "RegisterAppeal", status="201",
                     params=[IDEMPOTENCY_KEY]),
-        "get": _op("List appeals visible to me, newest first", "AppealPage", params=[
-            {"in": "query", "name": "status", "schema": {"type": "string"}},
-            {"in": "query", "name": "before_id", "schema": ID},
-            {"in": "query", "name": "limit", "schema": {"type": "integer", "minimum": 1, "maximum": 200}}])})
+        "get": _op("List appeals visible to me, newest first." + PAGED, "AppealPage", params=[
+            {"in": "query", "name": "status", "schema": {"type": "string"}}, *paging.parameters(), BEFORE_ID])})
     spec.path("/appeals/{appeal_id}", operations={"get": _op(
         "An appeal with its open tasks, history and attachments", "AppealDetail", params=_path_param("appeal_id"))})
     spec.components.schema("Urge", {"type": "object", "required": ["note"], "additionalProperties": False,
@@ -93,23 +96,29 @@ def build() -> dict:
     download["responses"]["200"]["content"] = {content_type: {"schema": {"type": "string", "format": "binary"}}
                                                for content_type in ATTACHMENT_TYPES}
     spec.path("/attachments/{attachment_id}", operations={"get": download})
-    spec.path("/tasks", operations={"get": _op("My open tasks", params=[
-        {"in": "query", "name": "scope", "schema": {"type": "string", "enum": ["mine", "claimed"]}}])})
+    spec.path("/tasks", operations={"get": _op(
+        "My open tasks by due time (those without one last), then id." + PAGED, "TaskPage", params=[
+            {"in": "query", "name": "scope", "schema": {"type": "string", "enum": ["mine", "claimed"]}},
+            *paging.parameters()])})
     tid = _path_param("task_id", "string")
     spec.path("/tasks/{task_id}", operations={"get": _op("A task with its form", "TaskDetail", params=tid)})
     spec.path("/tasks/{task_id}/claim", operations={"post": _op("Claim a task", "Task", params=tid)})
     spec.path("/tasks/{task_id}/unclaim", operations={"post": _op("Release a claimed task", "Task", params=tid)})
     spec.path("/tasks/{task_id}/complete", operations={"post": _op(
         "Complete a task with its form data", "Task", "CompleteTask", params=[*tid, IDEMPOTENCY_KEY])})
-    spec.path("/units", operations={"get": _op("Active organizer units")})
+    spec.path("/units", operations={"get": _op("Active organizer units by id." + PAGED, "UnitPage",
+                                               params=paging.parameters())})
     spec.path("/forms/{name}", operations={"get": _op(
         "A form's JSON Schema and UI schema, by schema file name", params=_path_param("name", "string"))})
-    for name in ("Incident", "CalendarDay", "CalendarYear"):
+    for name in ("Incident", "IncidentPage", "CalendarDay", "CalendarYear"):
         spec.components.schema(name, schema=getattr(operations, f"{name}Schema"))
-    spec.path("/incidents", operations={"get": _op("Timer jobs that failed and wait for a retry")})
+    spec.path("/incidents", operations={"get": _op(
+        "Timer jobs that failed and wait for a retry, oldest due first." + PAGED, "IncidentPage",
+        params=paging.parameters())})
     spec.path("/incidents/{job_id}/retry", operations={"post": _op(
         "Retry a failed timer job now", "Incident", params=_path_param("job_id"))})
-    spec.path("/calendar/alerts", operations={"get": _op("Provisional deadlines waiting for a year's schedule")})
+    spec.path("/calendar/alerts", operations={"get": _op(
+        "Provisional deadlines waiting for a year's schedule: one summary per kind of alert (not paged)")})
     spec.path("/calendar/days", operations={"post": _op(
         "Override one day (a local holiday, a typhoon day off); recomputes affected deadlines",
         body="CalendarDay")})
@@ -119,14 +128,12 @@ def build() -> dict:
         spec.components.schema(name, schema=getattr(supervision, f"{name}Schema"))
     item = _path_param("item_id")
     spec.path("/supervision-items", operations={"get": _op(
-        "The supervision register (a unit sees only its own items), newest first", "SupervisionPage", params=[
-            {"in": "query", "name": name, "schema": schema} for name, schema in (
-                ("status", {"type": "string", "enum": list(supervision.supervision.STATUSES)}),
-                ("reason", {"type": "string", "enum": list(supervision.supervision.REASONS)}),
-                ("escalation", {"type": "string", "enum": list(supervision.escalation.limits())}),
-                ("unit_id", ID), ("overdue", {"type": "boolean"}),
-                ("before_id", ID),
-                ("limit", {"type": "integer", "minimum": 1, "maximum": 200}))])})
+        "The supervision register (a unit sees only its own items), newest first." + PAGED, "SupervisionPage",
+        params=[*({"in": "query", "name": name, "schema": schema} for name, schema in (
+            ("status", {"type": "string", "enum": list(supervision.supervision.STATUSES)}),
+            ("reason", {"type": "string", "enum": list(supervision.supervision.REASONS)}),
+            ("escalation", {"type": "string", "enum": list(supervision.escalation.limits())}),
+            ("unit_id", ID), ("overdue", {"type": "boolean"}))), *paging.parameters(), BEFORE_ID])})
     spec.path("/supervision-items/{item_id}", operations={"get": _op(
         "One supervision item", "SupervisionItem", params=item)})
     spec.path("/supervision-items/{item_id}/respond", operations={"post": _op(

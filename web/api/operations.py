@@ -1,5 +1,5 @@
 """Operations: incidents (failed timer jobs) and the working-day calendar's alerts and data."""
-from flask import g
+from flask import g, request
 from marshmallow import Schema, fields, validate
 
 from hotline import calendar_changes
@@ -10,7 +10,10 @@ from workdays import store as calendar_store
 from .. import get_db
 from . import bp
 from .auth import json_body, login_required
+from .paging import Cursor, Keyset, PageQuery, next_cursor_field, row_id, time
 from .schemas import LocalDateTime, Strict
+
+INCIDENTS = Keyset("incidents", time, row_id)  # due time, id
 
 
 class IncidentSchema(Schema):
@@ -19,6 +22,15 @@ class IncidentSchema(Schema):
     name = fields.String(allow_none=True)
     due_at = LocalDateTime()
     last_error = fields.String(allow_none=True)
+
+
+class IncidentPageSchema(Schema):
+    items = fields.List(fields.Nested(IncidentSchema))
+    next_cursor = next_cursor_field()
+
+
+class IncidentListQuery(PageQuery):
+    cursor = Cursor(INCIDENTS)
 
 
 class CalendarDaySchema(Strict):
@@ -36,9 +48,13 @@ class CalendarYearSchema(Strict):
 @bp.get("/incidents")
 @login_required
 def list_incidents():
+    """Oldest due first (web.api.paging)."""
     require(g.user, "operate_instances")
+    query = IncidentListQuery().load(request.args)
     with get_db().read() as session:
-        return {"items": IncidentSchema(many=True).dump(jobs.list_incidents(session))}
+        found = jobs.list_incidents(session, query.get("cursor"), query["limit"] + 1)
+    items, next_cursor = INCIDENTS.page(found, query["limit"], lambda job: (job.due_at, job.id))
+    return IncidentPageSchema().dump({"items": items, "next_cursor": next_cursor})
 
 
 @bp.post("/incidents/<int:job_id>/retry")

@@ -1,10 +1,16 @@
 """marshmallow schemas of the API's envelopes and answers; the OpenAPI document is built
 from them. Form payloads are JSON Schemas in forms/ (validated by runtime.forms)."""
-from marshmallow import EXCLUDE, RAISE, Schema, ValidationError, fields, validate
+from marshmallow import RAISE, Schema, ValidationError, fields, validate, validates_schema
 
 from workdays.calendar import TZ
 
 from .. import statuses
+from .paging import Cursor, Keyset, PageQuery, next_cursor_field, optional_time, row_id, text_id
+
+# the lists' sort keys (web.api.paging): each ends with the row's id, so the order is total
+TASKS = Keyset("tasks", optional_time, text_id)  # due time (none last), id
+APPEALS = Keyset("appeals", row_id)  # newest first
+UNITS = Keyset("units", row_id)
 
 
 def _unknown_status(value):
@@ -21,6 +27,17 @@ class LocalDateTime(fields.DateTime):
 class Strict(Schema):
     class Meta:
         unknown = RAISE
+
+
+class CommaList(fields.List):
+    """A list kept as comma-separated text (",a,b," or "a,b"), empty parts dropped. Split here
+    rather than in a fields.Function, which inspects its function's signature on every row."""
+
+    def __init__(self, **kwargs):
+        super().__init__(fields.String(), **kwargs)
+
+    def _serialize(self, value, attr, obj, **kwargs):
+        return [part for part in (value or "").split(",") if part]
 
 
 class LoginSchema(Strict):
@@ -46,18 +63,26 @@ class CompleteTaskSchema(Strict):
     data = fields.Dict(keys=fields.String(), required=True, metadata={"description": "the task form's fields"})
 
 
-class TaskListQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class TaskListQuery(PageQuery):
     scope = fields.String(load_default="mine", validate=validate.OneOf(["mine", "claimed"]))
+    cursor = Cursor(TASKS)
 
 
-class AppealListQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class BeforeIdQuery(PageQuery):
+    """`before_id`, the paging of newest-first lists before cursors (kept for their clients):
+    the rows older than that id. A cursor and a before_id together are refused."""
+    before_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1),
+                               metadata={"description": "deprecated: use cursor"})
+
+    @validates_schema
+    def _one_position(self, data, **kwargs):
+        if "cursor" in data and "before_id" in data:
+            raise ValidationError("cursor 与 before_id 只能用一个", "cursor")
+
+
+class AppealListQuery(BeforeIdQuery):
     status = fields.String(validate=lambda value: value in statuses.catalogue() or _unknown_status(value))
-    before_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = Cursor(APPEALS)
 
 
 class TaskSchema(Schema):
@@ -67,9 +92,8 @@ class TaskSchema(Schema):
     name = fields.String()
     lane = fields.String(allow_none=True)
     form = fields.String(allow_none=True)
-    candidate_roles = fields.Function(lambda t: t.candidate_roles.split(","))
-    milestones = fields.Function(lambda t: [m for m in (t.milestones or "").split(",") if m],
-                                 metadata={"description": "what completing it may reach, as the diagram declares"})
+    candidate_roles = CommaList()
+    milestones = CommaList(metadata={"description": "what completing it may reach, as the diagram declares"})
     unit_id = fields.Integer(allow_none=True)
     due_at = LocalDateTime(allow_none=True)
     claimed_by_id = fields.Integer(allow_none=True)
@@ -117,12 +141,15 @@ class AppealSummarySchema(Schema):
     appeal_type = fields.String()
     channel = fields.String()
     status = fields.String()
-    status_label = fields.Function(lambda a: statuses.label(a.status))
+    status_label = fields.Method("_status_label")
     title = fields.String()
     urgent = fields.Boolean()
     lead_unit_id = fields.Integer(allow_none=True)
     accepted_at = LocalDateTime()
     handling_due_at = LocalDateTime(allow_none=True)
+
+    def _status_label(self, appeal):
+        return statuses.label(appeal.status)
 
 
 class AppealSchema(AppealSummarySchema):
@@ -159,7 +186,14 @@ class AppealDetailSchema(Schema):
 
 class AppealPageSchema(Schema):
     items = fields.List(fields.Nested(AppealSummarySchema))
-    next_before_id = fields.Integer(allow_none=True)
+    next_cursor = next_cursor_field()
+    next_before_id = fields.Integer(allow_none=True, metadata={
+        "description": "deprecated (use next_cursor): the before_id of the next page; null on the last"})
+
+
+class TaskPageSchema(Schema):
+    items = fields.List(fields.Nested(TaskSchema))
+    next_cursor = next_cursor_field()
 
 
 class TaskDetailSchema(Schema):
@@ -175,6 +209,11 @@ class UnitSchema(Schema):
     kind = fields.String()
     region_id = fields.Integer()
     parent_id = fields.Integer(allow_none=True)
+
+
+class UnitPageSchema(Schema):
+    items = fields.List(fields.Nested(UnitSchema))
+    next_cursor = next_cursor_field()
 
 
 class ErrorSchema(Schema):

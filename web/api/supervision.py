@@ -4,7 +4,7 @@ response and the supervisor's closing."""
 from datetime import datetime
 
 from flask import g, request
-from marshmallow import EXCLUDE, Schema, fields, validate
+from marshmallow import Schema, fields, validate
 
 from hotline import escalation, supervision
 from workdays.calendar import TZ
@@ -12,7 +12,10 @@ from workdays.calendar import TZ
 from .. import get_db
 from . import bp
 from .auth import json_body, login_required
-from .schemas import LocalDateTime, Strict
+from .paging import Cursor, Keyset, next_cursor_field, row_id
+from .schemas import BeforeIdQuery, LocalDateTime, Strict
+
+ITEMS = Keyset("supervision-items", row_id)  # newest first
 
 
 class IsoLocalTime(fields.String):
@@ -62,20 +65,19 @@ class SupervisionRowSchema(Schema):
 
 class SupervisionPageSchema(Schema):
     items = fields.List(fields.Nested(SupervisionRowSchema))
-    next_before_id = fields.Integer(allow_none=True)
+    next_cursor = next_cursor_field()
+    next_before_id = fields.Integer(allow_none=True, metadata={
+        "description": "deprecated (use next_cursor): the before_id of the next page; null on the last"})
 
 
-class SupervisionListQuery(Schema):
-    class Meta:
-        unknown = EXCLUDE
+class SupervisionListQuery(BeforeIdQuery):
     status = fields.String(validate=validate.OneOf(supervision.STATUSES))
     reason = fields.String(validate=validate.OneOf(supervision.REASONS))
     escalation = fields.String(validate=validate.OneOf(list(escalation.limits())),
                                metadata={"description": "the last level issued"})
     unit_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
     overdue = fields.Boolean(load_default=False, metadata={"description": "open past the rectification deadline"})
-    before_id = fields.Integer(validate=validate.Range(min=1, max=2**31 - 1))
-    limit = fields.Integer(load_default=50, validate=validate.Range(1, 200))
+    cursor = Cursor(ITEMS)
 
 
 class RespondSchema(Strict):
@@ -91,12 +93,17 @@ class CloseSchema(Strict):
 @bp.get("/supervision-items")
 @login_required
 def list_supervision_items():
+    """Newest first (web.api.paging); `before_id` still pages as it did."""
     query = SupervisionListQuery().load(request.args)
-    filters = supervision.Filters(**query)
+    limit, cursor = query.pop("limit"), query.pop("cursor", None)
+    if cursor:
+        query["before_id"] = cursor[0]
+    filters = supervision.Filters(**query, limit=limit + 1)
     with get_db().read() as session:
-        rows = supervision.list_items(session, g.user, filters)
-    next_before = rows[-1]["item"].id if len(rows) == filters.limit else None
-    return SupervisionPageSchema().dump({"items": rows, "next_before_id": next_before})
+        found = supervision.list_items(session, g.user, filters)
+    items, next_cursor = ITEMS.page(found, limit, lambda row: (row["item"].id,))
+    return SupervisionPageSchema().dump({"items": items, "next_cursor": next_cursor,
+                                         "next_before_id": items[-1]["item"].id if next_cursor else None})
 
 
 @bp.get("/supervision-items/<int:item_id>")

@@ -7,16 +7,18 @@ from runtime import idempotency, tasks
 from .. import get_db
 from . import bp, check_storable, idempotency_key, replayable
 from .auth import json_body, login_required
-from .schemas import CompleteTaskSchema, TaskDetailSchema, TaskListQuery, TaskSchema
+from .schemas import TASKS, CompleteTaskSchema, TaskDetailSchema, TaskListQuery, TaskSchema
 
 
 @bp.get("/tasks")
 @login_required
 def list_tasks():
+    """My open tasks by due time (web.api.paging)."""
     query = TaskListQuery().load(request.args)
     with get_db().read() as session:
-        found = inbox.search(session, g.user, query["scope"])
-    return {"items": TaskSchema(many=True).dump([row.task for row in found["rows"]])}
+        found = inbox.page(session, g.user, query["scope"], query.get("cursor"), query["limit"] + 1)
+    items, next_cursor = TASKS.page(found, query["limit"], lambda task: (task.due_at, task.id))
+    return {"items": TaskSchema(many=True).dump(items), "next_cursor": next_cursor}
 
 
 @bp.get("/tasks/<task_id>")

@@ -14,12 +14,14 @@ from flask_babel import lazy_gettext as _l
 from hotline import attachments, casefile, comments, escalation, privacy, urges, withdrawal
 from hotline.access import can
 from hotline.stages import LABELS as STAGE_LABELS
-from runtime import clock, forms
+from hotline.supervision import REASON_NAMES as SUPERVISION_REASONS
+from runtime import clock, forms, milestones
 from runtime.errors import Conflict, InvalidInput
 from workdays.calendar import TZ
 
 from .. import form_render, get_db
 from ..auth import current_user, page_login_required
+from ..element_names import element_name, english_name
 
 bp = Blueprint("appeal", __name__)
 
@@ -49,6 +51,8 @@ ACTIONS = {
 }
 ACTIONS.update({"supervision_escalated": _l("督办逾期升级"), "supervision_reason_added": _l("新增督办原因"),
                 "message_received": _l("流程收到消息")})  # Art. 22, 24: a supervision item's own process
+ACTIONS.update({"contact_requested": _l("申请查看联系方式"),  # hotline.contact_requests
+                "contact_request_refused": _l("不予授权查看联系方式")})
 # the runtime's own entries for a supervision item's process (hotline.escalation), told apart from the appeal's
 PROCESS_ACTIONS = {("process_started", escalation.PROCESS): _l("启动督办流程"),
                    ("process_completed", escalation.PROCESS): _l("督办流程结束")}
@@ -197,9 +201,14 @@ def option_label(form: str, path: str, value) -> str:
 
 
 @bp.app_template_global()
-def task_label(name: str | None, form: str | None) -> str:
-    """A task's name: the diagram's (Chinese), or its form's English title."""
-    if form and form_render.english():
+def task_label(name: str | None, form: str | None = None) -> str:
+    """A task's name: the diagram's (Chinese); in English the diagram's English name
+    (hotline.element_names), else its form's English title."""
+    if not form_render.english():
+        return name or ""
+    if english := english_name(name):
+        return english
+    if form:
         schema, ui = forms.load(form)
         return form_render.title(schema, ui) or name or ""
     return name or ""
@@ -213,34 +222,54 @@ def _options(form: str, path: str, _english: bool) -> dict:
     return dict(found.options) if found and found.widget not in ("unit", "units", "attachments") else {}
 
 
+HIDDEN_ACTIONS = ("appellant_viewed", milestones.ACTION)  # reads: the audit tab; a milestone repeats its step
+DATA_WIDGETS = ("text", "textarea", "unit", "units", "member", "attachments")  # what people wrote or chose by name
+ALERTS = ("overdue", "supervision_opened", "supervision_escalated", "incident_opened")
+
+
+class Data(str):
+    """A detail's value that is data as people wrote it (a name, a text), not a word of ours."""
+
+
 def timeline(page: dict) -> list[dict]:
     """History events as people read them: who, when, what, and the details that matter."""
-    files = {f.id: f.filename for f in page["attachments"]}
-    notes = {c["comment"].id: c["comment"].body for c in page["comments"]}
+    return history_entries(page["timeline"], page["people"], page["forms"], page["unit_names"],
+                           {f.id: f.filename for f in page["attachments"]},
+                           {c["comment"].id: c["comment"].body for c in page["comments"]})
+
+
+def history_entries(events, people: dict, task_forms: dict, unit_names: dict, files: dict, notes: dict) -> list[dict]:
+    """Any list of history rows as the timeline shows them (the monitor's too), without the
+    reads of the appellant and the milestones. An entry's `actor` is None for the system; its
+    lines are (label, value, whether the value is data)."""
     entries = []
-    for event in page["timeline"]:
-        form = page["forms"].get(event.task_bpmn_id)
-        entries.append({"at": event.at, "actor": page["people"].get(event.actor_id) or _("系统"),
+    for event in events:
+        if event.action in HIDDEN_ACTIONS:
+            continue
+        form = task_forms.get(event.task_bpmn_id)
+        entries.append({"at": event.at, "actor": people.get(event.actor_id),
                         "label": PROCESS_ACTIONS.get((event.action, (event.detail or {}).get("process")))
                         or ACTIONS.get(event.action, event.action),
                         "task": task_label(event.task_name, form) if event.task_name else "",
-                        "lines": _details(event, event.detail or {}, form, page["unit_names"], files, notes,
-                                          page["people"]),
-                        "alert": event.action in ("overdue", "supervision_opened", "supervision_escalated",
-                                                  "incident_opened")})
+                        "lines": _details(event, event.detail or {}, form, unit_names, files, notes, people),
+                        "alert": event.action in ALERTS})
     return entries
 
 
-def _details(event, d: dict, form, units: dict, files: dict, notes: dict, people: dict) -> list[tuple[str, str]]:
+def _details(event, d: dict, form, units: dict, files: dict, notes: dict,
+             people: dict) -> list[tuple[str, str, bool]]:
     if event.action == "task_completed" and form:
         schema, ui = forms.load(form)
-        return form_render.describe(schema, ui, d, units, files, people)
-    describe = DETAILS.get(event.action)
-    if describe is not None:
+        widgets = {f.label: f.widget for f in form_render.flatten(form_render.build(schema, ui)[0])}
+        return [(label, value, widgets.get(label) in DATA_WIDGETS)
+                for label, value in form_render.describe(schema, ui, d, units, files, people)]
+    if event.action == "task_assigned":
+        lines = [(_("经办人"), Data(people.get(d.get("assignee_id"), "")))]
+    elif (describe := DETAILS.get(event.action)) is not None:
         lines = describe(d, units, files, notes)
     else:
-        lines = [(_("原因"), str(d["reason"]))] if d.get("reason") else []
-    return [(label, value) for label, value in lines if value]
+        lines = [(_("原因"), Data(d["reason"]))] if d.get("reason") else []
+    return [(label, value, isinstance(value, Data)) for label, value in lines if value]
 
 
 def _stage(d: dict) -> str:
@@ -252,13 +281,13 @@ DETAILS = {  # action -> (detail, unit names, file names, comment bodies) -> [(l
         (_("受理渠道"), option_label(INTAKE_FORM, "channel", d.get("channel"))),
         (_("诉求类型"), option_label(INTAKE_FORM, "appeal_type", d.get("type")))],
     "dispatched": lambda d, u, f, n: [
-        (_("牵头单位"), u.get(d.get("lead_unit_id"), "")),
-        (_("协办单位"), "、".join(u.get(i, str(i)) for i in d.get("co_unit_ids") or [])),
+        (_("牵头单位"), Data(u.get(d.get("lead_unit_id"), ""))),
+        (_("协办单位"), Data("、".join(u.get(i, str(i)) for i in d.get("co_unit_ids") or []))),
         (_("签收期限"), _iso_time(d.get("sign_for_due_at"))), (_("办理期限"), _iso_time(d.get("handling_due_at")))],
-    "fallback_unit_assigned": lambda d, u, f, n: [(_("兜底单位"), u.get(d.get("unit_id"), ""))],
+    "fallback_unit_assigned": lambda d, u, f, n: [(_("兜底单位"), Data(u.get(d.get("unit_id"), "")))],
     "reminded": lambda d, u, f, n: [(_("环节"), _stage(d)), (_("期限"), _iso_time(d.get("due_at")))],
     "overdue": lambda d, u, f, n: [(_("环节"), _stage(d)), (_("期限"), _iso_time(d.get("due_at"))),
-                                   (_("单位"), u.get(d.get("unit_id"), ""))],
+                                   (_("单位"), Data(u.get(d.get("unit_id"), "")))],
     "extension_applied": lambda d, u, f, n: [(_("申请延期"), _("%(n)s 个工作日", n=d.get("days"))),
                                              (_("申请截止"), _iso_time(d.get("cutoff")))],
     "extension_decided": lambda d, u, f, n: [
@@ -268,25 +297,28 @@ DETAILS = {  # action -> (detail, unit names, file names, comment bodies) -> [(l
         (_("问题已解决"), _("是") if d.get("resolved") else _("否"))],
     "rehandle_started": lambda d, u, f, n: [(_("重办次数"), str(d.get("rehandle_count", ""))),
                                             (_("办理期限"), _iso_time(d.get("handling_due_at")))],
-    "urged": lambda d, u, f, n: [(_("催办内容"), d.get("note", "")), (_("次数"), str(d.get("count", "")))],
-    "merged": lambda d, u, f, n: [(_("主单"), d.get("main_number", ""))],
-    "withdrawal_requested": lambda d, u, f, n: [(_("撤单原因"), d.get("reason", ""))],
-    "co_returned": lambda d, u, f, n: [(_("单位"), u.get(d.get("unit_id"), "")), (_("理由"), d.get("reason", ""))],
+    "urged": lambda d, u, f, n: [(_("催办内容"), Data(d.get("note", ""))), (_("次数"), str(d.get("count", "")))],
+    "merged": lambda d, u, f, n: [(_("主单"), Data(d.get("main_number", "")))],
+    "withdrawal_requested": lambda d, u, f, n: [(_("撤单原因"), Data(d.get("reason", "")))],
+    "co_returned": lambda d, u, f, n: [(_("单位"), Data(u.get(d.get("unit_id"), ""))), (_("理由"), Data(d.get("reason", "")))],
     "regraded": lambda d, u, f, n: [
         (_("诉求类型"), " → ".join(option_label(INTAKE_FORM, "appeal_type", t) for t in d.get("appeal_type") or [])),
         (_("紧急程度"), " → ".join(_("紧急") if x else _("一般") for x in d.get("urgent") or [])),
         (_("简易事项"), _("是") if d.get("simple") else "")],
     "not_accepted": lambda d, u, f, n: [
         (_("不予受理情形"), option_label("assess_appeal.schema.json", "not_accepted_reason", d.get("reason")))],
-    "contact_granted": lambda d, u, f, n: [(_("单位"), u.get(d.get("unit_id"), "")), (_("理由"), d.get("reason", ""))],
-    "contact_revoked": lambda d, u, f, n: [(_("单位"), u.get(d.get("unit_id"), ""))],
-    "attachment_uploaded": lambda d, u, f, n: [(_("文件"), d.get("filename", ""))],
-    "comment_added": lambda d, u, f, n: [(_("意见"), n.get(d.get("comment_id"), ""))],
+    "contact_granted": lambda d, u, f, n: [(_("单位"), Data(u.get(d.get("unit_id"), ""))), (_("理由"), Data(d.get("reason", "")))],
+    "contact_revoked": lambda d, u, f, n: [(_("单位"), Data(u.get(d.get("unit_id"), "")))],
+    "attachment_uploaded": lambda d, u, f, n: [(_("文件"), Data(d.get("filename", "")))],
+    "comment_added": lambda d, u, f, n: [(_("意见"), Data(n.get(d.get("comment_id"), "")))],
     "supervision_escalated": lambda d, u, f, n: [
         (_("督办事项"), f"#{d.get('item_id')}"), (_("升级为"), str(ESCALATION_LEVELS.get(d.get("level"), d.get("level")))),
         (_("反馈期限"), _iso_time(d.get("due_at")))],
     "supervision_opened": lambda d, u, f, n: [
-        (_("原因"), _("重办后仍不满意") if d.get("reason") == "repeat_dissatisfaction" else d.get("reason", ""))],
+        (_("原因"), _(SUPERVISION_REASONS[d["reason"]]) if d.get("reason") in SUPERVISION_REASONS
+         else Data(d.get("reason", "")))],
+    "timer_fired": lambda d, u, f, n: [(_("定时器"), element_name(d.get("timer"))),
+                                       (_("到期时间"), _iso_time(d.get("due_at")))],
 }
 
 

@@ -2,7 +2,9 @@
 task's form, rendered from its JSON Schema; claim, unclaim, complete, upload, comment.
 
 After an error the task page is shown again with what was typed and each message by its
-field (400); a task changed by someone else meanwhile answers 409 the same way."""
+field (400); a task changed by someone else meanwhile answers 409 the same way. An upload
+keeps what was typed as the user's draft (hotline.task_drafts) and sends the browser back to
+the task's address. A dispatcher opening a dispatch or return review lands on the dispatch page."""
 from pathlib import Path
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, url_for
@@ -11,16 +13,18 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 from werkzeug import exceptions as http
 
-from hotline import casefile, comments, inbox
+from hotline import casefile, comments, extension_requests, inbox, intake, task_drafts
+from hotline.access import can
 from hotline.models import APPEAL_TYPES
 from runtime import tasks
 from runtime.errors import Conflict, InvalidInput, ProcessError
+from runtime.models import UserTask
 
 from .. import form_render, get_db, statuses
 from ..api import check_storable
 from ..auth import current_user, page_login_required
 from ..urls import local_target
-from .appeal import task_label, timeline
+from .appeal import INTAKE_FORM, option_label, task_label, timeline
 
 bp = Blueprint("inbox", __name__)
 
@@ -49,13 +53,31 @@ def index():
     scopes = dict(SCOPE_LABELS, unit=_l("本单位全部") if user.unit_id else _l("全部待办"))
     return render_template("inbox/index.html", result=result, filters=filters, scopes=scopes, due_labels=DUE_LABELS,
                            sort_labels=SORT_LABELS, appeal_types=APPEAL_TYPES, statuses=list(statuses.catalogue()), user=user,
-                           urls=_filter_urls(filters))
+                           urls=_filter_urls(filters), status_labels=statuses.labels(),
+                           type_labels={t: option_label(INTAKE_FORM, "appeal_type", t) for t in APPEAL_TYPES})
 
 
 @bp.get("/tasks/<task_id>")
 @page_login_required("work_tasks")
 def task(task_id):
+    dispatch_page = _dispatch_page(task_id)
+    if dispatch_page:
+        return redirect(dispatch_page)
     return _render_task(task_id)
+
+
+def _dispatch_page(task_id: str) -> str | None:
+    """The dispatch page, for an open dispatch or return-review task a dispatcher opens from the
+    inbox: one screen (unit tree, the unit's return reason) wherever the task is opened from,
+    which comes back to the inbox when done."""
+    user = current_user()
+    if not can(user, "dispatch"):
+        return None
+    with get_db().read() as session:
+        found = session.get(UserTask, task_id)
+        if found is None or found.state != "open" or not intake.is_dispatch(found):
+            return None
+    return url_for("intake.dispatch", task_id=task_id, next=url_for(".index"))
 
 
 @bp.post("/tasks/<task_id>/claim")
@@ -96,7 +118,8 @@ def complete(task_id):
     try:
         if unconverted:
             raise InvalidInput("values that cannot be converted", unconverted)
-        done = tasks.complete(get_db(), task_id, check_storable(data), user)
+        done = tasks.complete(get_db(), task_id, check_storable(data), user,
+                              after=lambda session, _task: task_drafts.drop(session, task_id, user.id))
     except InvalidInput as err:
         return _render_task(task_id, values, form_render.merge_errors(err.fields, unconverted), status=400)
     except Conflict as err:
@@ -114,13 +137,20 @@ def complete(task_id):
 @bp.post("/tasks/<task_id>/upload")
 @page_login_required("work_tasks")
 def upload(task_id):
-    user, values = current_user(), request.form.to_dict(flat=False)
+    """Store the file, keep what was typed as the user's draft with the file ticked as evidence
+    (in the upload's transaction), and send the browser back to the task (a reload uploads nothing)."""
+    user, values = current_user(), _typed(request.form)
     upload = request.files.get("file")
     if upload is None or not upload.filename:
         return _render_task(task_id, values, upload_errors=[_("请选择要上传的文件")], status=400)
+    evidence = _evidence_names(task_id, user)
+
+    def keep_draft(session, stored):
+        task_drafts.keep(session, task_id, user.id,
+                         {**values, **{name: [*values.get(name, []), str(stored.id)] for name in evidence}})
     try:
         stored = casefile.attach(get_db(), task_id, user, Path(current_app.config["ATTACHMENT_DIR"]),
-                                 upload.filename.replace("\x00", ""), upload.stream, user_limit())
+                                 upload.filename.replace("\x00", ""), upload.stream, user_limit(), after=keep_draft)
     except InvalidInput as err:
         return _render_task(task_id, values, upload_errors=[_(m) for m in err.fields.get("file", [str(err)])],
                             status=400)
@@ -128,7 +158,20 @@ def upload(task_id):
         flash(_conflict_message(err), "error")
         return _render_task(task_id, values, status=409)
     flash(_("已上传“%(name)s”", name=stored.filename), "success")
-    return _render_task(task_id, values, new_file=stored.id)
+    return redirect(url_for(".task", task_id=task_id, _anchor="f-upload"), 303)
+
+
+def _typed(form) -> dict[str, list[str]]:
+    """The form's fields as sent (every value of each), without the CSRF token."""
+    return {name: values for name, values in form.to_dict(flat=False).items() if name != "csrf_token"}
+
+
+def _evidence_names(task_id: str, user) -> list[str]:
+    """The task form's attachment fields: a file just uploaded is ticked in them."""
+    with get_db().read() as session:
+        schema, ui = tasks.form_of(session, tasks.get(session, task_id, user))
+    fields, _errors = form_render.build(schema, ui)
+    return [f.name for f in form_render.flatten(fields) if f.widget == "attachments"]
 
 
 @bp.post("/tasks/<task_id>/comment")
@@ -150,23 +193,41 @@ def user_limit() -> int:
     return current_app.config["MAX_ATTACHMENT_MB"] << 20
 
 
-def _render_task(task_id, values=None, errors=None, status=200, new_file=None, **extra):
+def _render_task(task_id, values=None, errors=None, status=200, **extra):
+    """The task page; with no `values` (not a submission shown again), the user's draft if any."""
     page = casefile.task_page(get_db(), task_id, current_user())
     task = page["task"]
     with get_db().read() as session:
         schema, ui = tasks.form_of(session, task)
+        panels = _panels(session, task, ui)
+        if values is None:
+            values = task_drafts.read(session, task, current_user().id)
     fields, form_errors = form_render.build(schema, ui, values, errors, page["unit_choices"], page["attachments"],
                                             page["unit_members"])
     evidence = [f for f in form_render.flatten(fields) if f.widget == "attachments"]
-    for f in evidence if new_file else ():  # a file just uploaded is ticked as evidence
-        f.values.append(str(new_file))
     return render_template("inbox/task.html", page=page, task=task, fields=fields, form_errors=form_errors,
                            form_title=form_render.title(schema, ui) if schema else task.name,
                            submitted=values is not None, evidence_fields=evidence, entries=timeline(page),
                            all_fields=form_render.flatten(fields),
                            max_mb=current_app.config["MAX_ATTACHMENT_MB"], user=current_user(),
                            error_count=sum(len(f.errors) for f in form_render.flatten(fields)) + len(form_errors),
-                           **extra), status
+                           panels=panels, **extra), status
+
+
+# What a form's UI schema may ask the page to show beside it (`ui:panels`): what the task decides.
+PANELS = {"extension_request": extension_requests.asked}
+
+
+def _panels(session, task, ui: dict) -> dict:
+    if task.state != "open":
+        return {}
+    return {name: PANELS[name](session, task) for name in ui.get("ui:panels", []) if name in PANELS}
+
+
+@bp.app_template_filter("capped")
+def capped(count: int) -> str:
+    """A count as the inbox shows it: up to inbox.COUNT_CAP, then "999+"."""
+    return f"{inbox.COUNT_CAP}+" if count > inbox.COUNT_CAP else str(count)
 
 
 def _pick(value, allowed):

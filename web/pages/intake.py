@@ -11,9 +11,10 @@ from hotline.appeals import INTAKE_FORM
 from runtime import clock, forms, idempotency, tasks
 from runtime.errors import Conflict, EngineError, Forbidden, InvalidInput, NotFound
 
-from .. import get_db, statuses
+from .. import form_render, get_db, statuses
 from ..api import check_storable
 from ..auth import current_user, page_login_required
+from ..urls import local_target
 
 bp = Blueprint("intake", __name__)
 
@@ -146,10 +147,12 @@ def _decision(values: dict) -> dict | None:
 @page_login_required("register_appeals")
 def suggest():
     text = request.args.get("q", "")[:2000]
+    english = form_render.english()
     with get_db().read() as session:
         hits = knowledge.suggest(session, text, limit=5)
         items = [{"id": h.article.id, "title": h.article.title, "snippet": h.snippet, "body": h.article.body,
-                  "unit": h.unit_name, "category": h.article.category,
+                  "unit": h.unit_name,
+                  "category": h.article.category_en or h.article.category if english else h.article.category,
                   "updated_at": h.article.updated_at.isoformat(),
                   "url": url_for("knowledge.view", article_id=h.article.id)} for h in hits]
     return jsonify({"items": items})
@@ -159,7 +162,7 @@ def suggest():
 @page_login_required("register_appeals")
 def duplicates():
     with get_db().read() as session:
-        found = intake.find_duplicates(session, request.args.get("phone", "")[:24],
+        found = intake.find_duplicates(session, request.args.get("phone", "")[:32],
                                        request.args.get("content", "")[:5000])
     for item in found:
         item["status_label"] = statuses.label(item["status"])
@@ -178,7 +181,14 @@ def dispatch_queue():
                                "appeal_type")), now=clock.now())
 
 
+def _back() -> str:
+    """Where the dispatch page returns to: the page it was opened from (`next`, the inbox when
+    the task was opened there), else the dispatch queue."""
+    return local_target(request.args.get("next"), url_for("intake.dispatch_queue"))
+
+
 def _dispatch_page(task_id: str, values: dict, errors: dict | None = None, status: int = 200):
+    back = _back()
     with get_db().read() as session:
         try:
             context = intake.dispatch_context(session, task_id, current_user())
@@ -188,13 +198,20 @@ def _dispatch_page(task_id: str, values: dict, errors: dict | None = None, statu
             abort(404)
         except Conflict:
             flash(_("该任务已被处理，请刷新列表。"), "error")
-            return redirect(url_for("intake.dispatch_queue"))
+            return redirect(back)
         if not values:
             top = context["suggestions"][0]["unit_id"] if context["suggestions"] else None
             values = {"lead_unit_id": str(top or ""), "co_unit_ids": [], "return_decision": "redispatch"}
         return render_template("intake/dispatch.html", c=context, values=values, errors=errors or {},
                                types=dict(choices(INTAKE_FORM, "appeal_type")),
-                               channels=dict(choices(INTAKE_FORM, "channel"))), status
+                               channels=dict(choices(INTAKE_FORM, "channel")), back=back,
+                               back_label=_back_label(back)), status
+
+
+def _back_label(back: str) -> str:
+    if back == url_for("intake.dispatch_queue"):
+        return _("派单队列")
+    return _("我的待办") if back.split("?")[0] == url_for("inbox.index") else _("返回")
 
 
 @bp.route("/intake/dispatch/<task_id>", methods=["GET", "POST"])
@@ -226,10 +243,10 @@ def dispatch(task_id):
         abort(403)
     except (NotFound, Conflict) as err:
         flash(_("派单未完成：%(message)s", message=str(err)), "error")
-        return redirect(url_for("intake.dispatch_queue"))
+        return redirect(_back())
     flash(_("已派单。") if not reviews_return or values["return_decision"] == "redispatch"
           else _("已转兜底单位办理。"), "success")
-    return redirect(url_for("intake.dispatch_queue"))
+    return redirect(_back())
 
 
 def _dispatch_data(reviews_return: bool, values: dict) -> dict:

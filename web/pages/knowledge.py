@@ -67,15 +67,19 @@ def _editor(values: dict, article=None, errors=None, status=200, conflict=False)
 
 
 def _form() -> dict:
-    values = {k: request.form.get(k, "").strip() for k in ("title", "body", "category", "unit_id", "seen")}
+    values = {k: request.form.get(k, "").strip() for k in ("title", "body", "category", "category_en", "unit_id",
+                                                             "seen")}
     values["active"] = request.form.get("active") == "1"
+    values["public"] = request.form.get("public") == "1"
     return values
 
 
 def _data(values: dict) -> dict:
     unit = values["unit_id"]
     data = {"title": values["title"], "body": values["body"], "category": values["category"],
-            "unit_id": int(unit) if unit.isdigit() and int(unit) <= MAX_ID else None, "active": values["active"]}
+            "category_en": values["category_en"],
+            "unit_id": int(unit) if unit.isdigit() and int(unit) <= MAX_ID else None, "active": values["active"],
+            "public": values["public"]}
     return check_storable(data)
 
 
@@ -111,7 +115,8 @@ def edit(article_id):
         abort(403)
     if request.method == "GET":
         return _editor({"title": article.title, "body": article.body, "category": article.category or "",
-                        "unit_id": str(article.unit_id or ""), "active": article.active,
+                        "category_en": article.category_en or "",
+                        "unit_id": str(article.unit_id or ""), "active": article.active, "public": article.public,
                         "seen": article.updated_at.isoformat()}, article)
     values = _form()
     try:

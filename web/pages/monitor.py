@@ -11,14 +11,15 @@ from flask_babel import lazy_gettext as _l
 from hotline import monitor
 from hotline.access import can
 from hotline.models import APPEAL_TYPES
-from runtime import clock, jobs
+from runtime import clock, jobs, repository
 from runtime import diagrams as monitor_diagram
 from runtime import instances as process_instances
 from runtime.errors import Conflict, NotFound
 from workdays.calendar import TZ
 
-from .. import get_db, statuses
+from .. import get_db, statuses, variables
 from ..auth import current_user, page_login_required
+from .appeal import history_entries
 
 bp = Blueprint("monitor", __name__, url_prefix="/monitor")
 
@@ -31,21 +32,6 @@ ACTIONS = {"suspend": (process_instances.suspend, _l("流程已挂起")),
            "resume": (process_instances.resume, _l("流程已恢复")),
            "terminate": (process_instances.terminate, _l("流程已终止"))}
 REASON_MAX = 500
-EVENT_LABELS = {
-    "appeal_registered": _l("登记诉求"), "process_started": _l("流程启动"), "process_completed": _l("流程结束"),
-    "process_suspended": _l("流程挂起"), "process_resumed": _l("流程恢复"), "process_terminated": _l("流程终止"),
-    "task_claimed": _l("认领任务"), "task_assigned": _l("指定经办人"),
-    "task_unclaimed": _l("退回认领"), "task_completed": _l("完成任务"),
-    "timer_fired": _l("定时器触发"), "incident_opened": _l("出现故障"), "incident_retried": _l("故障重试"),
-    "appellant_viewed": _l("查看诉求人信息"), "attachment_uploaded": _l("上传附件"),
-    "deadlines_recomputed": _l("重算期限"), "answered_on_spot": _l("即时答复"), "archived": _l("办结归档"),
-    "dispatched": _l("派单"), "emergency_reported": _l("紧急上报"), "evaluated": _l("回访评价"),
-    "extension_applied": _l("申请延期"), "extension_decided": _l("延期审批"),
-    "fallback_unit_assigned": _l("指定兜底单位"), "not_accepted": _l("不予受理"), "overdue": _l("超期"),
-    "rehandle_started": _l("重新办理"), "reminded": _l("到期提醒"), "replied": _l("答复诉求人"),
-    "supervision_opened": _l("启动督办"),
-    "process_migrated": _l("迁移流程版本"), "process_migration_reverted": _l("撤销版本迁移"),
-}
 
 
 @bp.app_template_filter("monitor_time")
@@ -56,7 +42,7 @@ def _local_time(value: datetime | None, fmt: str = "%Y-%m-%d %H:%M") -> str:
 @bp.context_processor
 def _labels():
     return {"status_labels": statuses.labels(), "type_labels": TYPE_LABELS, "state_labels": STATE_LABELS,
-            "deadline_labels": DEADLINES, "event_labels": EVENT_LABELS, "now": clock.now(),
+            "deadline_labels": DEADLINES, "now": clock.now(),
             "can_operate": can(current_user(), "operate_instances")}
 
 
@@ -119,7 +105,12 @@ def _render_instance(instance_id: int, status: int = 200, errors: dict | None = 
             view = monitor.instance_view(session, instance_id, clock.now())
         except NotFound:
             abort(404)
-        return render_template("monitor/instance.html", v=view, errors=errors or {}, reasons=reasons or {}), status
+        bundle = repository.forms_of(view["instance"].deployment)
+        entries = history_entries([h["event"] for h in view["history"]], view["people"], view["task_forms"],
+                                  view["unit_names"], view["files"], {})
+        return render_template("monitor/instance.html", v=view, errors=errors or {}, reasons=reasons or {},
+                               entries=entries, variables=variables.rows(view["data"], bundle, view["unit_names"],
+                                                                         view["people"])), status
 
 
 @bp.get("/instances/<int:instance_id>")

@@ -113,15 +113,15 @@ def _entries(view) -> list[dict]:
     entries = []
     for event in view["history"]:
         d = event.detail or {}
-        lines = [(_("原因"), str(REASON_LABELS.get(d.get("reason"), d.get("reason") or ""))),
-                 (_("升级为"), str(ESCALATION_LABELS.get(d.get("level"), d.get("level") or ""))),
-                 (_("反馈期限"), _date(d.get("due_at"))),
-                 (_("整改情况"), d.get("response", "")),
-                 (_("附件"), "、".join(files.get(i, str(i)) for i in d.get("attachment_ids") or [])),
-                 (_("意见"), d.get("note", ""))]
-        entries.append({"at": event.at, "actor": view["people"].get(event.actor_id) or _("系统"),
+        lines = [(_("原因"), str(REASON_LABELS.get(d.get("reason"), d.get("reason") or "")), False),
+                 (_("升级为"), str(ESCALATION_LABELS.get(d.get("level"), d.get("level") or "")), False),
+                 (_("反馈期限"), _date(d.get("due_at")), False),
+                 (_("整改情况"), d.get("response", ""), True),  # what people wrote: data
+                 (_("附件"), "、".join(files.get(i, str(i)) for i in d.get("attachment_ids") or []), True),
+                 (_("意见"), d.get("note", ""), True)]
+        entries.append({"at": event.at, "actor": view["people"].get(event.actor_id),
                         "label": EVENT_LABELS.get(event.action, event.action),
-                        "lines": [(k, v) for k, v in lines if v],
+                        "lines": [line for line in lines if line[1]],
                         "alert": event.action in ("supervision_sent_back", "supervision_escalated")})
     return entries
 

@@ -1,6 +1,7 @@
 // Task forms: show a field only when its condition holds (the server applies the same rule
-// and decides validity), upload a chosen file at once, count characters, confirm, and
-// refresh nothing else. Loaded in <head>, so conditional fields start hidden without a flash.
+// and decides validity), upload a chosen file at once (the 上传 button then chooses another),
+// count characters, confirm, and refresh nothing else. Loaded in <head>, so conditional
+// fields start hidden without a flash.
 document.documentElement.classList.add("js");
 
 function fieldValue(form, name) {
@@ -40,6 +41,13 @@ function uploadOnChoose(input) {
       return;
     }
     input.form.requestSubmit(document.getElementById(input.dataset.uploadButton));
+  });
+  // A chosen file is sent at once, so the visible 上传 button usually has nothing to send (the
+  // last file is already up): then it opens the file chooser instead of asking for a file.
+  document.getElementById(input.dataset.uploadButton).addEventListener("click", (event) => {
+    if (input.files.length) return;
+    event.preventDefault();
+    input.click();
   });
 }
 

@@ -102,16 +102,39 @@
           });
           const go = el("button", "primary", msg.msgAnswer);
           go.type = "button";
-          go.addEventListener("click", function () {
-            answer.value = item.body; choose("answer_on_spot");
-            if (form.requestSubmit) form.requestSubmit(); else form.submit();
-          });
+          go.addEventListener("click", function () { confirmAnswer(item); });
           actions.append(use, go);
           li.appendChild(actions);
           kbList.appendChild(li);
         });
       });
     }
+    // 一键当场答复: the article becomes the answer, shown for editing; the call ends only when
+    // the agent confirms, and what is recorded is the confirmed text.
+    const dialog = document.getElementById("answer-confirm");
+    const draft = document.getElementById("answer-confirm-text");
+    const empty = document.getElementById("answer-confirm-empty");
+    function confirmAnswer(item) {
+      answer.value = item.body;
+      choose("answer_on_spot");
+      draft.value = item.body;
+      empty.hidden = true;
+      document.getElementById("answer-confirm-source").textContent = msg.msgSource + item.title;
+      dialog.showModal();
+      draft.focus();
+    }
+    dialog.addEventListener("close", function () { answer.value = draft.value; });  // edits are kept
+    document.getElementById("answer-confirm-cancel").addEventListener("click", function () {
+      dialog.close();
+      answer.focus();
+    });
+    document.getElementById("answer-confirm-ok").addEventListener("click", function () {
+      if (!draft.value.trim()) { empty.hidden = false; draft.focus(); return; }
+      answer.value = draft.value;  // the close event comes later than the submit
+      dialog.close();
+      if (form.requestSubmit) form.requestSubmit(); else form.submit();
+    });
+
     content.addEventListener("input", debounce(suggest, 350));
     kbQuery.addEventListener("input", debounce(suggest, 250));
 

@@ -56,9 +56,36 @@
 
     function saveXml() { return modeler.saveXML({ format: true }).then(function (r) { return r.xml; }); }
 
-    function start(moddle) {
+    // bpmn-js and dmn-js speak English; a Chinese page gives them its words (web/static/modeler-zh.json)
+    function translator(words) {
+      return { translate: ["value", function (template, replacements) {
+        var text = (words && words[template]) || template;
+        return text.replace(/{([^}]+)}/g, function (all, key) {
+          return replacements && replacements[key] !== undefined ? replacements[key] : all;
+        });
+      }] };
+    }
+
+    // the whole width when it can be read (a label at 80 % or more), else readable from the
+    // diagram's left edge, beside the palette; a wide diagram scrolls
+    function fitWidth(canvas) {
+      var box = canvas.viewbox(), inner = box.inner, outer = box.outer, left = 110, margin = 30;
+      if (!inner.width || !outer.width) { return; }
+      var scale = Math.max(0.8, Math.min(1, (outer.width - left - margin) / inner.width));
+      canvas.viewbox({ x: inner.x - left / scale, y: inner.y - margin / scale,
+                       width: outer.width / scale, height: outer.height / scale });
+    }
+
+    function start(moddle, words) {
       var options = { container: canvasEl };
+      var translate = translator(words);
       if (moddle) { options.moddleExtensions = { spiffworkflow: moddle }; }
+      if (d.kind === "bpmn") { options.additionalModules = [translate]; }
+      else {  // dmn-js takes modules per view
+        ["drd", "decisionTable", "literalExpression", "boxedExpression"].forEach(function (view) {
+          options[view] = { additionalModules: [translate] };
+        });
+      }
       canvasEl.textContent = "";
       modeler = new Modeler(options);
       return fetch(d.contentUrl, { credentials: "same-origin" })
@@ -67,8 +94,15 @@
         .then(function (result) {
           // what bpmn-js could not draw or understand (tests/browser/test_modeler.py expects none)
           root.dataset.importWarnings = String(((result && result.warnings) || []).length);
+          if (d.kind === "dmn") {  // the analyst edits the table; the requirements graph is one click away
+            var table = modeler.getViews().filter(function (v) { return v.type === "decisionTable"; })[0];
+            return table && modeler.getActiveView() !== table ? modeler.open(table) : null;
+          }
+          return null;
+        })
+        .then(function () {
           if (d.kind === "bpmn") {
-            modeler.get("canvas").zoom("fit-viewport", "auto");
+            fitWidth(modeler.get("canvas"));
             modeler.get("eventBus").on("selection.changed", function (e) { show(e.newSelection[0] || null); });
             modeler.get("eventBus").on("elements.changed", function () { if (selected) { show(selected); } });
             // a link may name the element to show: /modeler/appeal_handling.bpmn#ut_sign_for
@@ -79,9 +113,11 @@
         });
     }
 
-    var ready = d.kind === "bpmn"
-      ? fetch(d.moddleUrl, { credentials: "same-origin" }).then(function (r) { return r.json(); }).then(start)
-      : start(null);
+    function json(url) {
+      return url ? fetch(url, { credentials: "same-origin" }).then(function (r) { return r.json(); }) : Promise.resolve(null);
+    }
+    var ready = Promise.all([json(d.kind === "bpmn" ? d.moddleUrl : null), json(d.translationsUrl)])
+      .then(function (loaded) { return start(loaded[0], loaded[1]); });
     ready.catch(function (err) { say(d.msgFailed + " " + err.message, "error"); });
 
     // -- properties form (BPMN) --

@@ -57,6 +57,20 @@
     canvas.viewbox({ x: (box.x1 + box.x2 - width) / 2, y: (box.y1 + box.y2 - height) / 2, width: width, height: height });
   }
 
+  // In English, the tasks and timers the diagram names in English (a nameEn property) show that
+  // name; the rest of the drawing is the analysts' text, shown as drawn.
+  function inReadersLanguage(xml) {
+    if (document.documentElement.lang !== "en") { return xml; }
+    var doc = new DOMParser().parseFromString(xml, "application/xml");
+    Array.prototype.forEach.call(doc.getElementsByTagNameNS("*", "property"), function (property) {
+      var owner = property.parentNode && property.parentNode.parentNode && property.parentNode.parentNode.parentNode;
+      if (property.getAttribute("name") === "nameEn" && owner && owner.hasAttribute("name")) {
+        owner.setAttribute("name", property.getAttribute("value"));
+      }
+    });
+    return new XMLSerializer().serializeToString(doc);
+  }
+
   function badge(overlays, id, n, cls, title) {
     var el = document.createElement("div");
     el.className = "node-count " + cls;
@@ -71,7 +85,7 @@
     if (viewer) { viewer.destroy(); }
     container.textContent = "";
     viewer = new window.BpmnJS({ container: container });
-    return viewer.importXML(diagram.xml).then(function () {
+    return viewer.importXML(inReadersLanguage(diagram.xml)).then(function () {
       var canvas = viewer.get("canvas");
       var registry = viewer.get("elementRegistry");
       var overlays = viewer.get("overlays");
