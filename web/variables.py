@@ -141,5 +141,5 @@ def _deadlines(value: dict) -> list[Row]:
             parts.append(_("自 %(start)s 起 %(limit)s", start=_time(start), limit=_text(limit or "none")[0]))
         if stage in provisional:
             parts.append(_("暂定"))
-        lines.append(Row(stage, _(f"{label}期限"), " · ".join(parts)))  # 派单期限, 签收期限, …
+        lines.append(Row(stage, _(f"{label}期限"), " · ".join(parts)))  # noqa: INT001 -- each 派单期限, 签收期限, … is in the catalog
     return lines

@@ -135,6 +135,14 @@ def test_post_find_by_token_and_id_and_follow_the_staff(client, key, walk, unit_
     walk.complete(appeal.id, "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
     assert state()["status_notes"] == "鼓楼区城市管理局已签收，正在办理"
     walk.complete(appeal.id, "gl_urban_leader", "ut_assign_handler", walk.assignment())
+    walk.complete(appeal.id, "gl_urban_staff", "ut_record_result",
+                  {"result_action": "apply_extension", "extension_days": 3, "extension_reason": "需更换线路"})
+    walk.complete(appeal.id, "gl_urban_leader", "ut_leader_consent", {"extension_consented": True})
+    walk.complete(appeal.id, "dispatcher1", "ut_platform_approval", {"extension_approved": True, "approved_days": 3})
+    extended = state()
+    assert datetime.fromisoformat(extended["expected_datetime"]) - datetime.fromisoformat(
+        dispatched["expected_datetime"]) >= timedelta(days=3)  # the deadline moved with the extension
+    assert extended["status_notes"] == "鼓楼区城市管理局正在办理，办理期限已延长 3 个工作日"
     walk.to_replied(appeal.id)
     assert state()["status_notes"] == "鼓楼区城市管理局已答复，等待回访评价" and state()["status"] == "open"
     walk.complete(appeal.id, "revisit1", "ut_return_visit", SATISFIED)

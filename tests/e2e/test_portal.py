@@ -131,6 +131,9 @@ def test_an_appeal_filed_on_the_portal_waits_for_assessment_like_a_call(client, 
     history = text(browser_as("supervisor1").get(f"/appeals/{appeal.id}?tab=history"))
     assert "诉求人（网上）" in history  # who filed it
     assert client.post("/login", data={"username": "@web", "password": "x"}).status_code == 401  # no one signs in as it
+    admin = browser_as("admin")  # the administrator sees it among the users, inactive
+    assert "诉求人（网上）" in text(admin.get("/admin/users"))
+    assert admin.get(f"/admin/users/{filer.id}").status_code == 200
 
 
 def test_the_outbox_keeps_no_code_once_the_sms_is_sent(client, db):

@@ -14,6 +14,7 @@ from hotline.models import Appeal, EvaluationLink
 from runtime.models import Notification
 
 from .test_portal import ask_code, code_sent, file_appeal, new_address, new_phone, post, text
+
 CO_OPINION = "协办意见：供电线路老化，已报供电公司"
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict
 from flask import request, url_for
 
 from hotline import open311, open311_clients
+from hotline import open311_queries as queries
 from runtime import clock, idempotency
 from runtime.errors import InvalidInput
 
@@ -42,7 +43,7 @@ def _posted() -> dict[str, str]:
     if request.is_json:
         data = json_object()
         if data is None:
-            raise InvalidInput("not a JSON object", {"_schema": ["request body must be a JSON object"]})
+            raise InvalidInput("not a JSON object", {"_schema": ["应为 JSON 对象"]})
         check_storable(data)
         flat = {}
         for name, value in data.items():
@@ -64,9 +65,9 @@ def _text(value) -> str:
 @localized
 def list_requests(fmt):
     args = {name: ",".join(request.args.getlist(name)) for name in request.args}  # may be declared repeatedly
-    query = open311.parse_query(args, clock.now())
+    query = queries.parse_query(args, clock.now())
     with get_db().read() as session:
-        found, more = open311.find(session, query)
+        found, more = queries.find(session, query)
     headers = {}
     if more:  # the next page, as a Link header (RFC 8288): the body stays the specification's array
         following = url_for(".list_requests", fmt=fmt, _external=True, **{**args, "page": query.page + 1})
@@ -78,7 +79,7 @@ def list_requests(fmt):
 @localized
 def get_request(service_request_id, fmt):
     with get_db().read() as session:
-        found = open311.get(session, service_request_id[:50])
+        found = queries.get(session, service_request_id[:50])
     return respond(fmt, "service_requests", [_request(found)])
 
 
@@ -86,11 +87,11 @@ def get_request(service_request_id, fmt):
 @localized
 def token(token, fmt):
     with get_db().read() as session:
-        number = open311.by_token(session, token[:50])
+        number = queries.by_token(session, token[:50])
     return respond(fmt, "service_requests", [{"service_request_id": number, "token": token}])
 
 
-def _request(found: open311.Found) -> dict:
+def _request(found: queries.Found) -> dict:
     """One request of GET requests: the specification's fields, in its order, no personal data."""
     appeal = found.appeal
     code, address = found.region or (None, None)

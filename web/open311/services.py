@@ -1,6 +1,6 @@
 """Discovery, the service list and service definitions: the intake form's appeal types, their
 handling limits from the deployed time-limit table, the attributes a caller may give."""
-from flask import current_app, request
+from flask import request
 from flask_babel import gettext as _
 
 from hotline import open311
@@ -22,7 +22,7 @@ def discovery(fmt):
         "key_service": _("API 密钥由平台系统管理员签发：系统管理 → Open311 客户端系统，"
                          "或命令 hotline open311 key create 名称"),
         "endpoints": [{"specification": SPECIFICATION, "url": request.url_root.rstrip("/") + bp.url_prefix,
-                       "changeset": changed, "type": current_app.config.get("OPEN311_ENDPOINT_TYPE", "production"),
+                       "changeset": changed, "type": "production",
                        "formats": [m.split(";")[0] for m in MIMETYPES.values()]}]})
 
 
@@ -30,7 +30,7 @@ def discovery(fmt):
 @localized
 def services(fmt):
     with get_db().read() as session:
-        found = [texts.service(code, open311.limits(session, code)) for code in open311.service_codes()]
+        found = [texts.service(code, limits) for code, limits in open311.limits(session).items()]
     return respond(fmt, "services", found)
 
 

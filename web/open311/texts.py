@@ -4,7 +4,7 @@ notice of the handling limit and the status notes in the appellant's words."""
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from hotline import open311
+from hotline import open311, open311_queries
 from hotline.appeals import INTAKE_FORM
 from workdays.deadlines import working_days
 
@@ -74,7 +74,7 @@ def notice(receipt: open311.Receipt) -> str:
     return _("诉求已提交 12345 热线，受理研判后派往承办单位办理") + (_("，%(limit)s", limit=limit) if limit else "") + _("。")
 
 
-def status_notes(progress: open311.Progress) -> str:
+def status_notes(progress: open311_queries.Progress) -> str:
     """The last step the appellant would care about, in plain words."""
     unit = progress.unit or _("有关承办单位")
     kind = progress.kind

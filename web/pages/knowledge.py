@@ -63,7 +63,9 @@ def _editor(values: dict, article=None, errors=None, status=200, conflict=False)
         return render_template("knowledge/edit.html", values=values, article=article, errors=errors or {},
                                conflict=conflict,
                                units=knowledge.units(session), categories=knowledge.categories(session),
-                               platform=current_user().role in PLATFORM_ROLES), status
+                               platform=current_user().role in PLATFORM_ROLES,
+                               # (base.html sets its own `platform`, which wins inside the blocks)
+                               may_publish=current_user().role in PLATFORM_ROLES), status
 
 
 def _form() -> dict:

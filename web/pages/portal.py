@@ -10,15 +10,13 @@ signed session cookie for TRACK_FOR after a code opened it.
 import time
 from pathlib import Path
 
-from flask import (Blueprint, abort, current_app, redirect, render_template, request, session,
-                   url_for)
+from flask import Blueprint, abort, current_app, redirect, render_template, request, session, url_for
 from flask_babel import get_locale
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from hotline import attachments, intake, portal, portal_codes, portal_timeline
 from hotline.appeals import INTAKE_FORM
-from runtime import clock
 from runtime.errors import Conflict, InvalidInput, NotFound
 
 from .. import get_db
@@ -195,7 +193,7 @@ def _tracking_page(appeal_id: int, errors=None, values=None, status=200):
         found = portal_timeline.view(db_session, appeal_id)
         found["evaluation_open"] = portal.evaluation_open(db_session, appeal_id)
     return render_template("portal/tracking.html", **found, errors=errors or {}, values=values or {},
-                           evaluations=portal.EVALUATIONS, now=clock.now()), status
+                           evaluations=portal.EVALUATIONS), status
 
 
 @bp.post("/track/<number>/evaluate")
