@@ -125,6 +125,7 @@
     }
     dialog.addEventListener("close", function () { answer.value = draft.value; });  // edits are kept
     document.getElementById("answer-confirm-cancel").addEventListener("click", function () {
+      answer.value = draft.value;  // at once: the close event is queued, and the form may be read first
       dialog.close();
       answer.focus();
     });
