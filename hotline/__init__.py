@@ -27,6 +27,7 @@ def configure() -> registry.Registry:
     """Build the runtime's registry for the hotline and install it (idempotent)."""
     config = registry.Registry(processes_dir=PROCESSES_DIR, forms_dir=FORMS_DIR, main_process=MAIN_PROCESS,
                                lane_roles=dict(LANE_ROLES), admin_role=ADMIN, unit_leader_role=UNIT_LEADER,
+                               scope_attribute="centre_id",
                                rules=contract.RULES, secret_links=SECRET_LINKS, extension=HotlineExtension())
     for fn in operators.ALL:
         config.operator(fn)

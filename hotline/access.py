@@ -9,11 +9,15 @@ from runtime.errors import Forbidden
 
 ROLES = (
     "intake_agent", "dispatcher", "organizer_staff", "organizer_leader", "return_visit_staff",
-    "supervisor", "process_owner", "analyst", "admin",
+    "supervisor", "process_owner", "analyst", "civilization_office", "observer", "admin",
 )
 ADMIN = "admin"
 PLATFORM_ROLES = ("intake_agent", "dispatcher", "return_visit_staff", "supervisor", "process_owner", ADMIN)
 ORGANIZER_ROLES = ("organizer_staff", "organizer_leader")
+# Art. 26, 27: those who watch from outside: the civilization office reads the evaluation and
+# receives each published period's report; observers (deputies, CPPCC members, efficiency
+# supervisors, the media) read published figures and anonymised statistics, never personal data
+OUTSIDE_ROLES = ("civilization_office", "observer")
 UNIT_LEADER = "organizer_leader"
 
 CAPABILITIES: dict[str, tuple[str, ...]] = {
@@ -30,7 +34,9 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "record_accountability": ("supervisor",),
     "return_visits": ("return_visit_staff", "supervisor"),
     "order_checks": ("supervisor",),
-    "read_evaluation": ("process_owner", "supervisor", UNIT_LEADER),  # a leader: their unit's row
+    "read_evaluation": ("process_owner", "supervisor", UNIT_LEADER, "civilization_office"),  # a leader: their unit's row
+    "read_published_evaluation": ("process_owner", "supervisor", *OUTSIDE_ROLES),
+    "publish_evaluation": ("process_owner",),
     "export_all_units": ("process_owner", "supervisor"),
     "monitor": ("process_owner", "supervisor"),
     "operate_instances": ("process_owner",),  # suspend, resume, terminate, retry incidents

@@ -9,7 +9,7 @@ from runtime.errors import Forbidden, InvalidInput, NotFound, ProcessError
 from runtime.models import UserTask
 from workdays import calendar
 
-from . import phones
+from . import centres, phones
 from .access import ORGANIZER_ROLES, can
 from .models import (
     Appeal,
@@ -61,7 +61,9 @@ def register(db, data: dict, actor, after=None) -> Appeal:
             if region_id is None:
                 raise InvalidInput("unknown region", {"region_code": ["行政区划代码不存在"]})
         now = clock.now()
-        appeal = Appeal(
+        centre = centres.accepting(session, actor, region_id)
+        centre_id = centre.id if centre else None
+        appeal = Appeal(centre_id=centre_id, origin_centre_id=centre_id,
             number=next_number(session, now), appeal_type=data["appeal_type"], channel=data["channel"],
             status="", title=data["title"], content=data["content"], location=data.get("location"),
             region_id=region_id, urgent=data.get("urgent", False),
@@ -77,7 +79,8 @@ def register(db, data: dict, actor, after=None) -> Appeal:
                        detail={"number": appeal.number, "channel": appeal.channel, "type": appeal.appeal_type})
         instances.start(session, appeal.id, actor, {
             "appeal_id": appeal.id, "appeal_type": appeal.appeal_type, "urgent": appeal.urgent,
-            "convenience_list": appeal.convenience_list, "confidential": appeal.confidential})
+            "convenience_list": appeal.convenience_list, "confidential": appeal.confidential,
+            "centre_id": centre_id})
         if after is not None:
             after(session, appeal)
         return appeal
@@ -132,10 +135,11 @@ def appellant_view(contact: AppellantContact, appeal: Appeal, user, granted: boo
 
 
 def can_view(session, user, appeal: Appeal) -> bool:
-    """Platform staff see every appeal; organizer staff only those their unit currently holds
-    (a unit that returned an appeal, or was replaced, no longer sees it)."""
+    """Platform staff see their centre's appeals (the provincial centre: every appeal, see
+    hotline.centres); organizer staff only those their unit currently holds (a unit that returned
+    an appeal, or was replaced, no longer sees it)."""
     if can(user, "read_all_appeals"):
-        return True
+        return centres.may_read(session, user, appeal)
     if user.role in ORGANIZER_ROLES and user.unit_id is not None:
         return session.scalar(select(AppealUnit.id).where(
             AppealUnit.appeal_id == appeal.id, AppealUnit.unit_id == user.unit_id, AppealUnit.active)
@@ -147,7 +151,8 @@ def get_visible(session, appeal_id: int, user) -> Appeal:
     """Raises NotFound, Forbidden."""
     appeal = get(session, appeal_id)
     if not can_view(session, user, appeal):
-        raise Forbidden("this appeal is not dispatched to your unit")
+        raise Forbidden("this appeal is not dispatched to your unit" if user.unit_id else
+                        "this appeal belongs to another centre")
     return appeal
 
 
@@ -182,7 +187,11 @@ def list_visible(session, user, status: str | None = None, before_id: int | None
                  limit: int = 50) -> list[Appeal]:
     """Newest first, keyset-paged by id; organizer staff see their unit's appeals only."""
     query = select(Appeal)
-    if not can(user, "read_all_appeals"):
+    if can(user, "read_all_appeals"):
+        condition = centres.appeal_condition(session, user)
+        if condition is not None:
+            query = query.where(condition)
+    else:
         if user.role not in ORGANIZER_ROLES or user.unit_id is None:
             raise Forbidden("your role has no access to appeals")
         query = query.where(Appeal.id.in_(select(AppealUnit.appeal_id).where(

@@ -24,7 +24,7 @@ from workdays import store as calendar_store
 from workdays.calendar import WorkingCalendar
 
 from .access import ADMIN, PLATFORM_ROLES
-from .models import Appeal, OrganizerUnit, User
+from .models import Appeal, Centre, OrganizerUnit, User
 
 SCOPES = ("mine", "claimed", "unit")
 DUE_FILTERS = ("overdue", "soon")
@@ -231,12 +231,24 @@ def _workable(user):
     if user.role == ADMIN:
         return true()
     unit = UserTask.unit_id == user.unit_id if user.unit_id else UserTask.unit_id.is_(None)
-    return and_(_role_is_candidate(user.role), unit)
+    centre = getattr(user, "centre_id", None)
+    scope = UserTask.scope_id.is_(None) if centre is None else or_(UserTask.scope_id.is_(None), UserTask.scope_id == centre)
+    return and_(_role_is_candidate(user.role), unit, scope)
 
 
 def _visible(user):
-    if user.role == ADMIN or user.unit_id is None and user.role in PLATFORM_ROLES:
+    if user.role == ADMIN:
         return true()
+    if user.unit_id is None and user.role in PLATFORM_ROLES:
+        centre = getattr(user, "centre_id", None)
+        if centre is None:
+            return true()
+        # the provincial centre sees every task; a city or county the tasks of the appeals it
+        # holds or accepted (hotline.centres), decided in the statement
+        provincial = select(Centre.parent_id).where(Centre.id == centre).scalar_subquery().is_(None)
+        own = UserTask.business_key.in_(select(Appeal.id).where(
+            or_(Appeal.centre_id == centre, Appeal.origin_centre_id == centre)))
+        return or_(provincial, own)
     if user.unit_id is not None:
         return UserTask.unit_id == user.unit_id
     return false()

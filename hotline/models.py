@@ -38,6 +38,21 @@ class Region(Base):
         ForeignKey("organizer_unit.id", use_alter=True, name="fk_region_fallback_unit"))
 
 
+class Centre(Base):
+    """A level of the 12345 network (Art. 3, 8, 9): the provincial centre, a city's or a county's.
+    It accepts the appeals of its region, has its own platform staff, queues and evaluation;
+    the provincial centre (no parent) sees every centre's appeals."""
+    __tablename__ = "centre"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    name_en: Mapped[str | None] = mapped_column(String(100))
+    level: Mapped[str] = mapped_column(String(10))  # province | city | county
+    region_id: Mapped[int] = mapped_column(ForeignKey("region.id"), unique=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"))
+    region: Mapped[Region] = relationship()
+
+
 class OrganizerUnit(Base):
     __tablename__ = "organizer_unit"
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -58,6 +73,8 @@ class User(Base):
     password_hash: Mapped[str] = mapped_column(String(200))
     role: Mapped[str] = mapped_column(String(30))
     unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"))
+    # platform staff: the centre they work at (Art. 8, 9); organizer staff: None (their unit decides)
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"), index=True)
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     failed_logins: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     locked_until: Mapped[datetime | None] = mapped_column(UtcDateTime)
@@ -113,6 +130,9 @@ class Appeal(Base):
     emergency: Mapped[bool] = mapped_column(Boolean, default=False)
     simple: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())  # Art. 20(5)
     # 并单: merged into another appeal, whose reply it takes
+    # the centre that holds it now (its queues, its staff) and the one that accepted it (Art. 9)
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"), index=True)
+    origin_centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"), index=True)
     merged_into_id: Mapped[int | None] = mapped_column(ForeignKey("appeal.id"), index=True)
     lead_unit_id: Mapped[int | None] = mapped_column(ForeignKey("organizer_unit.id"), index=True)
     accepted_at: Mapped[datetime] = mapped_column(UtcDateTime, index=True)

@@ -179,14 +179,15 @@ def _project_tasks(session, loaded: Loaded, ready: dict) -> None:
 def _task_row(loaded: Loaded, task) -> UserTask:
     spec = task.task_spec
     props = spec.extensions.get("properties", {})
-    unit_var = props.get("unitVariable")
+    unit_var, scope_var = props.get("unitVariable"), props.get("scopeVariable")
     lane_roles = registry.current().lane_roles
     due_at = _due(task.data.get("deadlines") or {}, props.get("deadline"))
     return UserTask(
         id=str(task.id), instance_id=loaded.row.id, business_key=loaded.row.business_key, bpmn_id=spec.bpmn_id,
         name=spec.bpmn_name or spec.bpmn_id, lane=spec.lane, form=props.get("formJsonSchemaFilename"),
         candidate_roles=props.get("candidateRoles") or lane_roles.get(spec.lane, "admin"),
-        unit_id=task.data.get(unit_var) if unit_var else None, milestones=milestones.column(spec),
+        unit_id=task.data.get(unit_var) if unit_var else None,
+        scope_id=task.data.get(scope_var) if scope_var else None, milestones=milestones.column(spec),
         due_at=due_at, deadline_stage=props.get("deadline"), state="open", created_at=loaded.now,
         # a step reached again after its stage ran out (a reply sent back) is overdue from the start
         overdue_at=loaded.now if due_at is not None and due_at <= loaded.now else None)

@@ -75,6 +75,8 @@ class UserTask(Base):
     form: Mapped[str | None] = mapped_column(String(100))
     candidate_roles: Mapped[str] = mapped_column(String(200))
     unit_id: Mapped[int | None] = mapped_column(Integer, index=True)  # the unit whose members may work it
+    # where its group works (`scopeVariable`; the hotline: the centre): only users of that scope may work it
+    scope_id: Mapped[int | None] = mapped_column(Integer, index=True)
     # the milestones its completion may reach (declared `milestone:<name>` properties), ",a,b,"
     milestones: Mapped[str] = mapped_column(String(300), default="", server_default="")
     due_at: Mapped[datetime | None] = mapped_column(UtcDateTime, index=True)

@@ -88,6 +88,8 @@ class Registry:
     lane_roles: dict[str, str] = field(default_factory=dict)  # lane name -> "role,role"
     admin_role: str = "admin"  # may work every task
     unit_leader_role: str | None = None  # may release claims on its unit's tasks
+    # the user attribute a task's scope (its `scopeVariable`) is matched against, e.g. "centre_id"
+    scope_attribute: str | None = None
     rules: tuple = ()  # extra validation rules: (file name, lxml tree, bundle) -> [Problem]
     secret_links: re.Pattern | None = None  # removed from notifications once sent (group 1 is kept)
     extension: Extension = field(default_factory=Extension)

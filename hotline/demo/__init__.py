@@ -2,14 +2,14 @@
 platform staff and an administrator. Every demo login uses the password DEMO_PASSWORD."""
 import logging
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from runtime import clock, tasks
 from runtime.errors import EngineError
 from runtime.models import UserTask
 
 from .. import accounts, appeals, knowledge
-from ..models import KnowledgeArticle, OrganizerUnit, Region, User
+from ..models import Centre, KnowledgeArticle, OrganizerUnit, Region, User
 from . import archive
 
 log = logging.getLogger("hotline.demo")
@@ -41,6 +41,22 @@ UNITS = [  # code, name, kind, region code, parent code, fallback for its region
     ("sm_market", "思明区市场监督管理局", "department", "350203", "sm_gov", False),
 ]
 
+CENTRES = [  # code, name, English name, level, region code, parent code (Art. 3, 8, 9)
+    ("fj", "福建省12345热线", "Fujian 12345 Hotline", "province", "350000", None),
+    ("fz", "福州市12345热线", "Fuzhou 12345 Hotline", "city", "350100", "fj"),
+    ("xm", "厦门市12345热线", "Xiamen 12345 Hotline", "city", "350200", "fj"),
+    ("tj", "台江区12345热线", "Taijiang 12345 Hotline", "county", "350103", "fz"),
+    ("sm", "思明区12345热线", "Siming 12345 Hotline", "county", "350203", "xm"),
+    ("hl", "湖里区12345热线", "Huli 12345 Hotline", "county", "350206", "xm"),
+]
+# the platform staff of each city and county centre (the provincial centre's are PLATFORM_USERS):
+# username suffix, display name, role; cities have all of them, counties the first three
+CENTRE_STAFF = [("intake", "受理员", "intake_agent"), ("dispatcher", "派单员", "dispatcher"),
+                ("revisit", "回访员", "return_visit_staff"), ("supervisor", "督办员", "supervisor"),
+                ("owner", "流程负责人", "process_owner")]
+# Art. 26, 27: those who watch from outside (the provincial centre's)
+OUTSIDE_USERS = [("civil1", "省文明办 联络员", "civilization_office"), ("observer1", "特约监督员 周明", "observer")]
+
 PLATFORM_USERS = [  # username, display name, role
     ("intake1", "受理员 林晓", "intake_agent"),
     ("intake2", "受理员 陈静", "intake_agent"),
@@ -62,7 +78,7 @@ def load(db) -> dict:
 
 def _load(session) -> dict:
     if session.scalar(select(Region).where(Region.code == "350000")):
-        return {"regions": 0, "units": 0, "users": 0, "articles": _articles(session)}
+        return {"regions": 0, "units": 0, "users": 0, "centres": _centres(session), "articles": _articles(session)}
     regions = {}
     for code, name, level, parent in REGIONS:
         regions[code] = Region(code=code, name=name, level=level,
@@ -86,9 +102,40 @@ def _load(session) -> dict:
                            role="organizer_leader", unit_id=unit.id, password_hash=password))
     session.add_all(people)
     session.flush()
+    centres = _centres(session)
     articles = _articles(session)
-    return {"regions": len(regions), "units": len(units), "users": len(people), "articles": articles,
+    return {"regions": len(regions), "units": len(units), "users": len(people), "centres": centres, "articles": articles,
             "demo_appeals": archive.load(session)}
+
+
+def _centres(session) -> int:
+    """The demo centres and their staff, once (also into a database whose demo data predates
+    centres: its province-level centre, made by the migration, is kept); the provincial centre's
+    staff are the platform users without a centre."""
+    regions = dict(session.execute(select(Region.code, Region.id)).all())
+    existing = {c.region_id: c for c in session.scalars(select(Centre))}
+    if len(existing) > 1:
+        return 0
+    password = accounts.hash_password(DEMO_PASSWORD)
+    made = {}
+    for code, name, name_en, level, region, parent in CENTRES:
+        centre = existing.get(regions[region]) or Centre(code=code, region_id=regions[region])
+        centre.code, centre.name, centre.name_en, centre.level = code, name, name_en, level
+        centre.parent_id = made[parent].id if parent else None
+        session.add(centre)
+        session.flush()
+        made[code] = centre
+        if parent is None:
+            session.execute(update(User).where(User.unit_id.is_(None), User.centre_id.is_(None), User.role.in_(
+                [r for _, _, r in CENTRE_STAFF])).values(centre_id=centre.id))
+            session.add_all(User(username=u, display_name=n, role=r, centre_id=centre.id, password_hash=password)
+                            for u, n, r in OUTSIDE_USERS)
+            continue
+        staff = CENTRE_STAFF if level == "city" else CENTRE_STAFF[:3]
+        session.add_all(User(username=f"{code}_{suffix}", display_name=f"{name.removesuffix('12345热线')} {label}",
+                             role=role, centre_id=centre.id, password_hash=password) for suffix, label, role in staff)
+    session.flush()
+    return len(made)
 
 
 ARTICLES = [  # unit code (None: the platform's own), category, title, body

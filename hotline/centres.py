@@ -1,0 +1,98 @@
+"""Centres (Art. 3, 8, 9): the provincial centre and the city and county centres under it.
+
+An appeal belongs to the centre that accepted it: the centre of the agent who took the call (the
+number dialled reaches that centre's agents), and for the portal and Open311, which have no
+agent, the deepest centre whose region contains the appeal's region (the provincial centre when
+no region is given). The centre that holds an appeal owns its platform tasks: the diagrams scope
+each platform task to `centre_id` in the process data (`scopeVariable`), and only that centre's
+staff may work it. The provincial centre reads every centre's appeals; a city or county reads the
+ones it holds and the ones it accepted and moved on.
+"""
+from sqlalchemy import or_, select
+
+from runtime.errors import InvalidInput
+
+from .models import Appeal, Centre, Region
+
+LEVELS = ("province", "city", "county")
+
+
+def all_(session) -> list[Centre]:
+    """Every centre, provincial first, then by region code."""
+    rows = session.execute(select(Centre, Region.code).join(Region, Region.id == Centre.region_id)).all()
+    return [c for c, _ in sorted(rows, key=lambda r: (LEVELS.index(r[0].level), r[1]))]
+
+
+def province(session) -> Centre | None:
+    return session.scalar(select(Centre).where(Centre.parent_id.is_(None)).order_by(Centre.id).limit(1))
+
+
+def covering(session, region_id: int | None) -> Centre | None:
+    """The deepest centre whose region is `region_id` or one of its ancestors; the provincial
+    centre when the region is unknown or none of its ancestors has a centre."""
+    by_region = {c.region_id: c for c in session.scalars(select(Centre))}
+    seen = set()
+    while region_id is not None and region_id not in seen:
+        if region_id in by_region:
+            return by_region[region_id]
+        seen.add(region_id)
+        region_id = session.scalar(select(Region.parent_id).where(Region.id == region_id))
+    return province(session)
+
+
+def accepting(session, actor, region_id: int | None) -> Centre | None:
+    """The centre an appeal registered by `actor` belongs to (see the module docstring)."""
+    centre_id = getattr(actor, "centre_id", None)
+    if centre_id is not None:
+        return session.get(Centre, centre_id)
+    return covering(session, region_id)
+
+
+def sees_all(session, user) -> bool:
+    """Whether the user reads every centre's appeals: the provincial centre's staff, and platform
+    staff of a single-centre installation (no centre assigned)."""
+    if user.centre_id is None:
+        return True
+    return session.scalar(select(Centre.parent_id).where(Centre.id == user.centre_id)) is None
+
+
+def appeal_condition(session, user):
+    """SQL condition on Appeal for the appeals a platform user of a city or county centre reads
+    (None: every appeal)."""
+    if sees_all(session, user):
+        return None
+    return or_(Appeal.centre_id == user.centre_id, Appeal.origin_centre_id == user.centre_id)
+
+
+def may_read(session, user, appeal: Appeal) -> bool:
+    return sees_all(session, user) or user.centre_id in (appeal.centre_id, appeal.origin_centre_id)
+
+
+def upper(session, centre_id: int) -> Centre:
+    """The centre above; raises InvalidInput for the provincial centre."""
+    parent = session.scalar(select(Centre.parent_id).where(Centre.id == centre_id))
+    if parent is None:
+        raise InvalidInput("the provincial centre has no upper centre", {"centre": ["省级中心没有上级中心"]})
+    return session.get(Centre, parent)
+
+
+def common_upper(session, centre_ids) -> Centre:
+    """The nearest centre above or equal to every one of `centre_ids` (Art. 8(5): a matter
+    spanning regions is coordinated by their common upper centre)."""
+    parents = dict(session.execute(select(Centre.id, Centre.parent_id)))
+
+    def chain(c):
+        out = []
+        while c is not None:
+            out.append(c)
+            c = parents.get(c)
+        return out
+
+    chains = [chain(c) for c in centre_ids]
+    common = set(chains[0]).intersection(*map(set, chains[1:]))
+    return session.get(Centre, next(c for c in chains[0] if c in common))
+
+
+def of_unit(session, unit) -> Centre | None:
+    """The centre whose region holds the unit (the centre that dispatches to it)."""
+    return covering(session, unit.region_id)
