@@ -79,7 +79,7 @@ def upper(session, centre_id: int) -> Centre:
 def common_upper(session, centre_ids) -> Centre:
     """The nearest centre above or equal to every one of `centre_ids` (Art. 8(5): a matter
     spanning regions is coordinated by their common upper centre)."""
-    parents = dict(session.execute(select(Centre.id, Centre.parent_id)))
+    parents = dict(session.execute(select(Centre.id, Centre.parent_id)).all())
 
     def chain(c):
         out = []
@@ -96,3 +96,26 @@ def common_upper(session, centre_ids) -> Centre:
 def of_unit(session, unit) -> Centre | None:
     """The centre whose region holds the unit (the centre that dispatches to it)."""
     return covering(session, unit.region_id)
+
+
+def covers(session, centre: Centre, region_id: int | None) -> bool:
+    """Whether `region_id` is the centre's region or lies under it."""
+    seen = set()
+    while region_id is not None and region_id not in seen:
+        if region_id == centre.region_id:
+            return True
+        seen.add(region_id)
+        region_id = session.scalar(select(Region.parent_id).where(Region.id == region_id))
+    return False
+
+
+def outside_units(session, centre_id: int | None, unit_ids) -> list:
+    """The units among `unit_ids` a city or county centre may not dispatch to: those outside
+    its region (a matter of a provincial or another region's unit is pushed up, Art. 9(4)).
+    The provincial centre dispatches anywhere."""
+    from .models import OrganizerUnit
+    centre = session.get(Centre, centre_id) if centre_id else None
+    if centre is None or centre.parent_id is None:
+        return []
+    return [u for u in (session.get(OrganizerUnit, i) for i in unit_ids if i is not None)
+            if u is not None and not covers(session, centre, u.region_id)]

@@ -8,7 +8,7 @@ from sqlalchemy import select
 from runtime.errors import InvalidInput
 from runtime.registry import Extension
 
-from . import attachments, recompute, statuses
+from . import attachments, centres, recompute, statuses
 from .context import Context
 from .models import Appeal, OrganizerUnit, User
 from .stages import due_after
@@ -29,6 +29,8 @@ class HotlineExtension(Extension):
 
     def before_complete(self, ctx, task, data, fields):
         _check_references(ctx.session, ctx.appeal, data, task.unit_id)
+        if task.scope_id is not None:  # a centre's platform step: it dispatches within its region
+            _check_centre_region(ctx.session, ctx.appeal, data)
         for column, value in fields.items():
             if column in WRITABLE_APPEAL_FIELDS:
                 setattr(ctx.appeal, column, value)
@@ -94,6 +96,19 @@ def _check_references(session, appeal: Appeal, data: dict, task_unit_id: int | N
         errors["attachment_ids"] = ["附件不存在或不属于本诉求"]
     if errors:
         raise InvalidInput("submitted ids do not exist", errors)
+
+
+def _check_centre_region(session, appeal: Appeal, data: dict) -> None:
+    if data.get("dispatch_action") not in (None, "dispatch"):
+        return
+    errors = {}
+    for field, ids in (("lead_unit_id", [data.get("lead_unit_id")]), ("co_unit_ids", data.get("co_unit_ids") or [])):
+        outside = centres.outside_units(session, appeal.centre_id, ids)
+        if outside:
+            names = "、".join(u.name for u in outside)
+            errors[field] = [f"{names}不在本中心辖区内：省级单位或其他地区的事项请上报上级中心或申请协调"]
+    if errors:
+        raise InvalidInput("units outside the centre's region", errors)
 
 
 def _active_unit(session, unit_id) -> bool:

@@ -41,7 +41,7 @@ def test_every_service_task_names_a_registered_operator(specs):
 
 def test_every_user_task_has_a_form_roles_and_a_labelled_status(specs):
     user_tasks = [t for s in specs for t in s.task_specs.values() if getattr(t, "manual", False)]
-    assert len(user_tasks) == 17
+    assert len(user_tasks) == 18
     for task in user_tasks:
         props = task.extensions["properties"]
         assert props["formJsonSchemaFilename"].endswith(".schema.json"), task.bpmn_id
