@@ -30,7 +30,7 @@ from runtime.models import HistoryEvent
 
 from . import texts, throttles
 from .access import ORGANIZER_ROLES, ROLES
-from .models import ApiToken, OrganizerUnit, Region, User
+from .models import ApiToken, Centre, OrganizerUnit, Region, User
 
 TOKEN_LIFETIME = timedelta(hours=12)
 WRONG_CREDENTIALS = "用户名或密码错误"  # the one reply to a wrong password, an unknown user, a throttle
@@ -193,6 +193,12 @@ def _check_profile(session, data: dict, errors: dict) -> None:
             errors.setdefault("unit_id", []).append("该单位已停用")
     elif unit_id:
         errors.setdefault("unit_id", []).append("平台角色不属于承办单位，请不要选择单位")
+    centre_id = data.get("centre_id")
+    if centre_id is not None:
+        if role in ORGANIZER_ROLES:
+            errors.setdefault("centre_id", []).append("承办单位人员不属于热线中心，请不要选择中心")
+        elif session.get(Centre, centre_id) is None:
+            errors.setdefault("centre_id", []).append("热线中心不存在")
 
 
 def _check_password(data: dict, errors: dict) -> None:
@@ -206,11 +212,12 @@ def _check_password(data: dict, errors: dict) -> None:
 
 def _profile(user: User) -> dict:
     return {"username": user.username, "display_name": user.display_name, "role": user.role,
-            "unit_id": user.unit_id, "active": user.active}
+            "unit_id": user.unit_id, "centre_id": user.centre_id, "active": user.active}
 
 
 def create_user(db, data: dict, actor) -> User:
-    """data: username, display_name, role, unit_id, password (and password_confirm).
+    """data: username, display_name, role, unit_id, centre_id (platform staff: the centre they
+    work at), password (and password_confirm).
     Raises InvalidInput (per field, including a username already taken)."""
     with db.transaction() as session:
         errors = {}
@@ -225,6 +232,7 @@ def create_user(db, data: dict, actor) -> User:
             raise InvalidInput("invalid user", errors)
         user = User(username=username, display_name=data["display_name"], role=data["role"],
                     unit_id=data.get("unit_id") if data["role"] in ORGANIZER_ROLES else None,
+                    centre_id=None if data["role"] in ORGANIZER_ROLES else data.get("centre_id"),
                     password_hash=hash_password(data["password"]), active=True, failed_logins=0)
         session.add(user)
         session.flush()
@@ -234,7 +242,8 @@ def create_user(db, data: dict, actor) -> User:
 
 
 def update_user(db, user_id: int, data: dict, actor) -> User:
-    """data: display_name, role, unit_id, active. Deactivating or a new role or unit ends the
+    """data: display_name, role, unit_id, centre_id (left as it is when absent), active.
+    Deactivating or a new role, unit or centre ends the
     user's sessions and tokens (end_sessions).
     Raises NotFound, InvalidInput (per field; also for changing one's own role or active flag)."""
     with db.transaction() as session:
@@ -250,8 +259,10 @@ def update_user(db, user_id: int, data: dict, actor) -> User:
         before = _profile(user)
         user.display_name, user.role, user.active = data["display_name"], data["role"], bool(data.get("active"))
         user.unit_id = data.get("unit_id") if user.role in ORGANIZER_ROLES else None
+        if "centre_id" in data:
+            user.centre_id = None if user.role in ORGANIZER_ROLES else data["centre_id"]
         after = _profile(user)
-        if any(after[k] != before[k] for k in ("role", "unit_id", "active")):
+        if any(after[k] != before[k] for k in ("role", "unit_id", "centre_id", "active")):
             end_sessions(session, user)
         if after != before:
             history.record(session, "user_updated", actor_id=actor.id, detail={"user_id": user.id},

@@ -161,6 +161,7 @@ def detail(db, appeal_id: int, user) -> dict:
     organizer staff is recorded (PIPL), so this is a transaction. Raises NotFound, Forbidden."""
     with db.transaction() as session:
         appeal = get_visible(session, appeal_id, user)
+        _ = appeal.centre, appeal.origin_centre  # shown on the page, after this session
         contact = session.scalar(select(AppellantContact).where(AppellantContact.appeal_id == appeal.id))
         grant_id = None if user.unit_id is None or appeal.confidential else session.scalar(
             select(ContactGrant.id).where(ContactGrant.appeal_id == appeal.id, ContactGrant.unit_id == user.unit_id,

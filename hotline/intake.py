@@ -14,7 +14,7 @@ from runtime import clock, forms, milestones, tasks
 from runtime.errors import Conflict, InvalidInput, NotFound
 from runtime.models import HistoryEvent
 
-from . import appeals, inbox, knowledge, phones
+from . import appeals, centres, inbox, knowledge, phones
 from .models import Appeal, AppealUnit, AppellantContact, OrganizerUnit, Region
 
 ASSESS_FORM = "assess_appeal.schema.json"  # what the console renders and checks before saving
@@ -61,12 +61,16 @@ def similarity(a: str, b: str) -> float:
 
 
 def find_duplicates(session, phone: str | None, content: str | None, days: int = 7,
-                    exclude_id: int | None = None) -> list[dict]:
+                    exclude_id: int | None = None, user=None) -> list[dict]:
     """Appeals of the last `days` days from the same phone (however it is written: compared in
     E.164), or whose content is similar (bigram Dice coefficient >= DUPLICATE_SIMILARITY among
-    the newest DUPLICATE_SCAN), newest first."""
+    the newest DUPLICATE_SCAN), newest first; of those `user` may read (their centre's,
+    hotline.centres) when given."""
     since = clock.now() - timedelta(days=days)
     recent = select(Appeal).where(Appeal.accepted_at >= since)
+    centre = centres.appeal_condition(session, user) if user is not None and user.unit_id is None else None
+    if centre is not None:
+        recent = recent.where(centre)
     if exclude_id:
         recent = recent.where(Appeal.id != exclude_id)
     found: dict[int, dict] = {}
@@ -125,7 +129,7 @@ def register_and_assess(db, data: dict, decision: dict | None, actor, duplicates
         raise InvalidInput("the intake form is incomplete", errors)
     if not duplicates_checked:
         with db.read() as session:
-            found = find_duplicates(session, data["appellant"]["phone"], data["content"])
+            found = find_duplicates(session, data["appellant"]["phone"], data["content"], user=actor)
         if found:
             raise LikelyDuplicates(found)
     appeal = appeals.register(db, data, actor, after)

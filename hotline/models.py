@@ -158,6 +158,8 @@ class Appeal(Base):
     created_by_id: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now, onupdate=clock.now)
     units: Mapped[list["AppealUnit"]] = relationship(back_populates="appeal", cascade="all, delete-orphan")
+    centre: Mapped[Centre | None] = relationship(foreign_keys=[centre_id])
+    origin_centre: Mapped[Centre | None] = relationship(foreign_keys=[origin_centre_id])
 
 
 class AppealUnit(Base):
@@ -459,3 +461,26 @@ class PortalCode(Base):
     expires_at: Mapped[datetime] = mapped_column(UtcDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0, server_default="0")  # wrong codes entered
     used_at: Mapped[datetime | None] = mapped_column(UtcDateTime)
+
+
+# -- published evaluation (issue 16, Art. 26, 27) --
+
+PROVINCE_WIDE = text("centre_id IS NULL")  # evaluation_publication rows of the whole province
+
+
+class EvaluationPublication(Base):
+    """A period's evaluation as a process owner published it (hotline.publication): the figures
+    frozen at that moment, which the civilization office received and observers read. Once per
+    period and centre (`centre_id` None: the whole province); what changes later shows only as a
+    difference from the frozen table, never in it."""
+    __tablename__ = "evaluation_publication"
+    # NULLs differ in a UNIQUE constraint: the province-wide row of a period has an index of its own
+    __table_args__ = (UniqueConstraint("period", "centre_id", name="uq_evaluation_publication_period_centre"),
+                      Index("uq_evaluation_publication_province", "period", unique=True,
+                            postgresql_where=PROVINCE_WIDE, sqlite_where=PROVINCE_WIDE))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    period: Mapped[str] = mapped_column(String(10))  # the period's key: 2026-11, 2026-Q4, 2026
+    centre_id: Mapped[int | None] = mapped_column(ForeignKey("centre.id"), index=True)
+    published_at: Mapped[datetime] = mapped_column(UtcDateTime, default=clock.now)
+    published_by_id: Mapped[int] = mapped_column(ForeignKey("app_user.id"))
+    snapshot: Mapped[dict] = mapped_column(JSON)  # columns, rows, summary, statistics (hotline.publication)

@@ -18,11 +18,11 @@ from sqlalchemy import and_, func, or_, select, tuple_
 from sqlalchemy.orm import aliased
 
 from runtime import instances, serializer
-from runtime.errors import NotFound
+from runtime.errors import Forbidden, NotFound
 from runtime.models import Deployment, HistoryEvent, Job, ProcessInstance, UserTask
 from workdays.calendar import TZ
 
-from . import title_search
+from . import centres, title_search
 from .config import MAIN_PROCESS
 from .models import Appeal, Attachment, OrganizerUnit, User
 
@@ -43,6 +43,7 @@ class InstanceFilter:
     accepted_from: datetime | None = None
     accepted_before: datetime | None = None  # exclusive
     text: str | None = None  # an appeal number, or words of the title
+    centre_id: int | None = None  # held by or accepted at this centre (hotline.centres)
 
 
 @dataclass
@@ -81,6 +82,8 @@ def _conditions(session, f: InstanceFilter, now: datetime) -> list:
         where.append(Appeal.id.in_(in_state))
     if f.appeal_type:
         where.append(Appeal.appeal_type == f.appeal_type)
+    if f.centre_id:
+        where.append(or_(Appeal.centre_id == f.centre_id, Appeal.origin_centre_id == f.centre_id))
     if f.unit_id:
         where.append(Appeal.lead_unit_id == f.unit_id)
     if f.deadline in ("overdue", "due_today"):
@@ -167,15 +170,19 @@ def open_tasks_by_appeal(session, appeal_ids: list[int]) -> dict[int, list[UserT
     return found
 
 
-def overview(session, now: datetime) -> dict:
-    """The numbers on the monitor's front page."""
+def overview(session, now: datetime, centre_id: int | None = None) -> dict:
+    """The numbers on the monitor's front page (of one centre's appeals when `centre_id` is
+    given: held by it or accepted there)."""
+    mine = [or_(Appeal.centre_id == centre_id, Appeal.origin_centre_id == centre_id)] if centre_id else []
+    tasks_mine = [UserTask.business_key.in_(select(Appeal.id).where(*mine))] if centre_id else []
     by_status = dict(session.execute(select(Appeal.status, func.count()).where(
-        Appeal.status.not_in(CLOSED_STATUSES)).group_by(Appeal.status)).all())
-    overdue = session.scalar(select(func.count(func.distinct(UserTask.business_key))).where(_overdue(now)))
-    due_today = session.scalar(select(func.count(func.distinct(UserTask.business_key))).where(_due_today(now)))
+        Appeal.status.not_in(CLOSED_STATUSES), *mine).group_by(Appeal.status)).all())
+    overdue = session.scalar(select(func.count(func.distinct(UserTask.business_key))).where(_overdue(now), *tasks_mine))
+    due_today = session.scalar(select(func.count(func.distinct(UserTask.business_key))).where(
+        _due_today(now), *tasks_mine))
     by_unit = session.execute(
         select(UserTask.unit_id, OrganizerUnit.name, func.count(func.distinct(UserTask.business_key)).label("n"))
-        .outerjoin(OrganizerUnit, OrganizerUnit.id == UserTask.unit_id).where(_overdue(now))
+        .outerjoin(OrganizerUnit, OrganizerUnit.id == UserTask.unit_id).where(_overdue(now), *tasks_mine)
         .group_by(UserTask.unit_id, OrganizerUnit.name).order_by(func.count(func.distinct(UserTask.business_key)).desc())
         .limit(10)).all()
     suspended = session.scalar(select(func.count()).select_from(ProcessInstance)
@@ -206,12 +213,15 @@ def deployments(session) -> list[dict]:
     return [{**r._asdict(), "counts": counts.get(r.id, {})} for r in rows]
 
 
-def instance_view(session, instance_id: int, now: datetime) -> dict:
-    """Everything the instance page shows. Raises NotFound."""
+def instance_view(session, instance_id: int, now: datetime, user=None) -> dict:
+    """Everything the instance page shows. Raises NotFound, Forbidden (another centre's
+    appeal, for `user`)."""
     row = session.get(ProcessInstance, instance_id)
     if row is None:
         raise NotFound(f"process instance {instance_id} does not exist")
     appeal = session.get(Appeal, row.business_key)
+    if user is not None and appeal is not None and not centres.may_read(session, user, appeal):
+        raise Forbidden("this appeal belongs to another centre")
     actor = aliased(User)
     events = session.execute(select(HistoryEvent, actor.display_name).outerjoin(actor, actor.id == HistoryEvent.actor_id)
                              .where(HistoryEvent.business_key == appeal.id)

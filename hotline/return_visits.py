@@ -28,7 +28,7 @@ from runtime.errors import Conflict, InvalidInput, NotFound
 from workdays import store as calendar_store
 from workdays.calendar import TZ
 
-from . import appeals, attachments, statuses, supervision
+from . import appeals, attachments, centres, statuses, supervision
 from .access import require
 from .config import PROCESSES_DIR
 from .models import Appeal, AppellantContact, EvaluationLink, OrganizerUnit, ReturnVisitSample
@@ -217,7 +217,8 @@ def pending(session, user) -> list[tuple[ReturnVisitSample, Appeal, dict | None]
     rows = session.execute(select(ReturnVisitSample, Appeal, AppellantContact)
                            .join(Appeal, Appeal.id == ReturnVisitSample.appeal_id)
                            .outerjoin(AppellantContact, AppellantContact.appeal_id == Appeal.id)
-                           .where(ReturnVisitSample.recorded_at.is_(None))
+                           .where(ReturnVisitSample.recorded_at.is_(None),
+                                  *[c for c in [centres.appeal_condition(session, user)] if c is not None])
                            .order_by(ReturnVisitSample.created_at, ReturnVisitSample.id)).all()
     return [(s, a, appeals.appellant_view(c, a, user) if c else None) for s, a, c in rows]
 

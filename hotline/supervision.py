@@ -27,7 +27,7 @@ from runtime.errors import Conflict, Forbidden, InvalidInput, NotFound
 from runtime.models import Notification
 from workdays import store as calendar_store
 
-from . import attachments, escalation, texts
+from . import attachments, centres, escalation, texts
 from .access import ORGANIZER_ROLES, can
 from .config import PROCESSES_DIR
 from .models import Appeal, Attachment, OrganizerUnit, SupervisionItem, User
@@ -233,6 +233,9 @@ def list_items(session, user, filters: Filters, now: datetime | None = None) -> 
     unit_id = user.unit_id if user.role in ORGANIZER_ROLES else filters.unit_id
     if unit_id is not None:
         query = query.where(SupervisionItem.unit_id == unit_id)
+    centre = None if user.role in ORGANIZER_ROLES else centres.appeal_condition(session, user)
+    if centre is not None:  # a city's or county's supervisors: their centre's appeals
+        query = query.where(centre)
     if filters.status:
         query = query.where(SupervisionItem.status == filters.status)
     if filters.reason:
@@ -254,6 +257,10 @@ def counts(session, user) -> dict[str, int]:
     query = select(SupervisionItem.status, func.count()).group_by(SupervisionItem.status)
     if user.role in ORGANIZER_ROLES:
         query = query.where(SupervisionItem.unit_id == user.unit_id)
+    else:
+        centre = centres.appeal_condition(session, user)
+        if centre is not None:
+            query = query.join(Appeal, Appeal.id == SupervisionItem.appeal_id).where(centre)
     return dict(session.execute(query).all())
 
 
@@ -266,6 +273,8 @@ def get_item(session, item_id: int, user) -> dict:
         raise NotFound(f"supervision item {item_id} does not exist")
     if user.role in ORGANIZER_ROLES and item.unit_id != user.unit_id:
         raise Forbidden("this item belongs to another unit")
+    if user.role not in ORGANIZER_ROLES and not centres.may_read(session, user, session.get(Appeal, item.appeal_id)):
+        raise Forbidden("this item belongs to another centre")
     events = [e for e in history.for_key(session, item.appeal_id)
               if e.action.startswith("supervision_") and (e.detail or {}).get("item_id") == item.id]
     files = list(session.scalars(select(Attachment).where(Attachment.appeal_id == item.appeal_id)

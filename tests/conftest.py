@@ -13,7 +13,7 @@ from sqlalchemy import select, text
 
 import hotline
 from hotline import accounts, demo
-from hotline.models import OrganizerUnit, User
+from hotline.models import Appeal, Centre, OrganizerUnit, User
 from runtime import clock, repository, schema
 from web import create_app, get_db
 from workdays import store as calendar_store
@@ -268,7 +268,19 @@ class Walker:
 
     def review_closure(self, appeal_id, decision="approve", comment=None):
         data = {"closure_decision": decision, **({"closure_comment": comment} if comment else {})}
-        return self.complete(appeal_id, "dispatcher1", "ut_closure_review", data)
+        return self.complete(appeal_id, self.staff(appeal_id, "dispatcher"), "ut_closure_review", data)
+
+    PROVINCIAL = {"intake": "intake1", "dispatcher": "dispatcher1", "revisit": "revisit1", "supervisor": "supervisor1",
+                  "owner": "owner1"}
+
+    def staff(self, appeal_id, kind: str) -> str:
+        """The demo user of that kind ("intake", "dispatcher", "revisit", ...) at the centre that
+        holds the appeal now: its platform steps are theirs (hotline.centres). Appeals filed on
+        the portal or through Open311 belong to the centre of their region (鼓楼区: 福州市, fz)."""
+        with get_db(self.api.client.application).read() as session:
+            row = session.execute(select(Centre.code, Centre.parent_id).join(Appeal, Appeal.centre_id == Centre.id)
+                                  .where(Appeal.id == appeal_id)).first()
+        return self.PROVINCIAL[kind] if row is None or row.parent_id is None else f"{row.code}_{kind}"
 
 
 @pytest.fixture

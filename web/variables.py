@@ -29,6 +29,7 @@ VARIABLES = {  # what no form asks for: the intake's, the diagram scripts', the 
     "item_id": _l("督办事项编号"), "unit_id": _l("单位"), "rectification_due_at": _l("整改期限"),
     "escalation": _l("督办升级"), "level": _l("级别"), "due_at": _l("期限"), "approved": _l("已批准"),
     "consented": _l("已同意"), "days": _l("天数"), "stage": _l("环节"), "note": _l("说明"), "reason": _l("原因"),
+    "centre_id": _l("所属热线中心（编号）"), "transfer_centre_id": _l("接收上报的中心（编号）"),
 }
 UNIT_KEYS = ("unit_id",)  # unit ids outside any form's unit picker
 LEVELS = {"notice": _l("督办通知"), "rectification_notice": _l("整改通知书"), "interview_reminder": _l("约谈提醒")}

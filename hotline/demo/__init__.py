@@ -239,6 +239,32 @@ OPEN_APPEALS = [
       ("fz_transport_leader", "assign_handler.schema.json", {"department": "运输管理科", "handler_id": "fz_transport_staff"}),
       ("fz_transport_staff", "record_result.schema.json", {"result_action": "submit_result",
                                                            "result": "已会同公交集团现场勘察，拟于下季度增设站点。"})]),
+    # between centres (Art. 8, 9): "_by" names the agent who took the call, so the centre that accepted it
+    ({"_by": "tj_intake", "appeal_type": "complaint", "title": "省属医院预约挂号系统频繁故障", "region_code": "350103",
+      "location": "福州市台江区", "content": "在台江区就医时，省属医院的预约挂号系统连续三天无法使用。"},
+     [("tj_intake", "assess_appeal.schema.json", {"assessment": "dispatch"}),
+      ("tj_dispatcher", "dispatch.schema.json", {"dispatch_action": "escalate",
+                                                 "transfer_reason": "属省属医院职责，须由省级单位办理"})]),
+    ({"_by": "fz_intake", "appeal_type": "complaint", "title": "闽江跨市河段漂浮垃圾", "region_code": "350102",
+      "content": "闽江福州至厦门方向航道沿线漂浮垃圾多，涉及两市。"},
+     [("fz_intake", "assess_appeal.schema.json", {"assessment": "dispatch"}),
+      ("fz_dispatcher", "dispatch.schema.json", {"dispatch_action": "coordinate", "related_region_codes": ["350203"],
+                                                 "transfer_reason": "涉及福州、厦门两市，需省级协调"}),
+      ("dispatcher1", "receive_transfer.schema.json", {"transfer_decision": "accept"}),
+      ("dispatcher1", "dispatch.schema.json", {"lead_unit_id": "fz_housing", "co_unit_ids": ["xm_env"]})]),
+    ({"_by": "sm_intake", "appeal_type": "complaint", "title": "商铺夜间音响扰民", "region_code": "350203",
+      "location": "厦门市思明区", "content": "思明区某商铺每晚大声播放音乐至深夜。"},
+     [("sm_intake", "assess_appeal.schema.json", {"assessment": "dispatch"}),
+      ("sm_dispatcher", "dispatch.schema.json", {"dispatch_action": "escalate", "transfer_reason": "不清楚职责"}),
+      ("dispatcher1", "receive_transfer.schema.json", {"transfer_decision": "send_back",
+                                                       "send_back_reason": "属区市场监管职责，请区中心派单"})]),
+    ({"_by": "hl_intake", "appeal_type": "help", "title": "路口信号灯损坏", "region_code": "350206",
+      "location": "厦门市湖里区", "content": "湖里区某路口信号灯不亮，车辆通行混乱。"}, []),
+    ({"_by": "xm_intake", "appeal_type": "complaint", "title": "工厂废气异味", "region_code": "350200",
+      "location": "厦门市", "content": "附近工厂夜间排放刺鼻气味。"},
+     [("xm_intake", "assess_appeal.schema.json", {"assessment": "dispatch"}),
+      ("xm_dispatcher", "dispatch.schema.json", {"lead_unit_id": "xm_env", "co_unit_ids": []}),
+      ("xm_env_staff", "sign_for.schema.json", {"sign_decision": "sign"})]),
 ]
 
 
@@ -263,13 +289,17 @@ def drive_open_appeals(db) -> list:
     created = []
     for index, (fields, steps) in enumerate(OPEN_APPEALS):
         phone = DEMO_PHONES[index % len(DEMO_PHONES)]
+        fields = dict(fields)
+        agent = people.get(fields.pop("_by", "intake1"))
+        if agent is None:  # a database whose demo centres were not loaded
+            continue
         data = {"channel": "phone", "location": "福州市鼓楼区", "region_code": "350102",
                 "appellant": {"kind": "citizen", "name": "王女士", "phone": phone}, **fields}
-        appeal = appeals.register(db, data, people["intake1"])
+        appeal = appeals.register(db, data, agent)
         created.append(appeal)
         for username, form, values in steps:
-            values = {k: unit_ids.get(v, v) if k == "lead_unit_id" else people[v].id if k == "handler_id" else v
-                      for k, v in values.items()}
+            values = {k: unit_ids.get(v, v) if k == "lead_unit_id" else [unit_ids.get(c, c) for c in v]
+                      if k == "co_unit_ids" else people[v].id if k == "handler_id" else v for k, v in values.items()}
             if not _complete_step(db, appeal, people[username], form, values):
                 break
     return created

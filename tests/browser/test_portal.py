@@ -102,8 +102,8 @@ def test_a_citizen_files_tracks_and_evaluates_an_appeal_on_a_phone(phone_page, l
     page.click("button.p-wide")
     page.wait_for_selector(f"text={words['waiting']}")
 
-    walk.complete(appeal.id, "intake1", "ut_assess", {"assessment": "dispatch"})
-    walk.complete(appeal.id, "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban"), "co_unit_ids": []})
+    walk.complete(appeal.id, walk.staff(appeal.id, "intake"), "ut_assess", {"assessment": "dispatch"})
+    walk.complete(appeal.id, walk.staff(appeal.id, "dispatcher"), "ut_dispatch", {"lead_unit_id": unit_id("gl_urban"), "co_unit_ids": []})
     page.reload()
     assert f"{words['dispatched']} 鼓楼区城市管理局" in page.inner_text(".p-timeline")
     walk.complete(appeal.id, "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})

@@ -123,9 +123,9 @@ def test_post_find_by_token_and_id_and_follow_the_staff(client, key, walk, unit_
     assert first["address"] == "福建省福州市鼓楼区" and first["address_id"] == "350102"
     assert datetime.fromisoformat(first["requested_datetime"]).utcoffset() == timedelta(hours=8)
 
-    walk.complete(appeal.id, "intake1", "ut_assess", {"assessment": "dispatch"})
+    walk.complete(appeal.id, walk.staff(appeal.id, "intake"), "ut_assess", {"assessment": "dispatch"})
     assert state()["status_notes"] == "已受理，正在派往承办单位"
-    walk.complete(appeal.id, "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
+    walk.complete(appeal.id, walk.staff(appeal.id, "dispatcher"), "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
     dispatched = state()
     due = walk.detail(appeal.id)["appeal"]["handling_due_at"]
     assert dispatched["expected_datetime"] and datetime.fromisoformat(dispatched["expected_datetime"]) == \
@@ -138,14 +138,14 @@ def test_post_find_by_token_and_id_and_follow_the_staff(client, key, walk, unit_
     walk.complete(appeal.id, "gl_urban_staff", "ut_record_result",
                   {"result_action": "apply_extension", "extension_days": 3, "extension_reason": "需更换线路"})
     walk.complete(appeal.id, "gl_urban_leader", "ut_leader_consent", {"extension_consented": True})
-    walk.complete(appeal.id, "dispatcher1", "ut_platform_approval", {"extension_approved": True, "approved_days": 3})
+    walk.complete(appeal.id, walk.staff(appeal.id, "dispatcher"), "ut_platform_approval", {"extension_approved": True, "approved_days": 3})
     extended = state()
     assert datetime.fromisoformat(extended["expected_datetime"]) - datetime.fromisoformat(
         dispatched["expected_datetime"]) >= timedelta(days=3)  # the deadline moved with the extension
     assert extended["status_notes"] == "鼓楼区城市管理局正在办理，办理期限已延长 3 个工作日"
     walk.to_replied(appeal.id)
     assert state()["status_notes"] == "鼓楼区城市管理局已答复，等待回访评价" and state()["status"] == "open"
-    walk.complete(appeal.id, "revisit1", "ut_return_visit", SATISFIED)
+    walk.complete(appeal.id, walk.staff(appeal.id, "revisit"), "ut_return_visit", SATISFIED)
     closed = state()
     assert closed["status"] == "closed" and closed["status_notes"] == "已办结，评价：满意"
     assert datetime.fromisoformat(closed["updated_datetime"]) == appeal_of(db, number).closed_at.replace(microsecond=0)

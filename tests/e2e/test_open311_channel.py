@@ -47,17 +47,17 @@ def test_an_open311_appeal_is_dispatched_monitored_evaluated_and_exported_like_a
     call = walk.register(title="渠道测试：电话来电")  # the same steps for a phone call, side by side
 
     for appeal_id in (appeal.id, call["id"]):
-        walk.complete(appeal_id, "intake1", "ut_assess", {"assessment": "dispatch"})
-    task = walk.task(appeal.id, "dispatcher1", "ut_dispatch")
-    queue = browser_as("dispatcher1").get(f"/intake/dispatch/{task['id']}").get_data(as_text=True)
+        walk.complete(appeal_id, walk.staff(appeal_id, "intake"), "ut_assess", {"assessment": "dispatch"})
+    task = walk.task(appeal.id, walk.staff(appeal.id, "dispatcher"), "ut_dispatch")
+    queue = browser_as(walk.staff(appeal.id, "dispatcher")).get(f"/intake/dispatch/{task['id']}").get_data(as_text=True)
     assert "Open311 接口" in queue  # the channel, labelled as the intake form labels it
 
     for appeal_id in (appeal.id, call["id"]):
-        walk.complete(appeal_id, "dispatcher1", "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
+        walk.complete(appeal_id, walk.staff(appeal_id, "dispatcher"), "ut_dispatch", {"lead_unit_id": unit_id("gl_urban")})
         walk.complete(appeal_id, "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
         walk.complete(appeal_id, "gl_urban_leader", "ut_assign_handler", walk.assignment())
         walk.to_replied(appeal_id)
-        walk.complete(appeal_id, "revisit1", "ut_return_visit", SATISFIED)
+        walk.complete(appeal_id, walk.staff(appeal_id, "revisit"), "ut_return_visit", SATISFIED)
 
     listed = owner.get("/monitor/instances", query_string={"q": "渠道测试"}).get_data(as_text=True)
     assert appeal.number in listed and call["number"] in listed

@@ -31,8 +31,8 @@ def open_tracking(client, db, number, phone, address=None):
 def handled_with_an_extension(walk, unit_id, appeal_id):
     """Assessed, dispatched to gl_urban with fz_market assisting, an extension of 2 days approved,
     replied and past the closure review: the appellant's turn to evaluate."""
-    walk.complete(appeal_id, "intake1", "ut_assess", {"assessment": "dispatch"})
-    walk.complete(appeal_id, "dispatcher1", "ut_dispatch",
+    walk.complete(appeal_id, walk.staff(appeal_id, "intake"), "ut_assess", {"assessment": "dispatch"})
+    walk.complete(appeal_id, walk.staff(appeal_id, "dispatcher"), "ut_dispatch",
                   {"lead_unit_id": unit_id("gl_urban"), "co_unit_ids": [unit_id("fz_market")]})
     walk.complete(appeal_id, "gl_urban_staff", "ut_sign_for", {"sign_decision": "sign"})
     walk.complete(appeal_id, "gl_urban_leader", "ut_assign_handler", walk.assignment())
@@ -41,7 +41,7 @@ def handled_with_an_extension(walk, unit_id, appeal_id):
     walk.complete(appeal_id, "gl_urban_staff", "ut_record_result",
                   {"result_action": "apply_extension", "extension_days": 2, "extension_reason": "需协调供电公司现场复核"})
     walk.complete(appeal_id, "gl_urban_leader", "ut_leader_consent", {"extension_consented": True})
-    walk.complete(appeal_id, "dispatcher1", "ut_platform_approval", {"extension_approved": True, "approved_days": 2})
+    walk.complete(appeal_id, walk.staff(appeal_id, "dispatcher"), "ut_platform_approval", {"extension_approved": True, "approved_days": 2})
     walk.to_replied(appeal_id)
 
 

@@ -8,7 +8,7 @@ from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
 from hotline import accounts as directory
-from hotline import calendar_changes, throttles
+from hotline import calendar_changes, centres, throttles
 from hotline import units as org_units
 from hotline.access import ORGANIZER_ROLES, ROLES, can
 from runtime import clock
@@ -26,7 +26,8 @@ MAX_SCHEDULE = 100_000
 ROLE_LABELS = {
     "intake_agent": _l("受理员"), "dispatcher": _l("派单员"), "organizer_staff": _l("承办人"),
     "organizer_leader": _l("承办单位负责人"), "return_visit_staff": _l("回访员"), "supervisor": _l("督办员"),
-    "process_owner": _l("流程负责人"), "analyst": _l("业务分析员"), "admin": _l("系统管理员"),
+    "process_owner": _l("流程负责人"), "analyst": _l("业务分析员"), "civilization_office": _l("文明办"),
+    "observer": _l("社会监督员"), "admin": _l("系统管理员"),
 }
 KIND_LABELS = {"government": _l("人民政府"), "department": _l("政府部门"), "public_service": _l("公共服务企事业单位")}
 ACTION_LABELS = {
@@ -39,6 +40,7 @@ THROTTLE_KINDS = {"account": _l("账号"), "address": _l("地址")}
 
 FIELD_LABELS = {
     "username": _l("用户名"), "display_name": _l("姓名"), "role": _l("角色"), "unit_id": _l("所属单位"),
+    "centre_id": _l("所属热线中心"),
     "active": _l("状态"), "code": _l("单位代码"), "name": _l("单位名称"), "kind": _l("单位类型"),
     "region_id": _l("所属区域"), "parent_id": _l("上级单位"), "failed_logins": _l("连续登录失败"),
     "locked_until": _l("锁定至"), "account": _l("账号"), "address": _l("地址"), "failures": _l("连续失败"),
@@ -104,12 +106,13 @@ def users():
 def _user_form() -> dict:
     return {"username": _text("username", 50).lower(), "display_name": _text("display_name", 100),
             "role": _text("role", 30), "unit_id": _int(request.form.get("unit_id")),
-            "active": request.form.get("active") == "1"}
+            "centre_id": _int(request.form.get("centre_id")), "active": request.form.get("active") == "1"}
 
 
 def _editor(template: str, values: dict, errors=None, status=200, **extra):
     with get_db().read() as session:
         return render_template(template, values=values, errors=errors or {}, units=org_units.tree(session),
+                               centres=centres.all_(session),
                                organizer_roles=ORGANIZER_ROLES, roles=ROLES,
                                password_min=directory.PASSWORD_MIN, **extra), status
 
@@ -118,7 +121,7 @@ def _editor(template: str, values: dict, errors=None, status=200, **extra):
 @page_login_required("administer")
 def new_user():
     if request.method == "GET":
-        return _editor("admin/user_new.html", {"role": "", "unit_id": None})
+        return _editor("admin/user_new.html", {"role": "", "unit_id": None, "centre_id": None})
     values = _user_form()
     data = {**values, "password": request.form.get("password", "")[:200],
             "password_confirm": request.form.get("password_confirm", "")[:200]}
@@ -140,6 +143,7 @@ def _user_page(user_id: int, values=None, errors=None, status=200, password_erro
         events = directory.changes(session, directory.USER_ACTIONS, "user_id", user.id)
         names = directory.names(session)
         values = values or {"display_name": user.display_name, "role": user.role, "unit_id": user.unit_id,
+                            "centre_id": user.centre_id,
                             "active": user.active}
         throttle = throttles.for_account(session, user.username)
     return _editor("admin/user.html", values, errors, status, user=user, events=events, names=names,

@@ -48,6 +48,8 @@ ACTIONS = {
     "reopened_for_dispatch": _l("当场答复不满意转派单"), "urged": _l("来电催办"),
     "merged": _l("并单"), "merged_replied": _l("答复并单诉求"), "withdrawal_requested": _l("诉求人申请撤单"),
     "withdrawn": _l("已撤单"),
+    "centre_transferred": _l("移交上级中心"), "centre_transfer_accepted": _l("上级中心接收"),
+    "centre_transfer_sent_back": _l("上级中心退回"),
 }
 ACTIONS.update({"supervision_escalated": _l("督办逾期升级"), "supervision_reason_added": _l("新增督办原因"),
                 "message_received": _l("流程收到消息")})  # Art. 22, 24: a supervision item's own process
@@ -301,6 +303,13 @@ DETAILS = {  # action -> (detail, unit names, file names, comment bodies) -> [(l
     "merged": lambda d, u, f, n: [(_("主单"), Data(d.get("main_number", "")))],
     "withdrawal_requested": lambda d, u, f, n: [(_("撤单原因"), Data(d.get("reason", "")))],
     "co_returned": lambda d, u, f, n: [(_("单位"), Data(u.get(d.get("unit_id"), ""))), (_("理由"), Data(d.get("reason", "")))],
+    "centre_transferred": lambda d, u, f, n: [
+        (_("方式"), _("上报省级中心") if d.get("kind") == "escalate" else _("申请跨区域协调")),
+        (_("从"), Data(d.get("from_centre", ""))), (_("到"), Data(d.get("to_centre", ""))),
+        (_("理由"), Data(d.get("reason", "")))],
+    "centre_transfer_sent_back": lambda d, u, f, n: [
+        (_("从"), Data(d.get("from_centre", ""))), (_("到"), Data(d.get("to_centre", ""))),
+        (_("理由"), Data(d.get("reason", "")))],
     "regraded": lambda d, u, f, n: [
         (_("诉求类型"), " → ".join(option_label(INTAKE_FORM, "appeal_type", t) for t in d.get("appeal_type") or [])),
         (_("紧急程度"), " → ".join(_("紧急") if x else _("一般") for x in d.get("urgent") or [])),

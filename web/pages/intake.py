@@ -163,7 +163,7 @@ def suggest():
 def duplicates():
     with get_db().read() as session:
         found = intake.find_duplicates(session, request.args.get("phone", "")[:32],
-                                       request.args.get("content", "")[:5000])
+                                       request.args.get("content", "")[:5000], user=current_user())
     for item in found:
         item["status_label"] = statuses.label(item["status"])
         item["accepted_label"] = format_datetime(item["accepted_at"], "yyyy-MM-dd HH:mm")

@@ -1,6 +1,7 @@
 """The process owners' monitor: an overview, the instance list (filters, keyset paging), one
 instance with its diagram, tasks, timers, incidents and history, and suspend / resume /
 terminate / retry; the process definitions page is open to analysts too (no appeal data)."""
+import dataclasses
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
 
@@ -8,13 +9,13 @@ from flask import Blueprint, abort, flash, redirect, render_template, request, s
 from flask_babel import gettext as _
 from flask_babel import lazy_gettext as _l
 
-from hotline import monitor
+from hotline import centres, monitor
 from hotline.access import can
 from hotline.models import APPEAL_TYPES
 from runtime import clock, jobs, repository
 from runtime import diagrams as monitor_diagram
 from runtime import instances as process_instances
-from runtime.errors import Conflict, NotFound
+from runtime.errors import Conflict, Forbidden, NotFound
 from workdays.calendar import TZ
 
 from .. import get_db, statuses, variables
@@ -50,7 +51,15 @@ def _labels():
 @page_login_required("monitor")
 def overview():
     with get_db().read() as session:
-        return render_template("monitor/overview.html", o=monitor.overview(session, clock.now()))
+        return render_template("monitor/overview.html",
+                               o=monitor.overview(session, clock.now(), _own_centre(session)))
+
+
+def _own_centre(session) -> int | None:
+    """A city's or county's process owner and supervisor watch their own centre's appeals;
+    the provincial centre watches all (hotline.centres)."""
+    user = current_user()
+    return None if centres.sees_all(session, user) else user.centre_id
 
 
 def _filters(args) -> tuple[monitor.InstanceFilter, dict, dict]:
@@ -92,6 +101,7 @@ def _filters(args) -> tuple[monitor.InstanceFilter, dict, dict]:
 def instances():
     f, typed, errors = _filters(request.args)
     with get_db().read() as session:
+        f = dataclasses.replace(f, centre_id=_own_centre(session))
         page = monitor.list_instances(session, f, clock.now(), after=request.args.get("after"),
                                       before=request.args.get("before"))
         return render_template("monitor/instances.html", page=page, typed=typed, errors=errors,
@@ -102,9 +112,11 @@ def instances():
 def _render_instance(instance_id: int, status: int = 200, errors: dict | None = None, reasons: dict | None = None):
     with get_db().read() as session:
         try:
-            view = monitor.instance_view(session, instance_id, clock.now())
+            view = monitor.instance_view(session, instance_id, clock.now(), current_user())
         except NotFound:
             abort(404)
+        except Forbidden:
+            abort(403)
         bundle = repository.forms_of(view["instance"].deployment)
         entries = history_entries([h["event"] for h in view["history"]], view["people"], view["task_forms"],
                                   view["unit_names"], view["files"], {})
