@@ -15,7 +15,7 @@ from runtime.errors import Conflict, InvalidInput, NotFound
 from runtime.models import HistoryEvent
 
 from . import appeals, centres, inbox, knowledge, phones
-from .models import Appeal, AppealUnit, AppellantContact, OrganizerUnit, Region
+from .models import Appeal, AppealUnit, AppellantContact, Centre, OrganizerUnit, Region
 
 ASSESS_FORM = "assess_appeal.schema.json"  # what the console renders and checks before saving
 DUPLICATE_SIMILARITY = 0.5  # Dice coefficient of the contents' bigrams
@@ -184,8 +184,9 @@ def suggest_units(session, region_code: str | None, appeal_type: str, content: s
     return [{"unit_id": i, "name": names[i], **why} for i, why in picks.items()]
 
 
-def unit_tree(session) -> list[dict]:
-    """Regions from the province down, each with its active units (governments first)."""
+def unit_tree(session, root_region_id: int | None = None) -> list[dict]:
+    """Regions from the province down (from `root_region_id` down: a city's or county's
+    centre dispatches within its region), each with its active units (governments first)."""
     regions = list(session.scalars(select(Region).order_by(Region.code)))
     units = list(session.scalars(select(OrganizerUnit).where(OrganizerUnit.active)
                                  .order_by(OrganizerUnit.kind != "government", OrganizerUnit.code)))
@@ -197,7 +198,7 @@ def unit_tree(session) -> list[dict]:
     for region in regions:
         parent = nodes.get(region.parent_id)
         (parent["children"] if parent else roots).append(nodes[region.id])
-    return roots
+    return [nodes[root_region_id]] if root_region_id in nodes else roots
 
 
 def is_dispatch(task) -> bool:
@@ -244,10 +245,18 @@ def dispatch_context(session, task_id: str, user) -> dict:
             unique.append(suggestion)
     unit_names = dict(session.execute(select(OrganizerUnit.id, OrganizerUnit.name)).all())
     current = [{"name": unit_names.get(u.unit_id), "role": u.role} for u in appeal.units if u.active]
+    # a city's or county's centre dispatches within its region, and may push up or ask for coordination
+    centre = session.get(Centre, appeal.centre_id) if appeal.centre_id else None
+    local = centre is not None and centre.parent_id is not None
+    if local:
+        unique = [s for s in unique if not centres.outside_units(session, centre.id, [s["unit_id"]])]
+    others = [r for r in session.scalars(select(Region).order_by(Region.code))
+              if local and not centres.covers(session, centre, r.id)]
     return {"task": task, "appeal": appeal, "region": region, "region_line": [r.id for r in
             _region_line(session, region)], "appellant": appeals.appellant_view(contact, appeal, user),
-            "returned": returned, "suggestions": unique, "tree": unit_tree(session),
-            "current_units": current}
+            "returned": returned, "suggestions": unique,
+            "tree": unit_tree(session, centre.region_id if local else None), "current_units": current,
+            "centre": centre, "may_move": local and returned is None, "other_regions": others}
 
 
 def last_return(session, appeal_id: int) -> HistoryEvent | None:

@@ -145,3 +145,23 @@ def test_a_city_dispatcher_guessing_another_citys_ids_gets_nothing(walk, api, db
     resp = fz.post(f"/tasks/{xm_task['id']}/complete", json={"data": {"lead_unit_id": 1}})
     assert resp.status_code in (403, 404)
     assert _appeal(db, xiamen).status == "dispatching"  # nothing changed
+
+
+def test_the_dispatch_page_offers_a_county_its_own_units_and_the_push_up(walk, browser_as, db, centre):
+    appeal = _accepted(walk, "tj_intake", region_code="350103", title="页面上报测试")
+    task = walk.task(appeal, "tj_dispatcher", "ut_dispatch")
+    page = browser_as("tj_dispatcher")
+    html = page.get(f"/intake/dispatch/{task['id']}").get_data(as_text=True)
+    assert "台江区人民政府" in html and "福建省人民政府办公厅" not in html  # its region's units only
+    assert 'value="escalate"' in html and 'value="coordinate"' in html
+    refused = page.post(f"/intake/dispatch/{task['id']}", data={"dispatch_action": "escalate", "transfer_reason": ""})
+    assert refused.status_code == 400
+    done = page.post(f"/intake/dispatch/{task['id']}",
+                     data={"dispatch_action": "escalate", "transfer_reason": "属省级单位职责"})
+    assert done.status_code == 302
+    assert _appeal(db, appeal).centre_id == centre("fj")
+    # the province's dispatch page has no push-up: there is no centre above it
+    province = browser_as("dispatcher1")
+    other = _accepted(walk, "intake1")
+    html = province.get(f"/intake/dispatch/{walk.task(other, 'dispatcher1', 'ut_dispatch')['id']}").get_data(as_text=True)
+    assert 'value="escalate"' not in html and "福建省人民政府办公厅" in html

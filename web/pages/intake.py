@@ -224,7 +224,10 @@ def dispatch(task_id):
     values = {"lead_unit_id": request.form.get("lead_unit_id", ""),
               "co_unit_ids": request.form.getlist("co_unit_ids"),
               "note": request.form.get("note", "").strip(),
-              "return_decision": request.form.get("return_decision", "")}
+              "return_decision": request.form.get("return_decision", ""),
+              "dispatch_action": request.form.get("dispatch_action", "dispatch"),
+              "transfer_reason": request.form.get("transfer_reason", "").strip(),
+              "related_region_codes": request.form.getlist("related_region_codes")}
     with get_db().read() as session:
         try:
             reviews_return = tasks.get(session, task_id, current_user()).reaches(intake.RETURN_REVIEWED)
@@ -244,8 +247,11 @@ def dispatch(task_id):
     except (NotFound, Conflict) as err:
         flash(_("派单未完成：%(message)s", message=str(err)), "error")
         return redirect(_back())
-    flash(_("已派单。") if not reviews_return or values["return_decision"] == "redispatch"
-          else _("已转兜底单位办理。"), "success")
+    if not reviews_return and values["dispatch_action"] in ("escalate", "coordinate"):
+        flash(_("已上报省级中心。") if values["dispatch_action"] == "escalate" else _("已提请上级中心协调。"), "success")
+    else:
+        flash(_("已派单。") if not reviews_return or values["return_decision"] == "redispatch"
+              else _("已转兜底单位办理。"), "success")
     return redirect(_back())
 
 
@@ -258,6 +264,11 @@ def _dispatch_data(reviews_return: bool, values: dict) -> dict:
     except ValueError as err:
         raise InvalidInput("unit ids are numbers", {"lead_unit_id": ["请选择单位"]}) from err
     if not reviews_return:
+        if values.get("dispatch_action") in ("escalate", "coordinate"):  # to another centre (Art. 8, 9)
+            data = {"dispatch_action": values["dispatch_action"], "transfer_reason": values["transfer_reason"]}
+            if values["dispatch_action"] == "coordinate":
+                data["related_region_codes"] = values["related_region_codes"]
+            return data
         data = {"co_unit_ids": co}
         if lead is not None:
             data["lead_unit_id"] = lead

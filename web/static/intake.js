@@ -211,6 +211,11 @@
       const decision = page.querySelector("input[name=return_decision]:checked");
       const picker = document.getElementById("unit-picker");
       if (picker && decision) picker.hidden = decision.value === "fallback";
+      // pushing up or asking for coordination names no unit: the receiving centre does
+      const action = page.querySelector("input[name=dispatch_action]:checked");
+      const transfer = document.getElementById("transfer-fields");
+      if (picker && action) picker.hidden = action.value !== "dispatch";
+      if (transfer) transfer.hidden = !action || action.value === "dispatch";
     }
     page.addEventListener("change", sync);
     sync();
