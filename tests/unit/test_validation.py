@@ -243,3 +243,12 @@ def test_deadline_a_stage_the_time_limit_table_does_not_have():
     stage = '<spiffworkflow:property name="deadline" value="sign_for" />'
     problems = validation.check(broken("appeal_handling.bpmn", stage, stage.replace("sign_for", "signing"), count=1))
     assert [(p.rule, p.element_id) for p in problems] == [("deadline", "ut_sign_for")]
+
+
+def test_a_platform_task_without_its_centre_is_refused():
+    """Without scopeVariable every centre's return-visit staff could work the call (hotline.centres)."""
+    files = broken("revisit.bpmn", '<spiffworkflow:property name="scopeVariable" value="centre_id" />', "")
+    problem = only(validation.check(files), "scope", "ut_return_visit", "revisit.bpmn")
+    assert "scopeVariable" in problem.message and "centre_id" in problem.message
+    # a unit's task names its unit instead, and needs no centre
+    assert not [p for p in validation.check(definitions.read_bundle()) if p.rule == "scope"]
