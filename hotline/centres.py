@@ -8,9 +8,12 @@ each platform task to `centre_id` in the process data (`scopeVariable`), and onl
 staff may work it. The provincial centre reads every centre's appeals; a city or county reads the
 ones it holds and the ones it accepted and moved on.
 """
-from sqlalchemy import or_, select
+import re
 
-from runtime.errors import InvalidInput
+from sqlalchemy import func, or_, select
+
+from runtime import history
+from runtime.errors import InvalidInput, NotFound
 
 from .models import Appeal, Centre, Region
 
@@ -119,3 +122,102 @@ def outside_units(session, centre_id: int | None, unit_ids) -> list:
         return []
     return [u for u in (session.get(OrganizerUnit, i) for i in unit_ids if i is not None)
             if u is not None and not covers(session, centre, u.region_id)]
+
+
+# -- administration: the network's centres (an administrator's) ------------------------------
+
+CENTRE_ACTIONS = ("centre_created", "centre_updated")
+CODE = re.compile(r"[a-z][a-z0-9_]{0,31}")
+
+
+def _values(centre: Centre) -> dict:
+    return {"code": centre.code, "name": centre.name, "name_en": centre.name_en, "level": centre.level,
+            "region_id": centre.region_id, "parent_id": centre.parent_id}
+
+
+def _check(session, data: dict, centre: Centre | None) -> dict:
+    errors = {}
+    own = centre.id if centre else -1
+    if not CODE.fullmatch(data.get("code") or ""):
+        errors["code"] = ["中心代码为 1–32 位小写字母、数字或下划线，以字母开头"]
+    elif session.scalar(select(Centre.id).where(Centre.code == data["code"], Centre.id != own)):
+        errors["code"] = ["该中心代码已被使用"]
+    if not 1 <= len(data.get("name") or "") <= 100:
+        errors["name"] = ["请填写中心名称（不超过 100 个字符）"]
+    if len(data.get("name_en") or "") > 100:
+        errors["name_en"] = ["英文名称不超过 100 个字符"]
+    level = data.get("level")
+    if level not in LEVELS:
+        errors["level"] = ["请选择层级"]
+    region = session.get(Region, data["region_id"]) if data.get("region_id") else None
+    if region is None:
+        errors["region_id"] = ["请选择所属区域"]
+    elif session.scalar(select(Centre.id).where(Centre.region_id == region.id, Centre.id != own)):
+        errors["region_id"] = ["该区域已有热线中心"]
+    parent = session.get(Centre, data["parent_id"]) if data.get("parent_id") else None
+    if level == "province":
+        if data.get("parent_id"):
+            errors["parent_id"] = ["省级中心没有上级中心"]
+        elif session.scalar(select(Centre.id).where(Centre.parent_id.is_(None), Centre.id != own)):
+            errors["level"] = ["全省只有一个省级中心"]
+    elif level in LEVELS:
+        if parent is None:
+            errors["parent_id"] = ["市级和县级中心须选择上级中心"]
+        elif centre is not None and parent.id in _below(session, centre.id):
+            errors["parent_id"] = ["上级中心不能是本中心或其下级中心"]
+        elif region is not None and (parent.region_id == region.id or not covers(session, parent, region.id)):
+            errors["parent_id"] = ["上级中心的区域须包含本中心的区域"]
+    if centre is not None and centre.parent_id is None and level != "province" and \
+            session.scalar(select(Centre.id).where(Centre.parent_id == centre.id).limit(1)):
+        errors.setdefault("level", []).append("省级中心之下已有中心，不能改为其他层级")
+    return errors
+
+
+def _below(session, centre_id: int) -> set[int]:
+    """The centre's id and those of every centre under it."""
+    children: dict[int | None, list[int]] = {}
+    for cid, parent in session.execute(select(Centre.id, Centre.parent_id)).all():
+        children.setdefault(parent, []).append(cid)
+    found, todo = set(), [centre_id]
+    while todo:
+        c = todo.pop()
+        if c not in found:
+            found.add(c)
+            todo += children.get(c, [])
+    return found
+
+
+def save(db, centre_id: int | None, data: dict, actor) -> Centre:
+    """Create (`centre_id` None) or change a centre: data code, name, name_en, level, region_id,
+    parent_id. One transaction with its history. Raises NotFound, InvalidInput (per field)."""
+    with db.transaction() as session:
+        centre = None
+        if centre_id is not None:
+            centre = session.scalar(select(Centre).where(Centre.id == centre_id).with_for_update())
+            if centre is None:
+                raise NotFound(f"centre {centre_id} does not exist")
+        errors = _check(session, data, centre)
+        if errors:
+            raise InvalidInput("invalid centre", errors)
+        before = _values(centre) if centre else None
+        centre = centre or Centre()
+        centre.code, centre.name, centre.name_en = data["code"], data["name"], data.get("name_en") or None
+        centre.level, centre.region_id = data["level"], data["region_id"]
+        centre.parent_id = None if data["level"] == "province" else data["parent_id"]
+        session.add(centre)
+        session.flush()
+        after = _values(centre)
+        if before is None:
+            history.record(session, "centre_created", actor_id=actor.id, detail={"centre_id": centre.id}, after=after)
+        elif after != before:
+            history.record(session, "centre_updated", actor_id=actor.id, detail={"centre_id": centre.id},
+                           before={k: v for k, v in before.items() if after[k] != v},
+                           after={k: v for k, v in after.items() if before[k] != v})
+        return centre
+
+
+def staff_counts(session) -> dict[int, int]:
+    """Active platform users per centre."""
+    from .models import User
+    return dict(session.execute(select(User.centre_id, func.count()).where(User.active, User.centre_id.is_not(None))
+                                .group_by(User.centre_id)).all())

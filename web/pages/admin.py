@@ -34,6 +34,7 @@ ACTION_LABELS = {
     "user_created": _l("创建用户"), "user_updated": _l("修改用户"), "password_reset": _l("重置密码"),
     "user_unlocked": _l("解除锁定"), "unit_created": _l("新建单位"), "unit_updated": _l("修改单位"),
     "fallback_unit_set": _l("设置兜底单位"), "sign_in_throttle_cleared": _l("解除登录限制"),
+    "centre_created": _l("新建热线中心"), "centre_updated": _l("修改热线中心"),
 }
 THROTTLE_KINDS = {"account": _l("账号"), "address": _l("地址")}
 
@@ -44,7 +45,7 @@ FIELD_LABELS = {
     "active": _l("状态"), "code": _l("单位代码"), "name": _l("单位名称"), "kind": _l("单位类型"),
     "region_id": _l("所属区域"), "parent_id": _l("上级单位"), "failed_logins": _l("连续登录失败"),
     "locked_until": _l("锁定至"), "account": _l("账号"), "address": _l("地址"), "failures": _l("连续失败"),
-    "blocked_until": _l("限制至"),
+    "blocked_until": _l("限制至"), "level": _l("层级"), "name_en": _l("英文名称"),
 }
 
 
@@ -382,3 +383,71 @@ def load_year():
     flash(_("已加载 %(year)s 年节假日安排（%(days)s 天）；重新计算了 %(n)s 件诉求的期限。",
             year=summary["year"], days=summary["days"], n=summary["recomputed_appeals"]), "success")
     return redirect(url_for("admin.calendar", month=f"{summary['year']}-01"))
+
+
+# ---- centres (Art. 3, 8, 9) ----
+
+LEVEL_LABELS = {"province": _l("省级中心"), "city": _l("市级中心"), "county": _l("县（区）级中心")}
+
+
+def _centre_form() -> dict:
+    return {"code": _text("code", 32).lower(), "name": _text("name", 100), "name_en": _text("name_en", 100),
+            "level": _text("level", 10), "region_id": _int(request.form.get("region_id")),
+            "parent_id": _int(request.form.get("parent_id"))}
+
+
+@bp.get("/centres")
+@page_login_required("administer")
+def centres_list():
+    with get_db().read() as session:
+        return render_template("admin/centres.html", centres=centres.all_(session), levels=LEVEL_LABELS,
+                               staff=centres.staff_counts(session),
+                               events=directory.changes(session, centres.CENTRE_ACTIONS),
+                               names=directory.names(session))
+
+
+def _centre_editor(values: dict, centre=None, errors=None, status=200):
+    with get_db().read() as session:
+        regions = [(r["depth"], r["region"]) for r in org_units.tree(session)]
+        events = directory.changes(session, centres.CENTRE_ACTIONS, "centre_id", centre.id) if centre else []
+        return render_template("admin/centre.html", values=values, centre=centre, errors=errors or {},
+                               regions=regions, centres=centres.all_(session), levels=LEVEL_LABELS, events=events,
+                               names=directory.names(session)), status
+
+
+@bp.route("/centres/new", methods=["GET", "POST"])
+@page_login_required("administer")
+def new_centre():
+    if request.method == "GET":
+        return _centre_editor({"level": "county"})
+    values = _centre_form()
+    try:
+        created = centres.save(get_db(), None, values, current_user())
+    except InvalidInput as err:
+        flash(_("请检查标红的栏目。"), "error")
+        return _centre_editor(values, errors=err.fields, status=400)
+    flash(_("已新建热线中心 %(name)s。", name=created.name), "success")
+    return redirect(url_for("admin.centres_list"))
+
+
+@bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
+@page_login_required("administer")
+def centre(centre_id):
+    from hotline.models import Centre
+    with get_db().read() as session:
+        found = session.get(Centre, _id(centre_id))
+        if found is None:
+            abort(404)
+        session.expunge(found)
+    if request.method == "GET":
+        return _centre_editor({"code": found.code, "name": found.name, "name_en": found.name_en or "",
+                               "level": found.level, "region_id": found.region_id, "parent_id": found.parent_id},
+                              found)
+    values = _centre_form()
+    try:
+        centres.save(get_db(), found.id, values, current_user())
+    except InvalidInput as err:
+        flash(_("请检查标红的栏目。"), "error")
+        return _centre_editor(values, found, err.fields, 400)
+    flash(_("热线中心信息已保存。"), "success")
+    return redirect(url_for("admin.centres_list"))
