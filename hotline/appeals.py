@@ -61,8 +61,7 @@ def register(db, data: dict, actor, after=None) -> Appeal:
             if region_id is None:
                 raise InvalidInput("unknown region", {"region_code": ["行政区划代码不存在"]})
         now = clock.now()
-        centre = centres.accepting(session, actor, region_id)
-        centre_id = centre.id if centre else None
+        centre_id = centres.accepting(session, actor, region_id)
         appeal = Appeal(centre_id=centre_id, origin_centre_id=centre_id,
             number=next_number(session, now), appeal_type=data["appeal_type"], channel=data["channel"],
             status="", title=data["title"], content=data["content"], location=data.get("location"),

@@ -43,12 +43,14 @@ def covering(session, region_id: int | None) -> Centre | None:
     return province(session)
 
 
-def accepting(session, actor, region_id: int | None) -> Centre | None:
-    """The centre an appeal registered by `actor` belongs to (see the module docstring)."""
+def accepting(session, actor, region_id: int | None) -> int | None:
+    """The id of the centre an appeal registered by `actor` belongs to (see the module
+    docstring); None in an installation without centres."""
     centre_id = getattr(actor, "centre_id", None)
     if centre_id is not None:
-        return session.get(Centre, centre_id)
-    return covering(session, region_id)
+        return centre_id
+    centre = covering(session, region_id)
+    return centre.id if centre else None
 
 
 def sees_all(session, user) -> bool:
