@@ -13,7 +13,7 @@ from runtime import history, tasks
 from runtime.errors import Conflict, Forbidden, NotFound
 from runtime.models import UserTask
 
-from . import appeals, attachments, comments, contact_requests, inbox, privacy
+from . import appeals, attachments, comments, contact_requests, inbox, privacy, sub_dispatch
 from .access import ADMIN, PLATFORM_ROLES, UNIT_LEADER
 from .models import Attachment, OrganizerUnit, User
 
@@ -35,11 +35,13 @@ def task_page(db, task_id: str, user) -> dict:
         page = _case_file(session, view, user)
         claimer = session.get(User, task.claimed_by_id) if task.claimed_by_id else None
         units = inbox.list_units(session)  # what the form's unit pickers offer
+        sub_units = sub_dispatch.subordinate_units(session, task.unit_id)  # a sub-unit picker (二级派单)
+        _ = [u.region for u in sub_units]  # grouped by region, after this session
         members = session.execute(select(User.id, User.display_name, User.role).where(  # its member pickers
             User.unit_id == task.unit_id, User.active).order_by(User.display_name)).all() if task.unit_id else []
     workable = task.state == "open" and tasks.may_work(user, task)
     return {**view, **page, "task": task, "claimed_by": claimer.display_name if claimer else None,
-            "unit_choices": units, "unit_members": [tuple(m) for m in members],
+            "unit_choices": units, "sub_unit_choices": sub_units, "unit_members": [tuple(m) for m in members],
             "countdown": page["countdowns"].get(task.id),
             "may_work": workable and task.claimed_by_id in (None, user.id),
             "may_claim": workable and task.claimed_by_id is None,

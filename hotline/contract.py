@@ -10,6 +10,7 @@ registry's validation rules; the runtime's own are in runtime/validation_rules.p
 - Deadline stages: a `deadline` property names a stage of the time-limit table.
 - The time-limit table: every cell of a `<stage>_limit` column is a limit in the grammar of
   workdays.deadlines.
+- Centres: a platform staff's user task names the centre whose staff work it (`scopeVariable`).
 - Supervision (hotline.escalation): the bundle holds the process the register starts for each
   supervision item, and it waits for every message the register sends (respond, send back, close).
 """
@@ -17,15 +18,17 @@ import ast
 
 from lxml import etree
 
+from runtime import registry
 from runtime.problems import problem
 from runtime.validation_rules import BPMN, properties
 from workdays import deadlines
 
+from .access import PLATFORM_ROLES
 from .config import MAIN_PROCESS
 from .escalation import MESSAGES
 from .escalation import PROCESS as SUPERVISION
 from .statuses import LABEL, LABEL_EN, STATUS
-from .time_limits import STAGES
+from .time_limits import STAGES, SUB_STAGES
 
 REQUIRED = {  # milestone -> (what reads it, zh-CN / English)
     "assessed": ("受理台的一键研判", "the intake console's one-step assessment"),
@@ -99,7 +102,7 @@ def deadline_stages(file, tree, _bundle):
     return [problem(file, el, "deadline",
                     f"{{what}} 的时限 {stage} 不是时限表中的阶段（{'、'.join(STAGES)}）",
                     f"{{what}}: deadline {stage} is not a stage of the time-limit table ({', '.join(STAGES)})")
-            for el in tree.iter() if (stage := properties(el).get("deadline")) and stage not in STAGES]
+            for el in tree.iter() if (stage := properties(el).get("deadline")) and stage not in (*STAGES, *SUB_STAGES)]
 
 
 def time_limit_entries(file, tree, _bundle):
@@ -166,4 +169,26 @@ def _parse(text: str):
         return None  # the XSD rule reports it
 
 
-RULES = (statuses, required_milestones, deadline_stages, time_limit_entries, supervision_process)
+def centre_scopes(file, tree, _bundle):
+    """Centres (hotline.centres): a user task for platform staff only (not a unit's) declares the
+    variable holding the centre whose staff work it (`scopeVariable`, normally centre_id);
+    without it every centre's staff of that role could work it."""
+    if not file.endswith(".bpmn"):
+        return []
+    lane_roles = registry.current().lane_roles
+    lane_of = {ref.text.strip(): lane.get("name") or "" for lane in tree.iter(BPMN + "lane")
+               for ref in lane.findall(BPMN + "flowNodeRef") if ref.text}
+    found = []
+    for task in tree.iter(BPMN + "userTask"):
+        props = properties(task)
+        roles = set(filter(None, (props.get("candidateRoles") or lane_roles.get(lane_of.get(task.get("id")), "")).split(",")))
+        if roles and roles <= set(PLATFORM_ROLES) and not props.get("unitVariable") and not props.get("scopeVariable"):
+            found.append(problem(file, task, "scope",
+                                 "{what} 由平台人员办理，但没有声明所属热线中心（扩展属性 scopeVariable，通常为 centre_id），"
+                                 "各中心的人员都能办理它",
+                                 "{what} is worked by platform staff but declares no centre (extension property "
+                                 "scopeVariable, normally centre_id): every centre's staff could work it"))
+    return found
+
+
+RULES = (statuses, required_milestones, deadline_stages, time_limit_entries, supervision_process, centre_scopes)

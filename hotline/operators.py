@@ -15,7 +15,7 @@ from runtime.errors import Conflict, InvalidInput
 from runtime.models import HistoryEvent, UserTask
 from workdays import deadlines
 
-from . import centre_moves, escalation, supervision
+from . import centre_moves, escalation, sub_dispatch, supervision
 from .models import Appeal, AppealUnit, OrganizerUnit, OverdueRecord, Region
 from .return_visits import send_evaluation_link
 from .stages import LABELS, extended_handling, set_stage
@@ -336,4 +336,4 @@ ALL = (accept_appeal, grade_appeal, record_not_accepted, record_answer_on_spot, 
        check_extension_application, refuse_extension, apply_extension, record_reply, record_evaluation,
        start_rehandle, reopen_for_dispatch, merge_into, take_main_reply, reply_merged_appeals,
        record_withdrawal, open_supervision, archive_appeal, send_evaluation_link,
-       escalate_supervision, *centre_moves.ALL)
+       escalate_supervision, *centre_moves.ALL, *sub_dispatch.ALL)

@@ -12,7 +12,8 @@ from datetime import datetime
 
 from workdays import deadlines
 
-LABELS = {"dispatch": "派单", "sign_for": "签收", "first_contact": "首次联系", "handling": "办理", "co_feedback": "协办反馈"}
+LABELS = {"dispatch": "派单", "sign_for": "签收", "first_contact": "首次联系", "handling": "办理", "co_feedback": "协办反馈",
+          "sub_sign_for": "二级签收", "sub_handling": "二级办理答复"}  # the last two: hotline.sub_dispatch
 
 
 def set_stage(ctx, current: dict | None, stage: str, start: datetime, limit: str | None) -> dict:

@@ -22,6 +22,10 @@ from .config import PROCESSES_DIR
 TABLE = PROCESSES_DIR / "time_limits.dmn"
 DECISION = "time_limits"
 STAGES = ("dispatch", "sign_for", "first_contact", "handling", "co_feedback")
+# Second-level dispatch (hotline.sub_dispatch): the subordinate unit's limits, computed from the
+# table's sub_*_limit columns into the `deadlines` variable only (no appeal columns), capped at
+# the government's handling deadline and not recomputed after a calendar change.
+SUB_STAGES = ("sub_sign_for", "sub_handling")
 
 
 def evaluate_table(appeal_type: str, convenience_list: bool = False, urgent: bool = False,

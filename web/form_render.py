@@ -56,12 +56,13 @@ def title(schema: dict, ui: dict) -> str:
 
 
 def build(schema: dict, ui: dict, values: dict | None = None, errors: dict | None = None,
-          units=(), files=(), members=()) -> tuple[list[Field], list[str]]:
+          units=(), files=(), members=(), sub_units=()) -> tuple[list[Field], list[str]]:
     """(fields, messages for no field). `values` maps names to lists of strings (a submitted
     form; None: the schema's defaults); `errors` maps field paths to engine messages;
-    `members` are the task unit's people (id, name, role) for a member picker."""
+    `members` are the task unit's people (id, name, role) for a member picker; `sub_units` the
+    units below the task's unit, all a `sub-unit-picker` offers (二级派单, hotline.sub_dispatch)."""
     errors = dict(errors or {})
-    unit_groups = _unit_groups(units)
+    unit_groups = {"all": _unit_groups(units), "sub": _unit_groups(sub_units)}
     fields = _fields(schema, ui, _english_ui(ui), "", values, unit_groups, list(files), list(members))
     _place_errors(fields, errors)
     return fields, [_friendly(message, {}) for messages in errors.values() for message in messages]
@@ -128,7 +129,7 @@ def _fields(schema, ui, en, prefix, values, unit_groups, files, members=()) -> l
 def _widget(prop: dict, field_ui: dict) -> str:
     kind, widget = prop.get("type"), field_ui.get("ui:widget")
     named = {"radio": "radio", "checkbox": "checkbox", "textarea": "textarea", "unit-picker": "unit",
-             "unit-multi-picker": "units", "unit-member-picker": "member", "attachments": "attachments",
+             "unit-multi-picker": "units", "sub-unit-picker": "unit", "unit-member-picker": "member", "attachments": "attachments",
              "datetime": "datetime"}
     if widget in named:
         return named[widget]
@@ -147,7 +148,7 @@ def _widget(prop: dict, field_ui: dict) -> str:
 
 def _options(widget, prop, field_ui, field_en, unit_groups, files, members=()) -> list:
     if widget in ("unit", "units"):
-        return unit_groups
+        return unit_groups["sub" if field_ui.get("ui:widget") == "sub-unit-picker" else "all"]
     if widget == "member":  # the people of the task's unit in the roles the UI schema names
         roles = field_ui.get("ui:options", {}).get("roles")
         return [(str(i), name) for i, name, role in members if not roles or role in roles]

@@ -30,6 +30,8 @@ VARIABLES = {  # what no form asks for: the intake's, the diagram scripts', the 
     "escalation": _l("督办升级"), "level": _l("级别"), "due_at": _l("期限"), "approved": _l("已批准"),
     "consented": _l("已同意"), "days": _l("天数"), "stage": _l("环节"), "note": _l("说明"), "reason": _l("原因"),
     "centre_id": _l("所属热线中心（编号）"), "transfer_centre_id": _l("接收上报的中心（编号）"),
+    "sub_sign_for_limit": _l("二级签收时限"), "sub_handling_limit": _l("二级办理答复时限"),
+    "sub_outcome": _l("二级派单结果"),
 }
 UNIT_KEYS = ("unit_id",)  # unit ids outside any form's unit picker
 LEVELS = {"notice": _l("督办通知"), "rectification_notice": _l("整改通知书"), "interview_reminder": _l("约谈提醒")}

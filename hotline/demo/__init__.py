@@ -39,6 +39,7 @@ UNITS = [  # code, name, kind, region code, parent code, fallback for its region
     ("xm_env", "厦门市生态环境局", "department", "350200", "xm_gov", False),
     ("sm_gov", "思明区人民政府", "government", "350203", "xm_gov", True),
     ("sm_market", "思明区市场监督管理局", "department", "350203", "sm_gov", False),
+    ("gl_street_wys", "鼓楼区五一街道办事处", "government", "350102", "gl_gov", False),  # 二级派单 (issue 16)
 ]
 
 CENTRES = [  # code, name, English name, level, region code, parent code (Art. 3, 8, 9)
@@ -265,6 +266,13 @@ OPEN_APPEALS = [
      [("xm_intake", "assess_appeal.schema.json", {"assessment": "dispatch"}),
       ("xm_dispatcher", "dispatch.schema.json", {"lead_unit_id": "xm_env", "co_unit_ids": []}),
       ("xm_env_staff", "sign_for.schema.json", {"sign_decision": "sign"})]),
+    # second-level dispatch (二级派单): 鼓楼区人民政府 sends it on to a street office, which signed for it
+    ({"appeal_type": "help", "title": "老旧小区楼道灯不亮", "content": "五一街道某老旧小区楼道灯坏了一个月，老人夜间上下楼不便。"},
+     [ASSESS, ("dispatcher1", "dispatch.schema.json", {"lead_unit_id": "gl_gov"}),
+      ("gl_gov_staff", "sign_for.schema.json", {"sign_decision": "sign"}),
+      ("gl_gov_leader", "assign_handler.schema.json", {"assign_action": "sub_dispatch", "sub_unit_id": "gl_street_wys",
+                                                       "sub_dispatch_note": "请街道尽快组织维修并回复"}),
+      ("gl_street_wys_staff", "sub_sign_for.schema.json", {"sub_sign_decision": "sign"})]),
 ]
 
 
@@ -298,7 +306,7 @@ def drive_open_appeals(db) -> list:
         appeal = appeals.register(db, data, agent)
         created.append(appeal)
         for username, form, values in steps:
-            values = {k: unit_ids.get(v, v) if k == "lead_unit_id" else [unit_ids.get(c, c) for c in v]
+            values = {k: unit_ids.get(v, v) if k in ("lead_unit_id", "sub_unit_id") else [unit_ids.get(c, c) for c in v]
                       if k == "co_unit_ids" else people[v].id if k == "handler_id" else v for k, v in values.items()}
             if not _complete_step(db, appeal, people[username], form, values):
                 break

@@ -51,7 +51,7 @@ def test_init_deploy_and_demo_on_a_fresh_database(tmp_path, monkeypatch):
     assert first.exit_code == 0 and "appeal_handling v1 (deployed" in first.output
     assert "v1 (unchanged" in runner.invoke(cli.main, ["deploy"]).output
     demo = runner.invoke(cli.main, ["load-demo"])
-    assert demo.exit_code == 0 and "'units': 12" in demo.output and "'open_appeals': 5" in demo.output
+    assert demo.exit_code == 0 and "'units': 13" in demo.output and "'open_appeals': 11" in demo.output
     again = runner.invoke(cli.main, ["load-demo"]).output
     assert "'users': 0" in again and "'open_appeals': 0" in again  # idempotent
 

@@ -115,6 +115,7 @@ def with_quality_check(files: dict, status: str = "quality_check") -> dict:
             '<spiffworkflow:property name="formJsonSchemaFilename" value="quality_check.schema.json" />'
             '<spiffworkflow:property name="formUiSchemaFilename" value="quality_check.uischema.json" />'
             '<spiffworkflow:property name="candidateRoles" value="dispatcher" />'
+            '<spiffworkflow:property name="scopeVariable" value="centre_id" />'
             f'<spiffworkflow:property name="appealStatus" value="{status}" />'
             '<spiffworkflow:property name="appealStatusLabel" value="答复质检" />'
             '<spiffworkflow:property name="appealStatusLabelEn" value="Quality check" />'

@@ -1,7 +1,10 @@
 """The demo loader drives its open appeals by the forms it knows, so `hotline load-demo` survives an
 analyst's change: a step it does not know leaves the appeal waiting there."""
 from hotline import demo
+from sqlalchemy import select
+
 from hotline.models import Appeal
+from runtime.models import UserTask
 from runtime import repository
 
 from ..conftest import redeploy_repository
@@ -23,8 +26,14 @@ def test_the_demo_appeals_reach_the_steps_they_are_meant_for(db):
     assert _statuses(db, appeals) == ["assessing", "dispatching", "signing", "handling", "reviewing",
                                       # between centres: pushed up, coordinated by the province, sent back;
                                       # a county's and a city's own
-                                      "transferring", "signing", "dispatching", "assessing", "handling"]
-    assert _centres(db, appeals)[5:] == [("tj", "fj"), ("fz", "fj"), ("sm", "sm"), ("hl", "hl"), ("xm", "xm")]
+                                      "transferring", "signing", "dispatching", "assessing", "handling",
+                                      # second-level dispatch: the street office handles it for 鼓楼区人民政府
+                                      "handling"]
+    assert _centres(db, appeals)[5:10] == [("tj", "fj"), ("fz", "fj"), ("sm", "sm"), ("hl", "hl"), ("xm", "xm")]
+    with db.read() as session:
+        waiting = session.scalars(select(UserTask.bpmn_id).where(UserTask.business_key == appeals[10].id,
+                                                                 UserTask.state == "open")).all()
+    assert "ut_sub_reply" in waiting  # the street office signed for it and handles it
 
 
 def test_a_step_whose_form_the_diagram_no_longer_uses_leaves_the_appeal_waiting_there(db):

@@ -20,13 +20,13 @@ def specs():
 
 def test_diagrams_validate_against_the_bpmn_xsd(specs):
     assert sorted(s.name for s in specs) == ["appeal_handling", "co_handling", "extension_request", "revisit",
-                                             "sp_co_part", "sp_handling", "supervision"]
+                                             "sp_co_part", "sp_handling", "sub_handling", "supervision"]
 
 
 def test_every_shape_and_edge_has_di():
     """The repository's own DI rule (runtime.validation_rules.missing_di), run on each diagram."""
     diagrams = {n: t for n, t in definitions.read_bundle().items() if n.endswith(".bpmn")}
-    assert len(diagrams) == 5
+    assert len(diagrams) == 6
     for name, text in diagrams.items():
         assert missing_di(name, etree.fromstring(text.encode()), {}) == [], name
     dropped = diagrams["revisit.bpmn"].replace('bpmnElement="ut_return_visit"', 'bpmnElement="nothing"')
@@ -41,7 +41,7 @@ def test_every_service_task_names_a_registered_operator(specs):
 
 def test_every_user_task_has_a_form_roles_and_a_labelled_status(specs):
     user_tasks = [t for s in specs for t in s.task_specs.values() if getattr(t, "manual", False)]
-    assert len(user_tasks) == 18
+    assert len(user_tasks) == 21
     for task in user_tasks:
         props = task.extensions["properties"]
         assert props["formJsonSchemaFilename"].endswith(".schema.json"), task.bpmn_id
@@ -84,9 +84,10 @@ def test_every_timed_stage_has_a_reminder_and_an_overdue_timer_that_declare_thei
     by_stage = {}
     for timer in timers:
         stage = getattr(timer, "extensions", {}).get("properties", {}).get("deadline")
-        assert stage in ("dispatch", "sign_for", "first_contact", "handling", "co_feedback"), timer.bpmn_id
+        assert stage in ("dispatch", "sign_for", "first_contact", "handling", "co_feedback", "sub_sign_for",
+                         "sub_handling"), timer.bpmn_id
         by_stage.setdefault(stage, set()).add(timer.event_definition.expression)
-    for stage in ("dispatch", "sign_for", "first_contact", "co_feedback"):
+    for stage in ("dispatch", "sign_for", "first_contact", "co_feedback", "sub_sign_for", "sub_handling"):
         assert by_stage[stage] == {f'deadlines["{stage}_warning"]', f'deadlines["{stage}"]'}
     assert by_stage["handling"] == {'deadlines["handling_warning"]', 'deadlines["handling"]',
                                     'due_after(deadlines["handling"], supervision_limit)'}

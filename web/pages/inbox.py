@@ -203,7 +203,7 @@ def _render_task(task_id, values=None, errors=None, status=200, **extra):
         if values is None:
             values = task_drafts.read(session, task, current_user().id)
     fields, form_errors = form_render.build(schema, ui, values, errors, page["unit_choices"], page["attachments"],
-                                            page["unit_members"])
+                                            page["unit_members"], page["sub_unit_choices"])
     evidence = [f for f in form_render.flatten(fields) if f.widget == "attachments"]
     return render_template("inbox/task.html", page=page, task=task, fields=fields, form_errors=form_errors,
                            form_title=form_render.title(schema, ui) if schema else task.name,
