@@ -42,23 +42,45 @@ Counts per unit U over the period's appeals (`Counts`):
   co_returned  Cx  of Cv, U returned its part (history `co_returned` naming U)              Art. 16
   satisfied S, basically B, dissatisfied D: of R, by evaluation
 
-Figures (Art. 25, 26; None when the denominator is 0):
-  volume                 V
-  sign-for timeliness    (V − Ls) / V
-  on-time completion     on_time / (on_time + Lh)     closed on time / closed or overdue
-  return rate            Rt / V
-  extension rate         E / H
-  re-handle rate         Rh / H
-  closure rejection rate Cr / H
-  co-organizer timeliness (Cv − Cl) / Cv
-  urge rate              Ug / H
-  not solvable (count)   X
-  response rate          Ct / R
-  resolution rate        Rs / R
-  satisfaction rate      (S + f × B) / R,  f = basically_satisfied_factor (0.9)
-  composite score        100 × (w_resp × response + w_res × resolution + w_sat × satisfaction),
-                         weights from the configuration (default 0.1 / 0.5 / 0.4), rounded to
-                         2 decimals; None when R = 0
+  contact_due Cd of H, with a first-contact limit (`Appeal.first_contact_due_at`, set at dispatch)
+  late_contact Lc of Cd, with a first_contact OverdueRecord: the diagram's timer
+                 `tm_first_contact_due` on `ut_first_contact` (主动联系诉求人) records one when the
+                 task is still open at the limit, so no record means the unit reached the
+                 appellant in time (the `appellant_contacted` milestone comes only with the reply,
+                 too late to say whether the FIRST contact was on time)                   Art. 20
+  open_late  Lo  of H, still open, without a handling OverdueRecord, whose handling deadline
+                 (`Appeal.handling_due_at`) is before the report's "as of" time: late too,
+                 even before the timer has written its record                              Art. 20
+  visited    Vd  of H, closed, with a return visit recorded (any evaluation, "no evaluation"
+                 included)                                                                 Art. 21
+
+Indicators (Art. 25, 26; `INDICATORS`, the one place each is defined, with its article and
+formula; None when the denominator is 0):
+  签收及时率 sign-for on time     (V − Ls) / V                                     Art. 17
+  先行联系率 contact on time      (Cd − Lc) / Cd                                   Art. 20
+  办结率     completed           closed / H                                       Art. 20
+  按时办结率 completed on time    on_time / (on_time + Lh + Lo)  (open past the deadline is late)
+  回访率     return visits done   Vd / closed                                      Art. 21
+  解决率     resolved             Rs / R                                           Art. 23
+  满意率     satisfied            (S + f × B) / R,  f = basically_satisfied_factor (0.9)
+  退单率     returns (deduction)  Rt / V                                           Art. 19
+  超期率     overdue (deduction)  (Lh + Lo) / H                                    Art. 20
+Other figures: extension rate E / H, re-handle rate Rh / H, closure rejection rate Cr / H,
+co-organizer timeliness (Cv − Cl) / Cv, urge rate Ug / H, response rate Ct / R, not solvable X.
+
+Composite score (0-100, 2 decimals; None when R = 0, so a unit without a valid return visit is
+not scored):
+  100 × Σ w_i × x_i / Σ w_i  over the seven weighted indicators x_i that have a value
+      − d_return × 100 × return rate − d_overdue × 100 × overdue rate,   at least 0
+  weights w_i and deductions d from processes/evaluation.yaml (defaults: sign-for 0.10,
+  contact 0.10, completed 0.10, completed on time 0.15, return visits 0.05, resolved 0.25,
+  satisfied 0.25; deductions 0.10 each, i.e. up to 10 points). An indicator without a
+  denominator drops out and the other weights are scaled up, so a unit is not punished for
+  what it had none of.
+
+Ranking by appeal category (graded evaluation): the same ranking within each appeal type
+(consultation, complaint, suggestion, help) over that type's appeals only, so a unit is compared
+with units handling the same kind of matter.
 
 Ranking (Art. 26): units with at least `min_valid_visits` valid return visits, by composite
 score (highest first), ties broken by volume (largest first); units equal in both share a rank
@@ -81,15 +103,21 @@ from .config import PROCESSES_DIR
 CONFIG_PATH = PROCESSES_DIR / "evaluation.yaml"
 KINDS = ("month", "quarter", "year")
 VALID_EVALUATIONS = ("satisfied", "basically_satisfied", "dissatisfied")
-RATES = ("sign_for_rate", "on_time_rate", "return_rate", "extension_rate", "rehandle_rate", "closure_rejection_rate", "co_on_time_rate", "urge_rate",
-         "response_rate",
-         "resolution_rate", "satisfaction_rate")
+RATES = ("sign_for_rate", "contact_rate", "completion_rate", "on_time_rate", "visit_rate", "return_rate",
+         "overdue_rate", "extension_rate", "rehandle_rate", "closure_rejection_rate", "co_on_time_rate", "urge_rate",
+         "response_rate", "resolution_rate", "satisfaction_rate")
+
+
+WEIGHT_KEYS = ("sign_for", "contact", "completed", "on_time", "visit", "resolution", "satisfaction")
+DEFAULT_WEIGHTS = (0.10, 0.10, 0.10, 0.15, 0.05, 0.25, 0.25)
+DEDUCTION_KEYS = ("returned", "overdue")
 
 
 @dataclass(frozen=True)
 class Config:
     window_start_day: int = 1
-    weights: tuple[float, float, float] = (0.10, 0.50, 0.40)  # response, resolution, satisfaction
+    weights: tuple[float, ...] = DEFAULT_WEIGHTS  # in the order of WEIGHT_KEYS
+    deductions: tuple[float, float] = (0.10, 0.10)  # returned, overdue: points per percentage point / 100
     basically_satisfied_factor: float = 0.9
     min_valid_visits: int = 1
     red_list_size: int = 3
@@ -98,18 +126,25 @@ class Config:
     commendation_min_score: float = 90.0
     commendation_min_volume: int = 5
 
+    def weight(self, key: str) -> float:
+        return self.weights[WEIGHT_KEYS.index(key)]
+
 
 def load_config(path: Path = CONFIG_PATH) -> Config:
     """The analysts' settings. Raises ProcessError when the file is unreadable or a value is
-    out of range (weights must be non-negative and add up to 1)."""
+    out of range (weights must be non-negative and add up to 1; deductions between 0 and 1)."""
     try:
         raw = yaml.safe_load(Path(path).read_text(encoding="utf-8")) or {}
         weights = raw.get("weights", {})
+        deductions = raw.get("deductions", {})
         praise = raw.get("commendation", {})
+        unknown = set(weights) - set(WEIGHT_KEYS)
+        if unknown:
+            raise ValueError(f"unknown weights {sorted(unknown)}; known: {', '.join(WEIGHT_KEYS)}")
         config = Config(
             window_start_day=int(raw.get("window_start_day", 1)),
-            weights=tuple(float(weights.get(k, d)) for k, d in
-                          (("response", 0.1), ("resolution", 0.5), ("satisfaction", 0.4))),
+            weights=tuple(float(weights.get(k, d)) for k, d in zip(WEIGHT_KEYS, DEFAULT_WEIGHTS, strict=True)),
+            deductions=tuple(float(deductions.get(k, 0.10)) for k in DEDUCTION_KEYS),
             basically_satisfied_factor=float(raw.get("basically_satisfied_factor", 0.9)),
             min_valid_visits=int(raw.get("min_valid_visits", 1)),
             red_list_size=int(raw.get("red_list_size", 3)), black_list_size=int(raw.get("black_list_size", 3)),
@@ -121,6 +156,8 @@ def load_config(path: Path = CONFIG_PATH) -> Config:
         raise ProcessError(f"{path}: window_start_day must be between 1 and 28")
     if min(config.weights) < 0 or abs(sum(config.weights) - 1) > 1e-6:
         raise ProcessError(f"{path}: the weights must be non-negative and add up to 1")
+    if not all(0 <= d <= 1 for d in config.deductions):
+        raise ProcessError(f"{path}: the deductions must be between 0 and 1")
     if not 0 <= config.basically_satisfied_factor <= 1:
         raise ProcessError(f"{path}: basically_satisfied_factor must be between 0 and 1")
     return config
@@ -234,6 +271,10 @@ class Counts:
     co_received: int = 0
     co_late: int = 0
     co_returned: int = 0
+    contact_due: int = 0
+    late_contact: int = 0
+    open_late: int = 0
+    visited: int = 0
 
     def add(self, other: "Counts") -> None:
         for f in fields(self):
@@ -261,6 +302,9 @@ class AppealFacts:
     co_units: frozenset = frozenset()  # units named co-organizers
     co_late_units: frozenset = frozenset()  # co-organizers with a co_feedback OverdueRecord
     co_returned_units: frozenset = frozenset()  # co-organizers that returned their part
+    contact_limit: bool = False  # a first-contact limit was set (first_contact_due_at)
+    late_contact: bool = False  # a first_contact OverdueRecord
+    open_late: bool = False  # still open past its handling deadline at "as of", no handling record yet
 
 
 def tally(facts) -> dict[int, Counts]:
@@ -300,6 +344,10 @@ def tally(facts) -> dict[int, Counts]:
         c.urged += a.urged
         c.visit_problems += a.visit_problem
         c.rejected += a.rejected
+        c.contact_due += a.contact_limit
+        c.late_contact += a.contact_limit and a.late_contact
+        c.open_late += not closed and not a.late_handling and a.open_late
+        c.visited += closed and a.satisfaction is not None
     return by_unit
 
 
@@ -307,13 +355,67 @@ def _ratio(numerator: float, denominator: int) -> float | None:
     return numerator / denominator if denominator else None
 
 
+@dataclass(frozen=True)
+class Indicator:
+    """One appraisal indicator: its names, the regulation article, the formula as shown on the
+    page, and numerator / denominator over Counts (the config for the satisfaction factor).
+    `weight`: its key in the composite's weights, or the deduction key; `drill`: the metric
+    whose appeals explain it (hotline.evaluation_report.DRILL_METRICS)."""
+    key: str
+    zh: str
+    en: str
+    article: str
+    formula_zh: str
+    formula_en: str
+    numerator: object
+    denominator: object
+    weight: str | None = None
+    deduction: str | None = None
+    drill: str | None = None
+
+
+INDICATORS = (
+    Indicator("sign_for_rate", "签收及时率", "Signed for on time", "第十七条",
+              "（派给本单位 − 签收超期）÷ 派给本单位", "(received − signed late) ÷ received",
+              lambda c, _f: c.received - c.late_sign, lambda c: c.received, weight="sign_for", drill="late_sign"),
+    Indicator("contact_rate", "先行联系率", "First contact on time", "第二十条",
+              "（有首次联系时限 − 首次联系超期）÷ 有首次联系时限", "(with a first-contact limit − contacted late) ÷ with a limit",
+              lambda c, _f: c.contact_due - c.late_contact, lambda c: c.contact_due, weight="contact",
+              drill="late_contact"),
+    Indicator("completion_rate", "办结率", "Completed", "第二十条",
+              "已办结 ÷ 本单位办理", "closed ÷ handled",
+              lambda c, _f: c.closed, lambda c: c.handled, weight="completed", drill="open"),
+    Indicator("on_time_rate", "按时办结率", "Completed on time", "第二十条",
+              "按时办结 ÷（按时办结 + 办理超期 + 未办结已过期限）",
+              "closed on time ÷ (closed on time + late + still open past the deadline)",
+              lambda c, _f: c.on_time, lambda c: c.on_time + c.late + c.open_late, weight="on_time", drill="late"),
+    Indicator("visit_rate", "回访率", "Return visits done", "第二十一条",
+              "已回访 ÷ 已办结", "visited ÷ closed",
+              lambda c, _f: c.visited, lambda c: c.closed, weight="visit", drill="not_visited"),
+    Indicator("resolution_rate", "解决率", "Resolved", "第二十三条",
+              "已解决 ÷ 有效回访", "resolved ÷ valid return visits",
+              lambda c, _f: c.resolved, lambda c: c.valid, weight="resolution", drill="unresolved"),
+    Indicator("satisfaction_rate", "满意率", "Satisfied", "第二十三条",
+              "（满意 + 系数 × 基本满意）÷ 有效回访", "(satisfied + factor × basically satisfied) ÷ valid return visits",
+              lambda c, f: c.satisfied + f * c.basically, lambda c: c.valid, weight="satisfaction",
+              drill="dissatisfied"),
+    Indicator("return_rate", "退单率", "Returned", "第十九条",
+              "退回 ÷ 派给本单位（扣分）", "returned ÷ received (a deduction)",
+              lambda c, _f: c.returned, lambda c: c.received, deduction="returned", drill="returned"),
+    Indicator("overdue_rate", "超期率", "Overdue", "第二十条",
+              "（办理超期 + 未办结已过期限）÷ 本单位办理（扣分）", "(late + still open past the deadline) ÷ handled (a deduction)",
+              lambda c, _f: c.late + c.open_late, lambda c: c.handled, deduction="overdue", drill="late"),
+)
+INDICATOR = {i.key: i for i in INDICATORS}
+
+
 def figures(c: Counts, config: Config) -> dict:
     """The rates (fractions 0-1, None without a denominator) and the composite score (0-100)."""
-    result = {
-        "volume": c.received,
-        "sign_for_rate": _ratio(c.received - c.late_sign, c.received),
-        "on_time_rate": _ratio(c.on_time, c.on_time + c.late),
-        "return_rate": _ratio(c.returned, c.received),
+    factor = config.basically_satisfied_factor
+    result = {"volume": c.received}
+    for indicator in INDICATORS:
+        result[indicator.key] = _ratio(indicator.numerator(c, factor), indicator.denominator(c))
+    result.update({
         "extension_rate": _ratio(c.extended, c.handled),
         "rehandle_rate": _ratio(c.rehandled, c.handled),
         "closure_rejection_rate": _ratio(c.rejected, c.handled),
@@ -322,17 +424,20 @@ def figures(c: Counts, config: Config) -> dict:
         "urge_rate": _ratio(c.urged, c.handled),
         "visit_problems": c.visit_problems,
         "response_rate": _ratio(c.contacted, c.valid),
-        "resolution_rate": _ratio(c.resolved, c.valid),
-        "satisfaction_rate": _ratio(c.satisfied + config.basically_satisfied_factor * c.basically, c.valid),
-    }
-    if c.valid:
-        w_response, w_resolution, w_satisfaction = config.weights
-        result["score"] = round(100 * (w_response * result["response_rate"]
-                                       + w_resolution * result["resolution_rate"]
-                                       + w_satisfaction * result["satisfaction_rate"]), 2)
-    else:
-        result["score"] = None
+    })
+    result["score"] = score(result, config) if c.valid else None
     return result
+
+
+def score(values: dict, config: Config) -> float:
+    """The composite (module docstring) of figures that have their rates."""
+    weighted = [(config.weight(i.weight), values[i.key]) for i in INDICATORS
+                if i.weight and values[i.key] is not None]
+    total_weight = sum(w for w, _v in weighted)
+    base = 100 * sum(w * v for w, v in weighted) / total_weight if total_weight else 0.0
+    deduction = sum(100 * d * (values[i.key] or 0) for i in INDICATORS if i.deduction
+                    for d in (config.deductions[DEDUCTION_KEYS.index(i.deduction)],))
+    return round(max(base - deduction, 0.0), 2)
 
 
 @dataclass

@@ -23,7 +23,7 @@ FORMATS = {"csv": "text/csv; charset=utf-8",
 # (header, figure key or count name, kind): kind "rate" is a fraction shown as a percentage
 COLUMNS = [
     ("排名", "rank", "int"), ("承办单位", "name", "text"), ("办件量", "volume", "int"),
-    ("签收及时率", "sign_for_rate", "rate"), ("按时办结率", "on_time_rate", "rate"), ("退回率", "return_rate", "rate"),
+    *((i.zh, i.key, "rate") for i in ev.INDICATORS if i.key not in ("resolution_rate", "satisfaction_rate")),
     ("延期率", "extension_rate", "rate"), ("重办率", "rehandle_rate", "rate"),
     ("办结审核驳回率", "closure_rejection_rate", "rate"), ("协办及时率", "co_on_time_rate", "rate"),
     ("催办率", "urge_rate", "rate"), ("回访发现问题", "visit_problems", "int"), ("已解释暂不能解决", "not_solvable", "int"),
@@ -67,20 +67,120 @@ def table(report) -> list[list]:
     return [*rows, total]
 
 
-def export_ranking(db, period: ev.Period, fmt: str, actor, unit_id: int | None = None) -> Export:
-    """The ranking of `period` as a file (as `actor` may see it: one unit's row with `unit_id`).
-    Raises InvalidInput for an unknown format, ProcessError for a bad configuration."""
+PEOPLE_HEADER = ["类别", "姓名", "账号", "单位", "条款", "措施", "事由"]
+KIND_LABELS = {"commendation": "表扬", "accountability": "问责"}
+
+
+def people_rows(individuals: list[dict]) -> list[list]:
+    """The staff and leaders named in commendations and accountability records, as plain rows."""
+    return [[KIND_LABELS[p["kind"]], p["name"], p["username"], p["unit_name"], p["article"], p["measure"],
+             p["finding"]] for p in individuals]
+
+
+def type_table(report) -> list[list]:
+    """The ranking within each appeal type: [header, *rows] of (type, rank, unit, volume, score)."""
+    rows = [[t, r.rank, r.name, r.figures["volume"], r.figures["score"]]
+            for t, ranked in (report.by_type or {}).items() for r in ranked]
+    return [["诉求类型", "类内排名", "承办单位", "办件量", "综合得分"], *rows]
+
+
+def export_ranking(db, period: ev.Period, fmt: str, actor, unit_id: int | None = None, *,
+                   centre_id: int | None = None) -> Export:
+    """The ranking of `period` as a file (as `actor` may see it: one unit's row with `unit_id`;
+    one centre's subtree with `centre_id`). Raises InvalidInput for an unknown format,
+    ProcessError for a bad configuration, NotFound for an unknown centre."""
     if fmt not in FORMATS:
         raise InvalidInput("unknown format", {"format": ["仅支持 CSV 或 XLSX"]})
     with db.transaction() as session:
         now = clock.now()
-        report = reports.unit_report(session, period, unit_id=unit_id)
+        report = reports.unit_report(session, period, unit_id=unit_id, centre_id=centre_id, as_of=now)
         mark = watermark(actor, now)
         content = (_csv if fmt == "csv" else _xlsx)(report, mark)
         history.record(session, "report_exported", actor_id=actor.id, detail={
             "report": "unit_ranking", "period": period.key, "format": fmt, "rows": len(report.rows),
-            "unit_id": unit_id, "user": actor.username})
+            "unit_id": unit_id, "centre_id": centre_id, "user": actor.username})
     return Export(f"考核评价_{period.key}_{now.astimezone(TZ):%Y%m%d%H%M}.{fmt}", content, FORMATS[fmt])
+
+
+ANNUAL_COLUMNS = [("考核期", "period", "text"), ("办件量", "volume", "int"),
+                  *((i.zh, i.key, "rate") for i in ev.INDICATORS), ("有效回访量", "valid", "int"),
+                  ("综合得分", "score", "score"), ("排名", "rank", "int")]
+
+
+def annual_table(appraisal: dict) -> list[list]:
+    """The annual appraisal as [header, *rows]: each month, then the year."""
+    def line(label, row):
+        return [label if key == "period" else _value(row, key) for _h, key, _k in ANNUAL_COLUMNS]
+    return [[h for h, _k, _t in ANNUAL_COLUMNS], *(line(p.key, row) for p, row in appraisal["months"]),
+            line(f"{appraisal['year'].key} 全年", appraisal["total"])]
+
+
+def export_annual(db, year: int, unit_id: int, fmt: str, actor, *, centre_id: int | None = None) -> Export:
+    """A unit's annual appraisal (Art. 25) as a file: its indicators month by month and for the
+    year, the composite and rank, and the commendations and accountability records naming it.
+    Raises InvalidInput for an unknown format or year, NotFound for an unknown unit or centre."""
+    if fmt not in FORMATS:
+        raise InvalidInput("unknown format", {"format": ["仅支持 CSV 或 XLSX"]})
+    if not 2000 <= year <= 2100:
+        raise InvalidInput("bad year", {"year": ["考核年度超出范围"]})
+    with db.transaction() as session:
+        now = clock.now()
+        appraisal = reports.annual(session, year, unit_id, centre_id=centre_id, as_of=now)
+        mark = watermark(actor, now)
+        title = f"{appraisal['unit'].name} {year} 年度考核（第二十五条） · 共 {appraisal['ranked']} 个单位参与排名"
+        header, *rows = annual_table(appraisal)
+        people = people_rows(appraisal["individuals"])
+        kinds = [k for _h, _key, k in ANNUAL_COLUMNS]
+        content = (_annual_csv if fmt == "csv" else _annual_xlsx)(mark, title, header, rows, kinds, people)
+        history.record(session, "report_exported", actor_id=actor.id, detail={
+            "report": "annual_appraisal", "period": str(year), "format": fmt, "unit_id": unit_id,
+            "centre_id": centre_id, "user": actor.username})
+    return Export(f"年度考核_{year}_{appraisal['unit'].code}_{now.astimezone(TZ):%Y%m%d%H%M}.{fmt}", content,
+                  FORMATS[fmt])
+
+
+def _annual_csv(mark, title, header, rows, kinds, people) -> bytes:
+    out = io.StringIO()
+    writer = csv.writer(out)
+    writer.writerow([mark])
+    writer.writerow([title])
+    writer.writerow([f"{h}(%)" if kind == "rate" else h for h, kind in zip(header, kinds, strict=True)])
+    for values in rows:
+        writer.writerow([_text(v, kind) for v, kind in zip(values, kinds, strict=True)])
+    writer.writerow([])
+    writer.writerow(["表扬与问责（第二十八条至第三十条）"])
+    writer.writerow(PEOPLE_HEADER)
+    writer.writerows([[v or "" for v in p] for p in people] or [["无"]])
+    writer.writerow([mark])
+    return out.getvalue().encode("utf-8-sig")
+
+
+def _annual_xlsx(mark, title, header, rows, kinds, people) -> bytes:
+    book = Workbook()
+    book.properties.creator = mark
+    sheet = book.active
+    sheet.title = "年度考核"
+    sheet.append([mark])
+    sheet.append([title])
+    sheet.append(header)
+    for cell in sheet[3]:
+        cell.font = Font(bold=True)
+    for values in rows:
+        sheet.append(values)
+        for cell, kind in zip(sheet[sheet.max_row], kinds, strict=True):
+            cell.number_format = {"rate": "0.00%", "score": "0.00"}.get(kind, "General")
+    sheet.column_dimensions["A"].width = 14
+    for page in (sheet.oddHeader, sheet.evenHeader):
+        page.center.text = mark
+    named = book.create_sheet("表扬与问责")
+    named.append([mark])
+    named.append(PEOPLE_HEADER)
+    for p in people:
+        named.append(p)
+    named.oddHeader.center.text = mark
+    out = io.BytesIO()
+    book.save(out)
+    return out.getvalue()
 
 
 def _csv(report, mark: str) -> bytes:
@@ -91,8 +191,25 @@ def _csv(report, mark: str) -> bytes:
     writer.writerow([f"{h}(%)" if kind == "rate" else h for h, _key, kind in COLUMNS])
     for values in table(report):
         writer.writerow([_text(v, kind) for v, (_h, _key, kind) in zip(values, COLUMNS, strict=True)])
+    writer.writerow([])
+    writer.writerow(["按诉求类型分类排名"])
+    head, *typed = type_table(report)
+    writer.writerow(head)
+    writer.writerows([_type_label(t), "" if n is None else n, name, v, "" if s is None else f"{s:.2f}"]
+                     for t, n, name, v, s in typed)
+    writer.writerow([])
+    writer.writerow(["表扬与问责人员（第二十八条至第三十条）"])
+    writer.writerow(PEOPLE_HEADER)
+    writer.writerows([[v or "" for v in p] for p in people_rows(report.individuals or [])])
     writer.writerow([mark])
     return out.getvalue().encode("utf-8-sig")  # the BOM lets Excel read the Chinese as UTF-8
+
+
+TYPE_LABELS = {"consultation": "咨询", "complaint": "投诉", "suggestion": "建议", "help": "求助"}
+
+
+def _type_label(appeal_type: str) -> str:
+    return TYPE_LABELS.get(appeal_type, appeal_type)
 
 
 def _text(value, kind: str) -> str:
@@ -143,6 +260,17 @@ def _xlsx(report, mark: str) -> bytes:
             lists.append([row.rank, row.name, row.figures["score"], row.counts.received])
     lists.column_dimensions["B"].width = 28
     lists.oddHeader.center.text = mark
+    typed = book.create_sheet("分类排名")
+    typed.append([mark])
+    head, *rows = type_table(report)
+    typed.append(head)
+    for t, *rest in rows:
+        typed.append([_type_label(t), *rest])
+    named = book.create_sheet("表扬与问责人员")
+    named.append([mark])
+    named.append(PEOPLE_HEADER)
+    for p in people_rows(report.individuals or []):
+        named.append(p)
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()

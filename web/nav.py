@@ -8,7 +8,7 @@ from hotline.access import can
 
 from .auth import current_user
 
-MENU = [  # endpoint, label, the capability that opens it (hotline.access; None: anyone signed in)
+MENU = [  # endpoint, label, the capability that opens it (hotline.access; None: anyone signed in; a tuple: all of them)
     ("inbox.index", _l("我的待办"), "work_tasks"),
     ("intake.index", _l("受理台"), "register_appeals"),
     ("knowledge.index", _l("知识库"), None),
@@ -18,12 +18,15 @@ MENU = [  # endpoint, label, the capability that opens it (hotline.access; None:
     ("home.status", _l("运行状态"), "operate_instances"),
     ("admin.users", _l("用户管理"), "administer"),
     ("admin.units", _l("承办单位"), "administer"),
+    ("admin.centres_list", _l("热线中心"), "administer"),
     ("admin.calendar", _l("工作日历"), "read_calendar"),
     ("open311_admin.index", _l("Open311 接口"), "administer"),
     ("return_visits.index", _l("回访核查"), "return_visits"),
     ("supervision.index", _l("督办"), "read_supervision"),
     ("contact_requests.index", _l("联系方式申请"), "grant_contact"),
     ("evaluation.index", _l("考核评价"), "read_evaluation"),
+    ("publication.index", _l("考核结果发布"), ("read_evaluation", "read_published_evaluation")),
+    ("observe.index", _l("考核结果公开"), "read_published_evaluation"),
     ("migration.index", _l("版本迁移"), "migrate_instances"),
     ("modeler.index", _l("流程建模"), "model"),
 ]
@@ -32,8 +35,10 @@ MENU = [  # endpoint, label, the capability that opens it (hotline.access; None:
 GROUPS = {  # a long menu keeps one line: these pages go under one heading each (a dropdown)
     "processes": (_l("流程管理"), ("monitor.overview", "monitor.instances", "monitor.processes", "home.status",
                                   "migration.index", "modeler.index")),
-    "administration": (_l("系统管理"), ("admin.users", "admin.units", "admin.calendar", "open311_admin.index")),
-    "supervision": (_l("督办考核"), ("return_visits.index", "supervision.index", "evaluation.index")),
+    "administration": (_l("系统管理"), ("admin.users", "admin.units", "admin.centres_list", "admin.calendar",
+                                    "open311_admin.index")),
+    "supervision": (_l("督办考核"), ("return_visits.index", "supervision.index", "evaluation.index",
+                                   "publication.index", "observe.index")),
 }
 FLAT_UP_TO = 6  # entries a menu shows side by side before it groups them
 
@@ -51,7 +56,8 @@ def items(app) -> list[dict]:
         return []
     result = []
     for endpoint, label, capability in MENU:
-        if endpoint in app.view_functions and (capability is None or can(user, capability)):
+        needed = capability if isinstance(capability, tuple) else (capability,) if capability else ()
+        if endpoint in app.view_functions and all(can(user, c) for c in needed):
             url = url_for(endpoint)
             result.append({"url": url, "label": label, "active": request.path.startswith(url) and url != "/"})
     return result

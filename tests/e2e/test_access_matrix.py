@@ -26,7 +26,7 @@ from dataclasses import dataclass
 import pytest
 from sqlalchemy import select
 
-from hotline import demo, knowledge, open311_clients, return_visits, supervision
+from hotline import demo, knowledge, open311_clients, publication, return_visits, supervision
 from hotline.models import EvaluationLink, OrganizerUnit, SupervisionItem, User
 from runtime import clock
 from runtime.models import ProcessInstance
@@ -41,7 +41,7 @@ ROLES = {
     "intake_agent": "intake1", "dispatcher": "dispatcher1", "organizer_staff": "gl_urban_staff",
     "organizer_leader": "gl_urban_leader", "return_visit_staff": "revisit1", "supervisor": "supervisor1",
     "process_owner": "owner1", "analyst": "analyst1", "admin": "admin", "other_unit": "sm_market_staff",
-    "anonymous": None,
+    "civilization_office": "civil1", "observer": "observer1", "anonymous": None,
 }
 
 # -- groups of roles the policy is written in ---------------------------------------------------
@@ -62,6 +62,8 @@ DEFINITION_READERS = ("process_owner", "analyst", "admin")
 MODELERS = ("analyst", "process_owner", "admin")
 KNOWLEDGE_WRITERS = (*PLATFORM, *ORGANIZERS)
 SUPERVISORS = ("supervisor", "admin")
+EVALUATION_READERS = (*MONITOR_VIEWERS, "civilization_office")  # read_evaluation, but for a unit's leader
+PUBLISHED_READERS = (*EVALUATION_READERS, "observer")  # read_published_evaluation (Art. 26, 27)
 
 BAD_RESPONSE = {"response": "已整改", "attachment_ids": str(MAX_ID)}  # reaches the rights check, then 400
 UPLOAD = "a tiny PNG"  # a body: upload routes check the file before the rights, so send a real one
@@ -207,10 +209,20 @@ POLICY = {
     "GET /supervision/accountability": Rule("/supervision/accountability", SUPERVISORS),
     "POST /supervision/accountability": Rule("/supervision/accountability", SUPERVISORS),
     # -- unit evaluation (web/pages/evaluation.py): a unit's leader sees its own unit's figures ----
-    "GET /evaluation": Rule("/evaluation", (*MONITOR_VIEWERS, "organizer_leader")),
+    "GET /evaluation": Rule("/evaluation", (*EVALUATION_READERS, "organizer_leader")),
     "GET /evaluation/drill": Rule("/evaluation/drill?metric=received&unit={unit}",
-                                  (*MONITOR_VIEWERS, "organizer_leader")),
+                                  (*EVALUATION_READERS, "organizer_leader")),
     "GET /evaluation/export.<any(csv, xlsx):fmt>": Rule("/evaluation/export.csv", MONITOR_VIEWERS),
+    "GET /evaluation/annual.<any(csv, xlsx):fmt>": Rule("/evaluation/annual.csv?year=2019&unit={unit}",
+                                                        MONITOR_VIEWERS),
+    # -- published evaluation (web/pages/publication.py, web/pages/observe.py): observers read only
+    # what was published, on their own pages; a process owner publishes ---------------------------
+    "GET /evaluation/publications": Rule("/evaluation/publications", EVALUATION_READERS),
+    "POST /evaluation/publications": Rule("/evaluation/publications", OPERATORS, why="no period: 400, nothing published"),
+    "GET /evaluation/publications/<int:publication_id>": Rule("/evaluation/publications/{publication}",
+                                                              EVALUATION_READERS),
+    "GET /observe": Rule("/observe", PUBLISHED_READERS),
+    "GET /observe/<int:publication_id>": Rule("/observe/{publication}", PUBLISHED_READERS),
     # -- administration (web/pages/admin.py); POSTs on records name none (404), new ones are empty --
     "GET /admin/users": Rule("/admin/users", ("admin",)),
     "GET /admin/users/new": Rule("/admin/users/new", ("admin",)),
@@ -225,6 +237,11 @@ POLICY = {
     "POST /admin/units/new": Rule("/admin/units/new", ("admin",)),
     "GET /admin/units/<int:unit_id>": Rule("/admin/units/{unit}", ("admin",)),
     "POST /admin/units/<int:unit_id>": Rule("/admin/units/{missing}", ("admin",)),
+    "GET /admin/centres": Rule("/admin/centres", ("admin",)),
+    "GET /admin/centres/new": Rule("/admin/centres/new", ("admin",)),
+    "POST /admin/centres/new": Rule("/admin/centres/new", ("admin",)),
+    "GET /admin/centres/<int:centre_id>": Rule("/admin/centres/1", ("admin",)),
+    "POST /admin/centres/<int:centre_id>": Rule("/admin/centres/{missing}", ("admin",)),
     "POST /admin/regions/<int:region_id>/fallback": Rule("/admin/regions/{missing}/fallback", ("admin",)),
     "GET /admin/calendar": Rule("/admin/calendar", MONITOR_VIEWERS, why="process owners and supervisors read it"),
     "POST /admin/calendar/days": Rule("/admin/calendar/days", ("admin",)),
@@ -273,6 +290,8 @@ POLICY = {
                                                             why="an empty body reaches the rights check, then 400"),
     "GET /api/v1/attachments/<int:attachment_id>": Rule("/api/v1/attachments/{attachment}", CASE_READERS),
     # -- API: supervision register (web/api/supervision.py) ---------------------------------------
+    "GET /api/v1/evaluation": Rule("/api/v1/evaluation", (*EVALUATION_READERS, "organizer_leader"),
+                                   why="a leader reads the own unit's row only (web/api/evaluation.py)"),
     "GET /api/v1/supervision-items": Rule("/api/v1/supervision-items", (*SUPERVISORS, "process_owner", *ORGANIZERS)),
     "GET /api/v1/supervision-items/<int:item_id>": Rule("/api/v1/supervision-items/{item}",
                                                         (*SUPERVISORS, "process_owner", *THE_UNIT)),
@@ -327,11 +346,11 @@ def world(app, walker, units) -> dict:
     dispatch, a knowledge article of gl_urban's, the appeal's process instance and deployment,
     an id that names nothing (for POST actions on incidents, samples, users and units: only
     403 or not matters), gl_urban's unit id, an evaluation link's token, a supervision item
-    on gl_urban and a user's id."""
+    on gl_urban, a user's id and a published period (January 2019, nothing in it)."""
     db, walk = get_db(app), walker
     with db.read() as session:
         people = {u.username: u for u in session.scalars(select(User).where(
-            User.username.in_(["admin", "supervisor1", "analyst1"])))}
+            User.username.in_(["admin", "supervisor1", "analyst1", "owner1"])))}
     appeal_id = walk.to_signed(unit_id=units.__getitem__, title="权限矩阵测试：井盖缺失")
     task = walk.task(appeal_id, "gl_urban_staff", "ut_record_result")
     uploaded = walk.api.as_("gl_urban_staff").post(f"/appeals/{appeal_id}/attachments",
@@ -352,6 +371,7 @@ def world(app, walker, units) -> dict:
         token, _link = return_visits.create_link(session, replied, calendar_store.build(session), clock.now())
     detail = walk.detail(appeal_id)
     _client, key = open311_clients.create(db, "权限矩阵测试系统", people["admin"])
+    published = publication.publish(db, "2019-01", None, people["owner1"])
     posted = walk.api.client.post("/open311/v2/requests.json", data={
         "api_key": key, "service_code": "complaint", "description": "权限矩阵测试：路灯不亮", "address_id": "350102",
         "phone": "13800001234"})
@@ -360,7 +380,8 @@ def world(app, walker, units) -> dict:
             "task": task["id"], "attachment": uploaded.get_json()["id"], "dispatch_task": dispatch_task["id"],
             "article": article.id, "instance": instance.id, "deployment": instance.deployment_id,
             "missing": MAX_ID - 7, "unit": units["gl_urban"], "evaluation_token": token,
-            "item": item.id, "user": people["analyst1"].id, "open311_token": posted.get_json()[0]["token"]}
+            "item": item.id, "user": people["analyst1"].id, "open311_token": posted.get_json()[0]["token"],
+            "publication": published.id}
 
 
 class Clients:
@@ -426,7 +447,7 @@ def test_each_policy_path_reaches_its_route(app):
     adapter, routes = app.url_map.bind("localhost"), _routes(app)
     ids = {name: 1 for name in ("appeal", "task", "attachment", "dispatch_task", "article", "instance",
                                 "deployment", "missing", "unit", "evaluation_token", "item", "user",
-                                "number", "open311_token")}
+                                "number", "open311_token", "publication")}
     for key, rule in POLICY.items():
         method = key.split(" ", 1)[0]
         endpoint, _ = adapter.match(rule.path.format(**ids).split("?")[0], method=method)
@@ -510,6 +531,46 @@ def test_another_units_lists_leave_the_appeal_out(world, clients, username):
     assert world["number"] not in register and f"/supervision/items/{world['item']}\"" not in register
     items = clients.api.client.get("/api/v1/supervision-items?limit=200", headers=api).get_json()["items"]
     assert world["item"] not in [row["item"]["id"] for row in items]
+
+
+# -- another centre's platform staff guessing ids (issue 16: centres) -----------------------------
+
+OTHER_CENTRE = ("xm_intake", "xm_dispatcher", "xm_revisit", "xm_supervisor", "xm_owner")  # 厦门市12345热线
+
+
+@pytest.mark.parametrize("username", OTHER_CENTRE)
+def test_another_centre_cannot_open_the_appeal_by_its_ids(world, clients, username):
+    """The appeal was accepted by the provincial centre (intake1): a city's staff have no part in it."""
+    pages, api = clients.page(username), clients.api_headers(username)
+    paths = [f"/appeals/{world['appeal']}", f"/appeals/{world['appeal']}?tab=history",
+             f"/appeals/{world['appeal']}?tab=audit", f"/tasks/{world['task']}",
+             f"/attachments/{world['attachment']}"]
+    if username in ("xm_supervisor", "xm_owner"):
+        paths += [f"/supervision/items/{world['item']}", f"/monitor/instances/{world['instance']}"]
+    tried = [pages.get(p) for p in paths]
+    tried += [clients.api.client.get(p, headers=api) for p in (
+        f"/api/v1/appeals/{world['appeal']}", f"/api/v1/tasks/{world['task']}",
+        f"/api/v1/attachments/{world['attachment']}")]
+    for resp in tried:
+        assert resp.status_code == 403, (username, resp.request.path, resp.status_code)
+        body = resp.get_data(as_text=True)
+        assert world["title"] not in body and world["number"] not in body, resp.request.path
+
+
+@pytest.mark.parametrize("username", OTHER_CENTRE)
+def test_another_centres_lists_leave_the_appeal_out(world, clients, username):
+    pages, api = clients.page(username), clients.api_headers(username)
+    for query in ("", "?scope=all", f"?scope=all&q={world['number']}"):
+        body = pages.get(f"/inbox{query}").get_data(as_text=True)
+        assert world["title"] not in body and world["task"] not in body, query
+    listed = clients.api.client.get(f"/api/v1/appeals?limit=200&before_id={world['appeal'] + 1}", headers=api)
+    assert world["appeal"] not in [a["id"] for a in listed.get_json()["items"]]
+    if username in ("xm_supervisor", "xm_owner"):
+        for page in ("/supervision", f"/monitor/instances?q={world['number']}"):
+            body = pages.get(page).get_data(as_text=True)
+            assert f"/appeals/{world['appeal']}\"" not in body and world["title"] not in body, page
+    # the provincial centre's own staff do read it (the tests above would pass on empty lists)
+    assert world["number"] in clients.page("owner1").get(f"/monitor/instances?q={world['number']}").get_data(as_text=True)
 
 
 def test_a_unit_that_returned_the_appeal_no_longer_sees_it(walker, units, clients):

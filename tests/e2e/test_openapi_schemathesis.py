@@ -32,7 +32,8 @@ OPERATIONS = ["POST /auth/token", "POST /appeals", "GET /appeals", "GET /appeals
               "POST /tasks/{task_id}/complete", "GET /units", "GET /forms/{name}", "GET /incidents",
               "POST /incidents/{job_id}/retry", "GET /calendar/alerts", "POST /calendar/days",
               "POST /calendar/years", "GET /supervision-items", "GET /supervision-items/{item_id}",
-              "POST /supervision-items/{item_id}/respond", "POST /supervision-items/{item_id}/close"]
+              "POST /supervision-items/{item_id}/respond", "POST /supervision-items/{item_id}/close",
+              "GET /evaluation"]
 
 
 @pytest.fixture

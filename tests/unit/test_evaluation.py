@@ -39,10 +39,10 @@ def test_counts_by_hand():
     # contacted among valid a1, a2 (a6 is contacted but not a valid visit); resolved a1, a2.
     assert counts[A] == ev.Counts(received=6, late_sign=1, returned=1, handled=5, closed=4, on_time=3, late=2,
                                   extended=1, rehandled=1, valid=3, contacted=2, resolved=2, satisfied=1,
-                                  basically=1, dissatisfied=1)
+                                  basically=1, dissatisfied=1, visited=4)  # visited: closed a1-a3, a6
     # B: received a5, b1, b2 (b3 terminated); b2 signed late; all three closed on time, valid, contacted, resolved.
     assert counts[B] == ev.Counts(received=3, late_sign=1, handled=3, closed=3, on_time=3, valid=3, contacted=3,
-                                  resolved=3, satisfied=2, basically=1)
+                                  resolved=3, satisfied=2, basically=1, visited=3)
 
 
 def test_figures_by_hand():
@@ -57,20 +57,29 @@ def test_figures_by_hand():
     assert a["response_rate"] == pytest.approx(2 / 3)
     assert a["resolution_rate"] == pytest.approx(2 / 3)
     assert a["satisfaction_rate"] == pytest.approx(1.9 / 3)  # (1 + 0.9 × 1) / 3 = 0.6333
-    # 100 × (0.1 × 0.6667 + 0.5 × 0.6667 + 0.4 × 0.6333) = 6.667 + 33.333 + 25.333 = 65.333
-    assert a["score"] == 65.33
+    assert a["completion_rate"] == pytest.approx(0.8)  # closed 4 / handled 5
+    assert a["visit_rate"] == 1  # visited 4 / closed 4
+    assert a["contact_rate"] is None  # no first-contact limit in this set: drops out of the composite
+    assert a["overdue_rate"] == pytest.approx(0.4)  # (late 2 + open late 0) / 5
+    # weighted, contact left out (weights 0.9): 0.1 × 0.8333 + 0.1 × 0.8 + 0.15 × 0.6 + 0.05 × 1 + 0.25 × 0.6667
+    # + 0.25 × 0.6333 = 0.62833; / 0.9 = 69.815; minus 10 × 1/6 (returns) = 1.667 and 10 × 0.4 (overdue) = 4
+    # → 64.148
+    assert a["score"] == 64.15
     b = ev.figures(counts[B], CONFIG)
     assert b["sign_for_rate"] == pytest.approx(2 / 3)
     assert (b["on_time_rate"], b["return_rate"], b["extension_rate"], b["response_rate"]) == (1, 0, 0, 1)
     assert b["satisfaction_rate"] == pytest.approx(2.9 / 3)  # (2 + 0.9) / 3 = 0.9667
-    assert b["score"] == 98.67  # 100 × (0.1 + 0.5 + 0.4 × 0.9667) = 98.667
+    # (0.1 × 0.6667 + 0.1 + 0.15 + 0.05 + 0.25 + 0.25 × 0.9667) / 0.9 = 0.85833 / 0.9 = 95.370, nothing deducted
+    assert b["score"] == 95.37
     assert ev.figures(counts[C], CONFIG)["score"] == 100
 
 
 def test_weights_come_from_the_configuration():
     counts = ev.tally(DATA)[A]
-    # resolution only: 100 × 2/3
-    assert ev.figures(counts, ev.Config(weights=(0, 1, 0)))["score"] == 66.67
+    # resolution only, no deductions: 100 × 2/3
+    assert ev.figures(counts, ev.Config(weights=(0, 0, 0, 0, 0, 1, 0), deductions=(0, 0)))["score"] == 66.67
+    # timeliness only (completed on time): 100 × 0.6, minus 10 × 1/6 returns and 10 × 0.4 overdue = 54.33
+    assert ev.figures(counts, ev.Config(weights=(0, 0, 0, 1, 0, 0, 0)))["score"] == 54.33
     # factor 0.5: satisfaction (1 + 0.5) / 3 = 0.5
     assert ev.figures(counts, ev.Config(basically_satisfied_factor=0.5))["satisfaction_rate"] == pytest.approx(0.5)
 
@@ -88,12 +97,12 @@ def _rows(counts):
 
 def test_ranking_red_black_and_commendation():
     ranked = ev.rank(_rows(ev.tally(DATA)), CONFIG)
-    # C 100 > B 98.67 > A 65.33; unit 4 has no valid visit and is not ranked
+    # C 100 > B 95.37 > A 64.15; unit 4 has no valid visit and is not ranked
     assert [(r.name, r.rank) for r in ranked] == [("丙单位", 1), ("乙单位", 2), ("甲单位", 3), ("丁单位", None)]
     lists = ev.honour_lists(ranked, CONFIG)
     assert [r.name for r in lists["red"]] == ["丙单位"]
     assert [r.name for r in lists["black"]] == ["甲单位"]
-    # C scores 100 but its volume 1 is under min_volume 2; B 98.67 ≥ 90 with volume 3; A under 90
+    # C scores 100 but its volume 1 is under min_volume 2; B 95.37 ≥ 90 with volume 3; A under 90
     assert [r.name for r in lists["commended"]] == ["乙单位"]
 
 
@@ -157,10 +166,17 @@ def test_bad_periods(text):
 
 def test_configuration(tmp_path):
     config = ev.load_config()
-    assert config.weights == (0.1, 0.5, 0.4) and config.basically_satisfied_factor == 0.9
+    assert config.weights == (0.1, 0.1, 0.1, 0.15, 0.05, 0.25, 0.25) and config.basically_satisfied_factor == 0.9
+    assert config.weight("on_time") == 0.15 and config.deductions == (0.1, 0.1)
     bad = tmp_path / "evaluation.yaml"
-    bad.write_text("weights: {response: 0.5, resolution: 0.5, satisfaction: 0.5}\n", encoding="utf-8")
+    bad.write_text("weights: {resolution: 0.5, satisfaction: 0.5}\n", encoding="utf-8")  # + 0.5 of the defaults
     with pytest.raises(ProcessError, match="add up to 1"):
+        ev.load_config(bad)
+    bad.write_text("weights: {response: 1}\n", encoding="utf-8")  # the old key: said, not silently ignored
+    with pytest.raises(ProcessError, match="unknown weights"):
+        ev.load_config(bad)
+    bad.write_text("deductions: {overdue: 2}\n", encoding="utf-8")
+    with pytest.raises(ProcessError, match="deductions"):
         ev.load_config(bad)
     bad.write_text("window_start_day: 31\n", encoding="utf-8")
     with pytest.raises(ProcessError, match="window_start_day"):
@@ -168,3 +184,31 @@ def test_configuration(tmp_path):
     good = tmp_path / "ok.yaml"
     good.write_text("window_start_day: 19\ncommendation: {size: 1}\n", encoding="utf-8")
     assert ev.load_config(good).window_start_day == 19 and ev.load_config(good).commendation_size == 1
+
+
+def test_an_appeal_open_past_its_deadline_is_late_before_the_timer_says_so():
+    facts = [F(1, A, "closed", "satisfied", True, leads=((A, True),)),
+             F(2, A, "open", leads=((A, True),), open_late=True),  # no handling record yet
+             F(3, A, "open", leads=((A, True),), open_late=True, late_handling=True)]  # counted once, as late
+    c = ev.tally(facts)[A]
+    assert (c.on_time, c.late, c.open_late) == (1, 1, 1)
+    figures = ev.figures(c, CONFIG)
+    assert figures["on_time_rate"] == pytest.approx(1 / 3)  # 1 / (1 + 1 + 1)
+    assert figures["overdue_rate"] == pytest.approx(2 / 3) and figures["completion_rate"] == pytest.approx(1 / 3)
+
+
+def test_first_contact_on_time_counts_only_appeals_with_a_limit():
+    facts = [F(1, A, "closed", leads=((A, True),), contact_limit=True),
+             F(2, A, "closed", leads=((A, True),), contact_limit=True, late_contact=True),
+             F(3, A, "closed", leads=((A, True),), late_contact=True)]  # no limit: neither on time nor late
+    assert ev.figures(ev.tally(facts)[A], CONFIG)["contact_rate"] == pytest.approx(0.5)  # (2 − 1) / 2
+
+
+def test_every_indicator_is_defined_once_with_its_article_weight_and_drill_down():
+    from hotline.evaluation_report import DRILL_METRICS
+    keys = [i.key for i in ev.INDICATORS]
+    assert len(keys) == len(set(keys)) and set(keys) <= set(ev.RATES)
+    assert {i.weight for i in ev.INDICATORS if i.weight} == set(ev.WEIGHT_KEYS)
+    assert {i.deduction for i in ev.INDICATORS if i.deduction} == set(ev.DEDUCTION_KEYS)
+    for i in ev.INDICATORS:
+        assert i.article.startswith("第") and i.formula_zh and i.formula_en and i.drill in DRILL_METRICS, i.key

@@ -91,4 +91,4 @@ def replayable(answer):
     return answer.body, answer.status_code, ({"Idempotent-Replayed": "true"} if answer.replayed else {})
 
 
-from . import appeals, auth, openapi, operations, reference, supervision, tasks  # noqa: F401  (routes register on import)
+from . import appeals, auth, evaluation, openapi, operations, reference, supervision, tasks  # noqa: F401  (routes register on import)

@@ -140,6 +140,15 @@ def build() -> dict:
         "The unit leader reports the rectification", "SupervisionItem", "Respond", params=item)})
     spec.path("/supervision-items/{item_id}/close", operations={"post": _op(
         "A supervisor closes the item", "SupervisionItem", "Close", params=item)})
+    spec.path("/evaluation", operations={"get": _op(
+        "The unit evaluation of a period, as the evaluation page shows it (web/api/evaluation.py): the "
+        "indicators with article and formula, every unit's counts, figures and rank, the ranking within each "
+        "appeal type, honour lists and the people named. An organizer leader gets the own unit's row; a city or "
+        "county centre's staff only their centre's subtree.",
+        params=[{"in": "query", "name": "period", "schema": {"type": "string", "pattern": "^\\d{4}(-(\\d{2}|Q[1-4]))?$"},
+                 "description": "2026-10, 2026-Q4 or 2026; default the last complete month"},
+                {"in": "query", "name": "centre", "schema": {"type": "string", "maxLength": 40},
+                 "description": "a centre's id or code; default the user's own centre (the province: every appeal)"}])})
     return spec.to_dict()
 
 

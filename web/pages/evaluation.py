@@ -1,7 +1,11 @@
 """Unit evaluation (考核评价, Art. 25, 26, 28): the ranking of organizer units per period with
 every figure linked to the appeals behind it, red and black lists, commendations, charts drawn
 as inline SVG on the server, and CSV / XLSX exports. Process owners and supervisors see every
-unit; an organizer leader sees only the own unit's row and rank."""
+unit; an organizer leader sees only the own unit's row and rank. Per centre (`centre`, an id or a
+code): staff of a city or county centre pick among their own centre's subtree, the provincial
+centre and users without a centre among all. Every indicator is shown with its article and
+formula (hotline.evaluation.INDICATORS), the ranking within each appeal type, the people named in
+commendations and accountability records, and each unit's annual appraisal export."""
 from urllib.parse import quote
 
 from flask import Blueprint, Response, abort, current_app, flash, render_template, request
@@ -14,7 +18,7 @@ from hotline import exports
 from hotline.access import UNIT_LEADER
 from hotline.models import APPEAL_TYPES
 from runtime import clock
-from runtime.errors import InvalidInput, NotFound
+from runtime.errors import Forbidden, InvalidInput, NotFound
 from workdays.calendar import TZ
 
 from .. import get_db
@@ -34,12 +38,31 @@ METRICS = {
     "rejected": _l("办结审核被驳回的诉求"), "explained": _l("已解释、暂不能解决的诉求"),
     "contacted": _l("已联系诉求人的诉求"), "not_contacted": _l("未联系诉求人的诉求"), "resolved": _l("已解决的诉求"),
     "unresolved": _l("未解决的诉求"), "satisfied": _l("满意的诉求"), "basically_satisfied": _l("基本满意的诉求"),
-    "dissatisfied": _l("不满意的诉求"),
+    "dissatisfied": _l("不满意的诉求"), "late_contact": _l("首次联系超期的诉求"), "open": _l("未办结的诉求"),
+    "not_visited": _l("已办结未回访的诉求"),
+}
+# the indicators' names, articles and formulas as the page shows them (defined in hotline.evaluation)
+INDICATOR_NAMES = {"sign_for_rate": _l("签收及时率"), "contact_rate": _l("先行联系率"), "completion_rate": _l("办结率"),
+                   "on_time_rate": _l("按时办结率"), "visit_rate": _l("回访率"), "resolution_rate": _l("解决率"),
+                   "satisfaction_rate": _l("满意率"), "return_rate": _l("退单率"), "overdue_rate": _l("超期率")}
+ARTICLES = {"第十七条": _l("第十七条"), "第十九条": _l("第十九条"), "第二十条": _l("第二十条"), "第二十一条": _l("第二十一条"),
+            "第二十三条": _l("第二十三条")}
+FORMULAS = {
+    "sign_for_rate": _l("（派给本单位 − 签收超期）÷ 派给本单位"),
+    "contact_rate": _l("（有首次联系时限 − 首次联系超期）÷ 有首次联系时限"),
+    "completion_rate": _l("已办结 ÷ 本单位办理"),
+    "on_time_rate": _l("按时办结 ÷（按时办结 + 办理超期 + 未办结已过期限）"),
+    "visit_rate": _l("已回访 ÷ 已办结"),
+    "resolution_rate": _l("已解决 ÷ 有效回访"),
+    "satisfaction_rate": _l("（满意 + 系数 × 基本满意）÷ 有效回访"),
+    "return_rate": _l("退回 ÷ 派给本单位（扣分）"),
+    "overdue_rate": _l("（办理超期 + 未办结已过期限）÷ 本单位办理（扣分）"),
 }
 # (figure, column title, drill metric): each figure links to the appeals that explain it
 COLUMNS = [
-    ("volume", _l("办件量"), "received"), ("sign_for_rate", _l("签收及时率"), "late_sign"),
-    ("on_time_rate", _l("按时办结率"), "late"), ("return_rate", _l("退回率"), "returned"),
+    ("volume", _l("办件量"), "received"),
+    *((i.key, INDICATOR_NAMES[i.key], i.drill) for i in ev.INDICATORS
+      if i.key not in ("resolution_rate", "satisfaction_rate")),
     ("extension_rate", _l("延期率"), "extended"), ("rehandle_rate", _l("重办率"), "rehandled"),
     ("closure_rejection_rate", _l("办结审核驳回率"), "rejected"), ("co_on_time_rate", _l("协办及时率"), "co_late"),
     ("urge_rate", _l("催办率"), "urged"), ("visit_problems", _l("回访发现问题"), "visit_problems"), ("not_solvable", _l("暂不能解决"), "explained"),
@@ -52,7 +75,9 @@ COLUMNS = [
 @bp.context_processor
 def _labels():
     return {"metric_labels": METRICS, "type_labels": TYPE_LABELS, "evaluation_labels": EVALUATION_LABELS,
-            "columns": COLUMNS,
+            "columns": COLUMNS, "indicators": ev.INDICATORS, "indicator_names": INDICATOR_NAMES,
+            "article_labels": ARTICLES, "formulas": FORMULAS,
+            "kind_labels": {"commendation": _("表扬"), "accountability": _("问责")},
             "has_appeal_page": "appeal.show" in current_app.view_functions}
 
 
@@ -90,6 +115,16 @@ def _choices(selected: ev.Period, config) -> list[tuple[str, list[ev.Period]]]:
     return groups
 
 
+def _centre(session):
+    """The centre asked for (`centre`), checked against the user's; aborts 403 / 404."""
+    try:
+        return reports.pick_centre(session, current_user(), request.args.get("centre"))
+    except NotFound:
+        abort(404)
+    except Forbidden:
+        abort(403)
+
+
 @bp.get("")
 @page_login_required("read_evaluation")
 def index():
@@ -98,10 +133,20 @@ def index():
     if error:
         flash(_("考核期无效：%(message)s", message=error), "error")
     with get_db().read() as session:
-        report = reports.unit_report(session, period, config, unit_id=_scope())
+        centre = _centre(session)
+        report = reports.unit_report(session, period, config, unit_id=_scope(),
+                                     centre_id=centre.id if centre else None)
+        centres = reports.centres_for(session, current_user())
     return render_template("evaluation/index.html", r=report, typed=typed, error=error,
-                           choices=_choices(period, config), own_unit=_scope(), charts=_charts(report)), \
+                           choices=_choices(period, config), own_unit=_scope(), charts=_charts(report),
+                           centres=centres, centre=centre, centre_key=centre.code if centre else None,
+                           years=_years(config)), \
         400 if error else 200
+
+
+def _years(config) -> list[int]:
+    last = ev.default_period(clock.now(), config.window_start_day, "year").year
+    return [last + 1 - i for i in range(PICKER[2][1] + 1)]
 
 
 @bp.get("/drill")
@@ -119,12 +164,19 @@ def drill():
             abort(403)
         unit_id = _scope()
     with get_db().read() as session:
+        centre = _centre(session)
         try:
-            found = reports.drill(session, period, metric, unit_id, config, appeal_type=appeal_type)
+            found = reports.drill(session, period, metric, unit_id, config, appeal_type=appeal_type,
+                                  centre_id=centre.id if centre else None)
         except NotFound:
             abort(404)
     return render_template("evaluation/drill.html", d=found, metric=metric, period=period, unit_id=unit_id,
-                           appeal_type=appeal_type, limit=reports.DRILL_LIMIT)
+                           appeal_type=appeal_type, limit=reports.DRILL_LIMIT, centre_key=centre.code if centre else None)
+
+
+def _download(done):
+    return Response(done.content, mimetype=done.mimetype, headers={
+        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(done.filename)}"})
 
 
 @bp.get("/export.<any(csv, xlsx):fmt>")
@@ -133,9 +185,27 @@ def export(fmt):
     period, _typed, error = _period(ev.load_config())
     if error:
         abort(400, description=error)
-    done = exports.export_ranking(get_db(), period, fmt, current_user())
-    return Response(done.content, mimetype=done.mimetype, headers={
-        "Content-Disposition": f"attachment; filename*=UTF-8''{quote(done.filename)}"})
+    with get_db().read() as session:
+        centre = _centre(session)
+    return _download(exports.export_ranking(get_db(), period, fmt, current_user(),
+                                            centre_id=centre.id if centre else None))
+
+
+@bp.get("/annual.<any(csv, xlsx):fmt>")
+@page_login_required("export_all_units")
+def annual(fmt):
+    """A unit's annual appraisal (Art. 25): `year` and `unit` required."""
+    year, unit_id = request.args.get("year", type=int), request.args.get("unit", type=int)
+    if year is None or not 2000 <= year <= 2100 or unit_id is None:
+        abort(400, description=_("请选择考核年度和承办单位"))
+    with get_db().read() as session:
+        centre = _centre(session)
+    try:
+        done = exports.export_annual(get_db(), year, unit_id, fmt, current_user(),
+                                     centre_id=centre.id if centre else None)
+    except NotFound:
+        abort(404)
+    return _download(done)
 
 
 # -- charts: coordinates for inline SVG (templates/evaluation/_charts.html) --------------------
