@@ -5,10 +5,10 @@ import logging
 from sqlalchemy import select, update
 
 from runtime import clock, tasks
-from runtime.errors import EngineError
+from runtime.errors import Conflict, EngineError, InvalidInput
 from runtime.models import UserTask
 
-from .. import accounts, appeals, knowledge
+from .. import accounts, appeals, evaluation, knowledge, publication
 from ..models import Centre, KnowledgeArticle, OrganizerUnit, Region, User
 from . import archive
 
@@ -72,9 +72,25 @@ PLATFORM_USERS = [  # username, display name, role
 
 def load(db) -> dict:
     """Insert the demo data if it is not there yet, in one transaction; returns what was created,
-    by kind."""
+    by kind. Then the demo month is published province-wide by the provincial process owner, so
+    the civilization office and observers have a published period to read (Art. 26, 27)."""
     with db.transaction() as session:
-        return _load(session)
+        created = _load(session)
+        owner = session.scalar(select(User).where(User.username == "owner1"))
+        if owner is not None:
+            session.expunge(owner)
+    created["publications"] = _publish_demo_month(db, owner) if owner is not None else 0
+    return created
+
+
+def _publish_demo_month(db, owner) -> int:
+    config = evaluation.load_config()
+    period = evaluation.default_period(clock.now(), config.window_start_day)
+    try:
+        publication.publish(db, period.key, None, owner)
+    except (Conflict, InvalidInput):  # published already, or the month has not ended
+        return 0
+    return 1
 
 
 def _load(session) -> dict:

@@ -18,6 +18,7 @@ from runtime import clock, milestones
 from runtime.models import HistoryEvent
 from workdays.calendar import TZ
 
+from .. import centres
 from .. import evaluation as ev
 from ..models import Appeal, AppealUnit, AppellantContact, OrganizerUnit, OverdueRecord, User
 
@@ -41,6 +42,11 @@ def load(session) -> int:
     if session.scalar(already) is not None:
         return 0
     units = dict(session.execute(select(OrganizerUnit.code, OrganizerUnit.id)).all())
+    # each appeal belongs to the centre that dispatched to its unit (the one whose region holds it)
+    centre_of = {}
+    for unit in session.scalars(select(OrganizerUnit)):
+        covering = centres.covering(session, unit.region_id)
+        centre_of[unit.id] = covering.id if covering else None
     people = dict(session.execute(select(User.username, User.id)).all())
     rng = random.Random(SEED)
     numbers: dict[str, int] = {}
@@ -53,7 +59,9 @@ def load(session) -> int:
         accepted = start + timedelta(seconds=rng.uniform(0, (end - start).total_seconds()))
         day = f"{accepted.astimezone(TZ):%Y%m%d}"
         numbers[day] = numbers.get(day, FIRST_NUMBER - 1) + 1
-        appeals.append(_appeal(rng, code, quality, accepted, f"FJ{day}-{numbers[day]:06d}", units, people, now))
+        appeal, children = _appeal(rng, code, quality, accepted, f"FJ{day}-{numbers[day]:06d}", units, people, now)
+        appeal.centre_id = appeal.origin_centre_id = centre_of.get(appeal.lead_unit_id)
+        appeals.append((appeal, children))
     session.add_all(a for a, _children in appeals)
     session.flush()
     for appeal, children in appeals:
