@@ -97,6 +97,7 @@ def add_the_briefing_step(page, live_url):
     page.fill("#p-appealStatus", "rehandle_briefing")
     page.fill("#p-appealStatusLabel", "重办交办中")
     page.fill("#p-appealStatusLabelEn", "Re-handling being briefed")
+    page.fill("#p-scopeVariable", "centre_id")  # a platform step: the centre holding the appeal works it
     page.fill("#p-milestones", "rehandle_briefed")
     page.click("#properties-form button[type=submit]")
     assert page.input_value("#p-milestones") == "rehandle_briefed"
