@@ -7,6 +7,7 @@ its own version deploys the repository's again when done (redeploy_repository)."
 import os
 import shutil
 import uuid
+from typing import ClassVar
 
 import pytest
 from sqlalchemy import select, text
@@ -270,8 +271,8 @@ class Walker:
         data = {"closure_decision": decision, **({"closure_comment": comment} if comment else {})}
         return self.complete(appeal_id, self.staff(appeal_id, "dispatcher"), "ut_closure_review", data)
 
-    PROVINCIAL = {"intake": "intake1", "dispatcher": "dispatcher1", "revisit": "revisit1", "supervisor": "supervisor1",
-                  "owner": "owner1"}
+    PROVINCIAL: ClassVar[dict[str, str]] = {"intake": "intake1", "dispatcher": "dispatcher1", "revisit": "revisit1",
+                                            "supervisor": "supervisor1", "owner": "owner1"}
 
     def staff(self, appeal_id, kind: str) -> str:
         """The demo user of that kind ("intake", "dispatcher", "revisit", ...) at the centre that

@@ -3,6 +3,7 @@ and 2): signing out, a password reset, a change of role or unit and deactivation
 session and API token of the user at once; signing in as someone else on a shared workstation
 takes one step; wrong passwords slow an account and an address down (hotline.throttles) but
 never lock the real user out, and a throttled attempt gets the reply a wrong password gets."""
+import itertools
 import re
 import uuid
 from datetime import timedelta
@@ -57,9 +58,14 @@ def person(db, user, unit_id):
     return make
 
 
+_ADDRESSES = itertools.count(uuid.uuid4().int % 1_000_000)
+
+
 def _address():
-    """A client address of a test's own, so that address counts do not spill over."""
-    return f"198.51.100.{uuid.uuid4().int % 250 + 1}"
+    """A client address of a test's own (never one handed out before in this run), so that
+    address counts do not spill over."""
+    n = next(_ADDRESSES)
+    return f"10.{n // 65536 % 256}.{n // 256 % 256}.{n % 256}"
 
 
 def _page(app, username, password=STRONG, address="127.0.0.1"):

@@ -1,11 +1,11 @@
 """The demo loader drives its open appeals by the forms it knows, so `hotline load-demo` survives an
 analyst's change: a step it does not know leaves the appeal waiting there."""
-from hotline import demo
 from sqlalchemy import select
 
+from hotline import demo
 from hotline.models import Appeal
-from runtime.models import UserTask
 from runtime import repository
+from runtime.models import UserTask
 
 from ..conftest import redeploy_repository
 
