@@ -45,6 +45,9 @@ CAPABILITIES: dict[str, tuple[str, ...]] = {
     "migrate_instances": ("process_owner",),
     "read_calendar": ("process_owner", "supervisor"),
     "edit_knowledge": (*PLATFORM_ROLES, *ORGANIZER_ROLES),  # units: their own articles
+    # the knowledge base is the staff's (agents' scripts among it); those who watch from outside read
+    # published figures only (the public FAQ is on the portal)
+    "read_knowledge": (*PLATFORM_ROLES, *ORGANIZER_ROLES, "analyst"),
     "administer": (),  # users, units, the calendar: the administrator alone
 }
 NOT_FOR_ADMIN = {"respond_supervision"}  # an administrator does not answer for a unit

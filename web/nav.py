@@ -11,7 +11,7 @@ from .auth import current_user
 MENU = [  # endpoint, label, the capability that opens it (hotline.access; None: anyone signed in; a tuple: all of them)
     ("inbox.index", _l("我的待办"), "work_tasks"),
     ("intake.index", _l("受理台"), "register_appeals"),
-    ("knowledge.index", _l("知识库"), None),
+    ("knowledge.index", _l("知识库"), "read_knowledge"),
     ("monitor.overview", _l("运行监控"), "monitor"),
     ("monitor.instances", _l("诉求实例"), "monitor"),
     ("monitor.processes", _l("流程定义"), "read_definitions"),

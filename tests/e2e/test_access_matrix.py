@@ -58,6 +58,7 @@ INTAKE = ("intake_agent", "dispatcher", "admin")
 DISPATCH = ("dispatcher", "admin")
 MONITOR_VIEWERS = ("process_owner", "supervisor", "admin")
 OPERATORS = ("process_owner", "admin")
+KNOWLEDGE_READERS = tuple(r for r in SIGNED_IN if r not in ("civilization_office", "observer"))  # staff only
 DEFINITION_READERS = ("process_owner", "analyst", "admin")
 MODELERS = ("analyst", "process_owner", "admin")
 KNOWLEDGE_WRITERS = (*PLATFORM, *ORGANIZERS)
@@ -144,8 +145,8 @@ POLICY = {
     "GET /intake/dispatch/<task_id>": Rule("/intake/dispatch/{dispatch_task}", DISPATCH),
     "POST /intake/dispatch/<task_id>": Rule("/intake/dispatch/{dispatch_task}", DISPATCH),
     # -- knowledge base (web/pages/knowledge.py): the article belongs to gl_urban -----------------
-    "GET /knowledge": Rule("/knowledge", SIGNED_IN),
-    "GET /knowledge/<int:article_id>": Rule("/knowledge/{article}", SIGNED_IN),
+    "GET /knowledge": Rule("/knowledge", KNOWLEDGE_READERS),
+    "GET /knowledge/<int:article_id>": Rule("/knowledge/{article}", KNOWLEDGE_READERS),
     "GET /knowledge/new": Rule("/knowledge/new", KNOWLEDGE_WRITERS),
     "POST /knowledge/new": Rule("/knowledge/new", KNOWLEDGE_WRITERS),
     "GET /knowledge/<int:article_id>/edit": Rule("/knowledge/{article}/edit", (*PLATFORM, *THE_UNIT)),
@@ -546,8 +547,11 @@ def test_another_centre_cannot_open_the_appeal_by_its_ids(world, clients, userna
              f"/appeals/{world['appeal']}?tab=audit", f"/tasks/{world['task']}",
              f"/attachments/{world['attachment']}"]
     if username in ("xm_supervisor", "xm_owner"):
-        paths += [f"/supervision/items/{world['item']}", f"/monitor/instances/{world['instance']}"]
+        paths += [f"/supervision/items/{world['item']}", f"/monitor/instances/{world['instance']}",
+                  f"/monitor/instances/{world['instance']}/diagram.json"]
     tried = [pages.get(p) for p in paths]
+    if username == "xm_owner":  # nor act on it
+        tried.append(pages.post(f"/monitor/instances/{world['instance']}/suspend", data={"reason": "试一试"}))
     tried += [clients.api.client.get(p, headers=api) for p in (
         f"/api/v1/appeals/{world['appeal']}", f"/api/v1/tasks/{world['task']}",
         f"/api/v1/attachments/{world['attachment']}")]

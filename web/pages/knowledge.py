@@ -24,7 +24,7 @@ def highlight(text: str, query: str) -> Markup:
 
 
 @bp.get("/knowledge")
-@page_login_required()
+@page_login_required("read_knowledge")
 def index():
     query = request.args.get("q", "").strip()[:100]
     category = request.args.get("category", "")[:50] or None
@@ -47,7 +47,7 @@ def _article_id(article_id: int) -> int:
 
 
 @bp.get("/knowledge/<int:article_id>")
-@page_login_required()
+@page_login_required("read_knowledge")
 def view(article_id):
     with get_db().read() as session:
         try:

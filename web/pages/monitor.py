@@ -19,6 +19,7 @@ from runtime.errors import Conflict, Forbidden, NotFound
 from workdays.calendar import TZ
 
 from .. import get_db, statuses, variables
+from ..api import MAX_ID
 from ..auth import current_user, page_login_required
 from .appeal import history_entries
 
@@ -135,10 +136,23 @@ def instance(instance_id):
 @page_login_required("monitor")
 def instance_diagram(instance_id):
     with get_db().read() as session:
+        _of_own_centre(session, instance_id)
         try:
             return monitor_diagram.node_states(session, instance_id, clock.now())
         except NotFound:
             abort(404)
+
+
+def _of_own_centre(session, instance_id: int) -> None:
+    """403 for an instance whose appeal another centre holds (hotline.centres); 404 for none."""
+    from hotline.models import Appeal
+    from runtime.models import ProcessInstance
+    row = session.get(ProcessInstance, instance_id) if instance_id <= MAX_ID else None
+    if row is None:
+        abort(404)
+    appeal = session.get(Appeal, row.business_key)
+    if appeal is not None and not centres.may_read(session, current_user(), appeal):
+        abort(403)
 
 
 @bp.post("/instances/<int:instance_id>/<any(suspend, resume, terminate):action>")
@@ -149,6 +163,8 @@ def change_state(instance_id, action):
         message = _("请填写原因") if not reason else _("原因不能超过 %(n)s 字", n=REASON_MAX)
         return _render_instance(instance_id, 400, {action: message}, {action: reason})
     operation, done = ACTIONS[action]
+    with get_db().read() as session:
+        _of_own_centre(session, instance_id)
     try:
         operation(get_db(), instance_id, reason, current_user())
     except NotFound:
