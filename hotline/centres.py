@@ -15,7 +15,7 @@ from sqlalchemy import func, or_, select
 from runtime import history
 from runtime.errors import InvalidInput, NotFound
 
-from .models import Appeal, Centre, Region
+from .models import Appeal, Centre, OrganizerUnit, Region, User
 
 LEVELS = ("province", "city", "county")
 
@@ -118,7 +118,6 @@ def outside_units(session, centre_id: int | None, unit_ids) -> list:
     """The units among `unit_ids` a city or county centre may not dispatch to: those outside
     its region (a matter of a provincial or another region's unit is pushed up, Art. 9(4)).
     The provincial centre dispatches anywhere."""
-    from .models import OrganizerUnit
     centre = session.get(Centre, centre_id) if centre_id else None
     if centre is None or centre.parent_id is None:
         return []
@@ -220,6 +219,5 @@ def save(db, centre_id: int | None, data: dict, actor) -> Centre:
 
 def staff_counts(session) -> dict[int, int]:
     """Active platform users per centre."""
-    from .models import User
     return dict(session.execute(select(User.centre_id, func.count()).where(User.active, User.centre_id.is_not(None))
                                 .group_by(User.centre_id)).all())

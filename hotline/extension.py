@@ -99,7 +99,9 @@ def _check_references(session, appeal: Appeal, data: dict, task_unit_id: int | N
 
 
 def _check_centre_region(session, appeal: Appeal, data: dict) -> None:
-    if data.get("dispatch_action") not in (None, "dispatch") or not (data.get("lead_unit_id") or data.get("co_unit_ids")):
+    """Units a centre's platform step names (the dispatch form's fields, as _check_references
+    reads them) must lie in the centre's region."""
+    if not (data.get("lead_unit_id") or data.get("co_unit_ids")):
         return
     errors = {}
     for field, ids in (("lead_unit_id", [data.get("lead_unit_id")]), ("co_unit_ids", data.get("co_unit_ids") or [])):

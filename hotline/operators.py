@@ -8,6 +8,8 @@ operators return. Raising InvalidInput rejects the user's step as a whole (the t
 rolls back): only for input the user must correct (an unknown unit, too many days approved).
 """
 
+from datetime import datetime
+
 from sqlalchemy import select, update
 
 from runtime import instances, messages
@@ -119,10 +121,12 @@ def assign_fallback_unit(ctx, appeal_id):
     return region.fallback_unit_id
 
 
-def remind(ctx, appeal_id, stage, unit_id=None):
+def remind(ctx, appeal_id, stage, unit_id=None, due=None):
     """Art. 17: a reminder before a limit runs out, to whoever holds the appeal (`unit_id`: the
-    co-organizer whose own limit it is)."""
-    due = getattr(ctx.appeal, f"{stage}_due_at")
+    co-organizer, or the subordinate unit of a second-level dispatch, whose own limit it is).
+    `due`: the limit as the diagram holds it (ISO 8601), for a stage with no appeal column
+    (hotline.sub_dispatch); otherwise the appeal's `<stage>_due_at`."""
+    due = datetime.fromisoformat(due) if due else getattr(ctx.appeal, f"{stage}_due_at", None)
     when = f"{due.astimezone(ctx.calendar.tz):%m-%d %H:%M}" if due else ""
     text = f"提醒：诉求 {ctx.appeal.number} 的{LABELS[stage]}期限将于 {when} 届满，请及时处理。"
     for recipient in [f"unit:{unit_id}"] if unit_id else _holders(ctx, stage):

@@ -29,6 +29,7 @@ from runtime.errors import InvalidInput
 from runtime.models import UserTask
 from workdays import deadlines
 
+from . import units as org_units
 from .models import AppealUnit, OrganizerUnit, OverdueRecord, Region
 from .stages import LABELS, warning_time
 
@@ -47,22 +48,11 @@ def may_dispatch_on(session, unit: OrganizerUnit | None) -> bool:
 def subordinate_units(session, unit_id: int | None) -> list[OrganizerUnit]:
     """The active units below `unit_id` in the unit tree (children, their children, ...), by
     name: what a government may dispatch on to. Empty unless may_dispatch_on the unit."""
-    units = list(session.scalars(select(OrganizerUnit)))
-    by_id = {u.id: u for u in units}
-    top = by_id.get(unit_id)
+    top = session.get(OrganizerUnit, unit_id) if unit_id else None
     if not may_dispatch_on(session, top):
         return []
-
-    def below(unit) -> bool:
-        seen, parent = set(), by_id.get(unit.parent_id)
-        while parent is not None and parent.id not in seen:
-            if parent.id == top.id:
-                return True
-            seen.add(parent.id)
-            parent = by_id.get(parent.parent_id)
-        return False
-
-    return sorted((u for u in units if u.active and below(u)), key=lambda u: u.name)
+    units = session.scalars(select(OrganizerUnit).where(OrganizerUnit.active, OrganizerUnit.id != top.id))
+    return sorted((u for u in units if top.id in org_units.ancestors(session, u)), key=lambda u: u.name)
 
 
 def dispatch_to_sub_unit(ctx, appeal_id, sub_unit_id, sub_sign_for_limit, sub_handling_limit, note=None,
@@ -130,15 +120,6 @@ def release_sub_unit(ctx, appeal_id, sub_unit_id, outcome, reason=None):
     return outcome
 
 
-def remind_sub_unit(ctx, appeal_id, stage, unit_id, due):
-    """Before a second-level limit runs out: the subordinate unit is reminded (SMS and in-app)."""
-    when = f"{datetime.fromisoformat(due).astimezone(ctx.calendar.tz):%m-%d %H:%M}" if due else ""
-    text = f"提醒：诉求 {ctx.appeal.number} 的{LABELS[stage]}期限将于 {when} 届满，请及时处理。"
-    ctx.notify("sms", f"unit:{unit_id}", text)
-    ctx.notify("in_app", f"unit:{unit_id}", text)
-    ctx.record("reminded", stage=stage, due_at=due, unit_id=unit_id)
-
-
 def mark_sub_overdue(ctx, appeal_id, stage, unit_id, due):
     """At a second-level limit: the unit's open task of that stage is marked overdue, the overdue
     is recorded against the unit (once per deadline: a reply sent back re-enters the stage), and
@@ -174,5 +155,4 @@ def _stage(ctx, result: dict, stage: str, limit, cap):
     return at
 
 
-ALL = (dispatch_to_sub_unit, record_sub_reply, send_back_to_sub_unit, release_sub_unit, remind_sub_unit,
-       mark_sub_overdue)
+ALL = (dispatch_to_sub_unit, record_sub_reply, send_back_to_sub_unit, release_sub_unit, mark_sub_overdue)

@@ -116,7 +116,7 @@ def _check_unit(session, data: dict, unit: OrganizerUnit | None) -> dict:
         parent = session.get(OrganizerUnit, parent_id)
         if parent is None or not parent.active:
             errors["parent_id"] = ["上级单位不存在或已停用"]
-        elif unit is not None and unit.id in _ancestors(session, parent):
+        elif unit is not None and unit.id in ancestors(session, parent):
             errors["parent_id"] = ["上级单位不能是本单位或其下级单位"]
         elif parent.region_id not in region_line(session, region.id):
             errors["parent_id"] = ["上级单位须属于本区域或上级区域"]
@@ -128,7 +128,7 @@ def _check_unit(session, data: dict, unit: OrganizerUnit | None) -> dict:
     return errors
 
 
-def _ancestors(session, unit: OrganizerUnit) -> set[int]:
+def ancestors(session, unit: OrganizerUnit) -> set[int]:
     """The unit's id and those of every unit above it."""
     seen = set()
     while unit is not None and unit.id not in seen:

@@ -11,6 +11,7 @@ from hotline import accounts as directory
 from hotline import calendar_changes, centres, throttles
 from hotline import units as org_units
 from hotline.access import ORGANIZER_ROLES, ROLES, can
+from hotline.models import Centre
 from runtime import clock
 from runtime.errors import InvalidInput, NotFound
 from workdays import admin as calendar_admin
@@ -433,7 +434,6 @@ def new_centre():
 @bp.route("/centres/<int:centre_id>", methods=["GET", "POST"])
 @page_login_required("administer")
 def centre(centre_id):
-    from hotline.models import Centre
     with get_db().read() as session:
         found = session.get(Centre, _id(centre_id))
         if found is None:

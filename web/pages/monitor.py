@@ -11,11 +11,12 @@ from flask_babel import lazy_gettext as _l
 
 from hotline import centres, monitor
 from hotline.access import can
-from hotline.models import APPEAL_TYPES
+from hotline.models import APPEAL_TYPES, Appeal
 from runtime import clock, jobs, repository
 from runtime import diagrams as monitor_diagram
 from runtime import instances as process_instances
 from runtime.errors import Conflict, Forbidden, NotFound
+from runtime.models import ProcessInstance
 from workdays.calendar import TZ
 
 from .. import get_db, statuses, variables
@@ -145,8 +146,6 @@ def instance_diagram(instance_id):
 
 def _of_own_centre(session, instance_id: int) -> None:
     """403 for an instance whose appeal another centre holds (hotline.centres); 404 for none."""
-    from hotline.models import Appeal
-    from runtime.models import ProcessInstance
     row = session.get(ProcessInstance, instance_id) if instance_id <= MAX_ID else None
     if row is None:
         abort(404)
