@@ -19,6 +19,7 @@ from runtime.models import HistoryEvent
 
 from . import centres as centre_tree
 from . import evaluation as ev
+from .access import UNIT_LEADER
 from .models import (
     APPEAL_TYPES,
     AccountabilityRecord,
@@ -293,7 +294,7 @@ def individuals(session, start, end, commended, centres=None, unit_ids=None) -> 
     measure, finding. With `centres` (a centre's subtree) only the records of its staff, of its
     units (`unit_ids`) or about appeals it holds."""
     leaders: dict[int, list] = {}
-    for user in session.scalars(select(User).where(User.role == "organizer_leader", User.active == true())
+    for user in session.scalars(select(User).where(User.role == UNIT_LEADER, User.active == true())
                                 .order_by(User.id)):
         leaders.setdefault(user.unit_id, []).append(user)
     unit_names = dict(session.execute(select(OrganizerUnit.id, OrganizerUnit.name)).all())
@@ -301,7 +302,7 @@ def individuals(session, start, end, commended, centres=None, unit_ids=None) -> 
     for row in commended:
         for leader in leaders.get(row.unit_id, []) or [None]:
             found.append({"kind": "commendation", "name": leader.display_name if leader else None,
-                          "username": leader.username if leader else None, "role": "organizer_leader",
+                          "username": leader.username if leader else None, "role": UNIT_LEADER,
                           "unit_id": row.unit_id, "unit_name": row.name, "article": "第二十八条",
                           "measure": "表扬", "finding": f"综合得分 {row.figures['score']:.2f}，第 {row.rank} 名"})
     records = session.scalars(select(AccountabilityRecord).where(AccountabilityRecord.created_at >= start,
